@@ -37,6 +37,20 @@ void log_fini(void)
 	log_fd = 2;
 }
 
+int log_move_fd(int minfd)
+{
+	int fd;
+
+	if (log_fd <= 2)
+		return 0;
+	fd = fcntl(log_fd, F_DUPFD_CLOEXEC, minfd);
+	if (fd < 0)
+		return -errno;
+	close(log_fd);
+	log_fd = fd;
+	return fd;
+}
+
 void log_set_level(int level) { log_level = level; }
 int log_get_level(void) { return log_level; }
 const char *log_last_error(void) { return last_error; }

@@ -16,6 +16,8 @@ enum {
 
 int log_init(const char *path, int level);
 void log_fini(void);
+/* Move the log descriptor to the lowest free number >= minfd; returns it, 0 if none. */
+int log_move_fd(int minfd);
 void log_set_level(int level);
 int log_get_level(void);
 void log_set_prefix(const char *prefix);

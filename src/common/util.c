@@ -22,7 +22,7 @@ void *xrealloc_array(void *p, size_t n, size_t size)
 		pr_err("allocation of %zu x %zu bytes overflows", n, size);
 		return NULL;
 	}
-	r = realloc(p, n * size ? n * size : 1);
+	r = realloc(p, (n && size) ? n * size : 1);
 	if (!r)
 		pr_err("out of memory allocating %zu bytes", n * size);
 	return r;

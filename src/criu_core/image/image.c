@@ -46,9 +46,12 @@ int img_type_by_magic(uint32_t magic)
 
 static void img_name(enum img_type type, unsigned id, char *buf, size_t len)
 {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 	if (img_descs[type].per_id)
 		snprintf(buf, len, img_descs[type].fmt, id);
 	else
+#pragma GCC diagnostic pop
 		snprintf(buf, len, "%s", img_descs[type].fmt);
 }
 

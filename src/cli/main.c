@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lxc-cr: checkpoint/restore of process trees from the command line, with
+ * CRIU's option names so that scripts written for criu work unchanged.
+ */
+#include <getopt.h>
+#include <libintl.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crcore.h"
+#include "log.h"
+
+#define _(s) gettext(s)
+
+enum {
+	OPT_LEAVE_RUNNING = 256,
+	OPT_SHELL_JOB,
+	OPT_TCP_ESTABLISHED,
+	OPT_FILE_LOCKS,
+	OPT_EXT_UNIX_SK,
+	OPT_GHOST_LIMIT,
+	OPT_PIDFILE,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "%s",
+		_("Usage:\n"
+		  "  lxc-cr dump -t PID -D DIR [-o LOG] [-v0..4] [--leave-running] [--shell-job]\n"
+		  "              [--tcp-established] [--file-locks] [--ext-unix-sk] [--ghost-limit SIZE]\n"
+		  "  lxc-cr restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-o LOG]\n"
+		  "              [--shell-job] [--tcp-established]\n"
+		  "  lxc-cr check\n"
+		  "  lxc-cr show DIR|FILE\n"));
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'G': case 'g': v <<= 30; end++; break;
+	}
+	if (*end || end == s)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tree", required_argument, NULL, 't' },
+		{ "images-dir", required_argument, NULL, 'D' },
+		{ "log-file", required_argument, NULL, 'o' },
+		{ "restore-detached", no_argument, NULL, 'd' },
+		{ "leave-running", no_argument, NULL, OPT_LEAVE_RUNNING },
+		{ "shell-job", no_argument, NULL, OPT_SHELL_JOB },
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+		{ "file-locks", no_argument, NULL, OPT_FILE_LOCKS },
+		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
+		{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
+		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct crc_dump_opts dopts = { 0 };
+	struct crc_restore_opts ropts = { 0 };
+	struct crc_stats stats = { 0 };
+	const char *dir = NULL, *log = NULL, *cmd;
+	char *logpath = NULL;
+	int level = 2, c, ret;
+
+	setlocale(LC_ALL, "");
+	bindtextdomain(PACKAGE, LOCALEDIR);
+	textdomain(PACKAGE);
+
+	while ((c = getopt_long(argc, argv, "t:D:o:v::dh", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			dopts.pid = atoi(optarg);
+			if (dopts.pid <= 0) {
+				fprintf(stderr, _("lxc-cr: invalid pid '%s'\n"), optarg);
+				return 1;
+			}
+			break;
+		case 'D': dir = optarg; break;
+		case 'o': log = optarg; break;
+		case 'v': level = optarg ? atoi(optarg) : level + 1; break;
+		case 'd': ropts.detach = true; break;
+		case OPT_LEAVE_RUNNING: dopts.leave_running = true; break;
+		case OPT_SHELL_JOB: dopts.shell_job = ropts.shell_job = true; break;
+		case OPT_TCP_ESTABLISHED: dopts.tcp_established = ropts.tcp_established = true; break;
+		case OPT_FILE_LOCKS: dopts.file_locks = true; break;
+		case OPT_EXT_UNIX_SK: dopts.ext_unix_sk = true; break;
+		case OPT_GHOST_LIMIT:
+			if (parse_size(optarg, &dopts.ghost_limit) < 0) {
+				fprintf(stderr, _("lxc-cr: invalid size '%s'\n"), optarg);
+				return 1;
+			}
+			break;
+		case OPT_PIDFILE: ropts.pidfile = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	cmd = argv[optind];
+	if (log && log[0] != '/' && dir) {
+		if (asprintf(&logpath, "%s/%s", dir, log) < 0)
+			return 1;
+		log = logpath;
+	}
+	if (crc_log_init(log, level) < 0) {
+		fprintf(stderr, _("lxc-cr: cannot open log file '%s'\n"), log);
+		return 1;
+	}
+
+	if (!strcmp(cmd, "dump")) {
+		if (!dopts.pid || !dir) {
+			fprintf(stderr, "%s", _("lxc-cr: dump needs -t PID and -D DIR\n"));
+			return 1;
+		}
+		dopts.images_dir = dir;
+		ret = crc_dump(&dopts, &stats);
+		if (ret < 0) {
+			fprintf(stderr, _("lxc-cr: dump of %d failed: %s\n"), dopts.pid, crc_last_error());
+			return 1;
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "restore")) {
+		pid_t root = 0;
+
+		if (!dir) {
+			fprintf(stderr, "%s", _("lxc-cr: restore needs -D DIR\n"));
+			return 1;
+		}
+		ropts.images_dir = dir;
+		ret = crc_restore(&ropts, &root, &stats);
+		if (ret < 0) {
+			fprintf(stderr, _("lxc-cr: restore from %s failed: %s\n"), dir, crc_last_error());
+			return 1;
+		}
+		return ropts.detach ? 0 : ret;
+	}
+	if (!strcmp(cmd, "check")) {
+		if (!log)
+			crc_log_init(NULL, level < 2 ? 2 : level);
+		ret = crc_check();
+		if (ret) {
+			fprintf(stderr, _("lxc-cr: %d kernel features are missing\n"), ret);
+			return 1;
+		}
+		printf("%s", _("Looks good.\n"));
+		return 0;
+	}
+	if (!strcmp(cmd, "show")) {
+		const char *what = optind + 1 < argc ? argv[optind + 1] : dir;
+
+		if (!what) {
+			fprintf(stderr, "%s", _("lxc-cr: show needs DIR or FILE\n"));
+			return 1;
+		}
+		ret = crc_show(what, 1);
+		if (ret < 0) {
+			fprintf(stderr, _("lxc-cr: cannot show %s: %s\n"), what, crc_last_error());
+			return 1;
+		}
+		return 0;
+	}
+	fprintf(stderr, _("lxc-cr: unknown command '%s'\n"), cmd);
+	usage(stderr);
+	return 1;
+}

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "fd/files.h"
+#include "proc_parse.h"
+#include "restore/restore.h"
+
+/* Every kind, in matching order. */
+static const struct fdtype_ops *fd_kinds[] = {
+	&pipe_fd_ops,
+	&fifo_fd_ops,
+	&reg_fd_ops,
+};
+
+/* ---------------------------------------------------------------- dump */
+
+struct dumped_file {
+	pid_t pid;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	uint32_t flags;
+	uint32_t type;
+	uint32_t id;
+};
+
+static struct dumped_file *dumped;
+static unsigned nr_dumped;
+static uint32_t next_file_id = 1;
+
+void files_dump_fini(void)
+{
+	free(dumped);
+	dumped = NULL;
+	nr_dumped = 0;
+	next_file_id = 1;
+}
+
+static int kcmp_file(pid_t p1, pid_t p2, int fd1, int fd2)
+{
+	return syscall(SYS_kcmp, p1, p2, KCMP_FILE, fd1, fd2);
+}
+
+static int remember(struct fd_parms *p, uint32_t type, uint32_t id)
+{
+	struct dumped_file *d = xrealloc_array(dumped, nr_dumped + 1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	dumped = d;
+	dumped[nr_dumped++] = (struct dumped_file){ p->pid, p->fd, p->st.st_dev, p->st.st_ino,
+						    p->flags, type, id };
+	return 0;
+}
+
+static int parse_fdinfo(struct fd_parms *p)
+{
+	const char *v;
+
+	p->fdinfo = proc_fdinfo(p->pid, p->fd);
+	if (!p->fdinfo) {
+		pr_perror("pid %d fd %d: cannot read fdinfo", p->pid, p->fd);
+		return -errno;
+	}
+	v = proc_field(p->fdinfo, "pos");
+	p->pos = v ? strtoull(v, NULL, 10) : 0;
+	v = proc_field(p->fdinfo, "flags");
+	p->flags = v ? strtoul(v, NULL, 8) : 0;
+	v = proc_field(p->fdinfo, "mnt_id");
+	p->mnt_id = v ? atoi(v) : -1;
+	p->fd_flags = (p->flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
+	p->flags &= ~O_CLOEXEC;
+	return 0;
+}
+
+int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd)
+{
+	ssize_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->item = item;
+	p->pid = item->pid;
+	p->fd = fd;
+	snprintf(p->path, sizeof(p->path), "/proc/%d/fd/%d", p->pid, fd);
+	if (stat(p->path, &p->st) < 0) {
+		pr_perror("pid %d fd %d: cannot stat", p->pid, fd);
+		return -errno;
+	}
+	n = readlink(p->path, p->link, sizeof(p->link) - 1);
+	if (n < 0) {
+		pr_perror("pid %d fd %d: cannot read link", p->pid, fd);
+		return -errno;
+	}
+	p->link[n] = '\0';
+	return parse_fdinfo(p);
+}
+
+void fd_parms_release(struct fd_parms *p)
+{
+	free(p->fdinfo);
+	p->fdinfo = NULL;
+}
+
+static const struct fdtype_ops *fd_kind(const struct fd_parms *p)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(fd_kinds); i++)
+		if (fd_kinds[i]->match(p))
+			return fd_kinds[i];
+	return NULL;
+}
+
+/* The id of an open file seen before (same open file description), or 0. */
+static uint32_t find_dumped(struct fd_parms *p, uint32_t *type)
+{
+	for (unsigned i = 0; i < nr_dumped; i++) {
+		struct dumped_file *d = &dumped[i];
+
+		if (d->dev != p->st.st_dev || d->ino != p->st.st_ino || d->fd < 0)
+			continue;
+		if (kcmp_file(d->pid, p->pid, d->fd, p->fd) == 0) {
+			*type = d->type;
+			return d->id;
+		}
+	}
+	return 0;
+}
+
+static int dump_one_fd(struct dump_ctx *ctx, struct pstree_item *item, int fd, FdEntry **out)
+{
+	const struct fdtype_ops *ops;
+	struct fd_parms p;
+	uint32_t id, type;
+	FdEntry *fe;
+	int ret;
+
+	ret = fd_parms_fill(&p, item, fd);
+	if (ret < 0)
+		return ret;
+	id = find_dumped(&p, &type);
+	if (!id) {
+		ops = fd_kind(&p);
+		if (!ops) {
+			pr_err("pid %d fd %d: %s is not supported", p.pid, fd, p.link);
+			ret = -ENOTSUP;
+			goto out;
+		}
+		id = next_file_id++;
+		type = ops->type;
+		ret = ops->dump(ctx, &p, id);
+		if (ret < 0)
+			goto out;
+		ret = remember(&p, type, id);
+		if (ret < 0)
+			goto out;
+	}
+	fe = xzalloc(sizeof(*fe));
+	if (!fe) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	fd_entry__init(fe);
+	fe->fd = fd;
+	fe->type = type;
+	fe->id = id;
+	fe->flags = p.fd_flags;
+	*out = fe;
+out:
+	fd_parms_release(&p);
+	return ret;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+int dump_task_files(struct dump_ctx *ctx, struct pstree_item *item, ProcessCore *core)
+{
+	char path[64];
+	struct dirent *de;
+	int *fds = NULL, ret = 0;
+	unsigned nr = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", item->pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("pid %d: cannot list descriptors", item->pid);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		int *n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		n = xrealloc_array(fds, nr + 1, sizeof(int));
+		if (!n) {
+			ret = -ENOMEM;
+			break;
+		}
+		fds = n;
+		fds[nr++] = atoi(de->d_name);
+	}
+	closedir(d);
+	if (ret)
+		goto out;
+	qsort(fds, nr, sizeof(int), cmp_int);
+	core->fds = xzalloc(sizeof(FdEntry *) * (nr + 1));
+	if (!core->fds) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		ret = dump_one_fd(ctx, item, fds[i], &core->fds[core->n_fds]);
+		if (ret < 0)
+			goto out;
+		core->n_fds++;
+	}
+out:
+	free(fds);
+	return ret;
+}
+
+int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char *procpath,
+		      uint32_t flags, uint32_t *id)
+{
+	struct fd_parms p;
+	ssize_t n;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.item = item;
+	p.pid = item->pid;
+	p.fd = -1;
+	p.flags = flags;
+	snprintf(p.path, sizeof(p.path), "%s", procpath);
+	if (stat(procpath, &p.st) < 0) {
+		pr_perror("pid %d: cannot stat %s", item->pid, procpath);
+		return -errno;
+	}
+	n = readlink(procpath, p.link, sizeof(p.link) - 1);
+	if (n < 0) {
+		pr_perror("pid %d: cannot read link %s", item->pid, procpath);
+		return -errno;
+	}
+	p.link[n] = '\0';
+	for (unsigned i = 0; i < nr_dumped; i++) {
+		struct dumped_file *d = &dumped[i];
+
+		if (d->fd < 0 && d->type == FD_TYPES__REG && d->dev == p.st.st_dev &&
+		    d->ino == p.st.st_ino && d->flags == flags) {
+			*id = d->id;
+			return 0;
+		}
+	}
+	*id = next_file_id++;
+	ret = reg_fd_ops.dump(ctx, &p, *id);
+	if (ret < 0)
+		return ret;
+	return remember(&p, FD_TYPES__REG, *id);
+}
+
+/* ---------------------------------------------------------------- restore */
+
+struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id)
+{
+	for (unsigned i = 0; i < ctx->nr_files; i++)
+		if (ctx->files[i].id == id && ctx->files[i].ops->type == (FdTypes)type)
+			return &ctx->files[i];
+	return NULL;
+}
+
+int files_collect(struct rst_ctx *ctx)
+{
+	for (unsigned k = 0; k < ARRAY_SIZE(fd_kinds); k++) {
+		const struct fdtype_ops *ops = fd_kinds[k];
+		struct cr_img *img;
+		void *msg;
+		int ret;
+
+		img = img_open_optional(&ctx->dir, ops->img, 0);
+		if (!img) {
+			if (errno == ENOENT)
+				continue;
+			return -EINVAL;
+		}
+		while ((ret = img_read_pb(img, ops->desc, &msg)) > 0) {
+			struct file_obj *f;
+			uint32_t id = ops->msg_id(msg);
+
+			if (file_find(ctx, ops->type, id)) {
+				pr_err("image %s: %s object %u appears twice", img->name, ops->name, id);
+				img_free_pb(msg);
+				img_close(img);
+				return -EINVAL;
+			}
+			f = xrealloc_array(ctx->files, ctx->nr_files + 1, sizeof(*f));
+			if (!f) {
+				img_free_pb(msg);
+				img_close(img);
+				return -ENOMEM;
+			}
+			ctx->files = f;
+			f = &ctx->files[ctx->nr_files++];
+			memset(f, 0, sizeof(*f));
+			f->ops = ops;
+			f->id = id;
+			f->msg = msg;
+			f->fd = -1;
+			if (ops->validate && (ret = ops->validate(ctx, f)) < 0) {
+				img_close(img);
+				return ret;
+			}
+		}
+		img_close(img);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int rst_svc_fd(struct rst_ctx *ctx, int fd)
+{
+	int nfd;
+
+	if (fd < 0)
+		return fd;
+	if (fd >= ctx->svc_base)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, ctx->svc_next);
+	if (nfd < 0) {
+		pr_perror("cannot move descriptor %d above %d", fd, ctx->svc_next);
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	ctx->svc_next = nfd + 1;
+	return nfd;
+}
+
+static int open_obj(struct rst_ctx *ctx, struct file_obj *f)
+{
+	int ret;
+
+	if (f->fd >= 0)
+		return 0;
+	ret = f->ops->open(ctx, f);
+	if (ret < 0)
+		return ret;
+	if (f->fd < 0) {
+		pr_err("%s object %u was not opened", f->ops->name, f->id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int need_reg(struct rst_ctx *ctx, uint32_t id, const char *what, pid_t pid)
+{
+	struct file_obj *f;
+
+	if (!id)
+		return 0;
+	f = file_find(ctx, FD_TYPES__REG, id);
+	if (!f) {
+		pr_err("pid %d: %s refers to file %u, which is not in the images", pid, what, id);
+		return -EINVAL;
+	}
+	return open_obj(ctx, f);
+}
+
+int files_open_all(struct rst_ctx *ctx)
+{
+	int ret;
+
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *item = ctx->items[i];
+		ProcessCore *pc = item->rcore;
+
+		if (!pc)
+			continue;
+		for (size_t j = 0; j < pc->n_fds; j++) {
+			FdEntry *fe = pc->fds[j];
+			struct file_obj *f = file_find(ctx, fe->type, fe->id);
+
+			if (!f) {
+				pr_err("pid %d fd %u: object %u of type %u is not in the images",
+				       item->pid, fe->fd, fe->id, fe->type);
+				return -EINVAL;
+			}
+			ret = open_obj(ctx, f);
+			if (ret < 0) {
+				pr_err("pid %d fd %u: cannot restore its %s", item->pid, fe->fd,
+				       f->ops->name);
+				return ret;
+			}
+		}
+		if ((ret = need_reg(ctx, pc->has_cwd_id ? pc->cwd_id : 0, "cwd", item->pid)) ||
+		    (ret = need_reg(ctx, pc->has_root_id ? pc->root_id : 0, "root", item->pid)) ||
+		    (ret = need_reg(ctx, pc->mm->has_exe_file_id ? pc->mm->exe_file_id : 0, "exe", item->pid)))
+			return ret;
+		for (size_t v = 0; v < pc->mm->n_vmas; v++) {
+			VmaEntry *ve = pc->mm->vmas[v];
+
+			if (ve->has_file_id && (ret = need_reg(ctx, ve->file_id, "mapping", item->pid)))
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int files_restore_task(struct rst_ctx *ctx, struct pstree_item *item)
+{
+	ProcessCore *pc = item->rcore;
+	_cleanup_free_ char *keep = xzalloc(ctx->svc_base + 1);
+	int ret;
+
+	if (!keep)
+		return -ENOMEM;
+	for (size_t j = 0; j < pc->n_fds; j++) {
+		FdEntry *fe = pc->fds[j];
+		struct file_obj *f = file_find(ctx, fe->type, fe->id);
+
+		if (dup2(f->fd, fe->fd) < 0) {
+			pr_perror("pid %d: cannot place fd %u", item->pid, fe->fd);
+			return -errno;
+		}
+		if (fcntl(fe->fd, F_SETFD, fe->flags & FD_CLOEXEC) < 0) {
+			pr_perror("pid %d fd %u: cannot set descriptor flags", item->pid, fe->fd);
+			return -errno;
+		}
+		keep[fe->fd] = 1;
+	}
+	/* Everything below the service range that the task did not have goes. */
+	for (int fd = 0; fd < ctx->svc_base; fd++)
+		if (!keep[fd])
+			close(fd);
+	for (size_t j = 0; j < pc->n_fds; j++) {
+		FdEntry *fe = pc->fds[j];
+		struct file_obj *f = file_find(ctx, fe->type, fe->id);
+
+		if (f->ops->post_open && (ret = f->ops->post_open(ctx, item, fe, f)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+void files_free(struct rst_ctx *ctx)
+{
+	for (unsigned i = 0; i < ctx->nr_files; i++) {
+		img_free_pb(ctx->files[i].msg);
+		if (ctx->files[i].fd >= 0)
+			close(ctx->files[i].fd);
+		free(ctx->files[i].priv);
+	}
+	free(ctx->files);
+	ctx->files = NULL;
+	ctx->nr_files = 0;
+}

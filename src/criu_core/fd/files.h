@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Descriptors. Each kind of file is one file in fd/ owning both sides; this
+ * layer finds the kind of every descriptor, gives each open file one id (fds
+ * that share an open file description share the id), and on restore opens
+ * every object once in the restoring process before the tree is forked, so
+ * that each task only dup2()s what it inherited into place.
+ */
+#ifndef CRCORE_FD_FILES_H
+#define CRCORE_FD_FILES_H
+
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "cr.h"
+
+struct fd_parms {
+	struct pstree_item *item;
+	pid_t pid;
+	int fd;			/* -1 for a file reached otherwise (map, cwd, exe) */
+	char path[64];		/* /proc/PID/fd/N or map_files path */
+	struct stat st;
+	char link[PATH_MAX];
+	uint32_t flags;		/* file status flags, without O_CLOEXEC */
+	uint32_t fd_flags;	/* FD_CLOEXEC */
+	uint64_t pos;
+	int mnt_id;
+	char *fdinfo;
+};
+
+struct rst_ctx;
+struct file_obj;
+
+struct fdtype_ops {
+	FdTypes type;
+	const char *name;
+	enum img_type img;
+	const ProtobufCMessageDescriptor *desc;
+	/* dump */
+	bool (*match)(const struct fd_parms *p);
+	int (*dump)(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id);
+	/* restore: id of an image record; open it in the restorer (returns an fd);
+	 * then, optionally, finish it in the task once every fd is at its number. */
+	uint32_t (*msg_id)(const void *msg);
+	int (*validate)(struct rst_ctx *ctx, struct file_obj *f);
+	int (*open)(struct rst_ctx *ctx, struct file_obj *f);
+	int (*post_open)(struct rst_ctx *ctx, struct pstree_item *item, FdEntry *fe, struct file_obj *f);
+};
+
+struct file_obj {
+	const struct fdtype_ops *ops;
+	uint32_t id;
+	void *msg;
+	int fd;			/* in the restoring process; -1 until opened */
+	void *priv;
+};
+
+extern const struct fdtype_ops reg_fd_ops;
+extern const struct fdtype_ops pipe_fd_ops;
+extern const struct fdtype_ops fifo_fd_ops;
+
+/* dump */
+int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd);
+void fd_parms_release(struct fd_parms *p);
+int dump_task_files(struct dump_ctx *ctx, struct pstree_item *item, ProcessCore *core);
+/* A file reached through a path under /proc (mapping, cwd, root, exe). */
+int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char *procpath,
+		      uint32_t flags, uint32_t *id);
+void files_dump_fini(void);
+
+/* restore */
+int files_collect(struct rst_ctx *ctx);
+struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id);
+/* Open every object the tree needs, then lift them above all target fd numbers. */
+int files_open_all(struct rst_ctx *ctx);
+/* In a task: put its descriptors at their numbers. */
+int files_restore_task(struct rst_ctx *ctx, struct pstree_item *item);
+void files_free(struct rst_ctx *ctx);
+
+#endif

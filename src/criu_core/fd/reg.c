@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Regular files, directories and device nodes: opened again by path, at the
+ * same offset with the same flags. A deleted file that is still open (a
+ * ghost) has its contents saved in ghost-ID.img up to the ghost limit and is
+ * re-created next to where it was, opened, and unlinked again.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/sendfile.h>
+#include <sys/sysmacros.h>
+
+#include "fd/files.h"
+#include "restore/restore.h"
+
+#define DEFAULT_GHOST_LIMIT (1ULL << 20)
+#define DELETED_SUFFIX " (deleted)"
+
+static bool reg_match(const struct fd_parms *p)
+{
+	mode_t m = p->st.st_mode;
+
+	if (S_ISREG(m) || S_ISDIR(m) || S_ISLNK(m))
+		return p->link[0] == '/';
+	if (S_ISCHR(m) || S_ISBLK(m)) {
+		/* terminals have their own kind */
+		unsigned maj = major(p->st.st_rdev);
+
+		if ((maj >= 136 && maj <= 143) || maj == 4 || maj == 5)
+			return false;
+		return p->link[0] == '/';
+	}
+	return false;
+}
+
+static int dump_ghost(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
+{
+	uint64_t limit = ctx->opts->ghost_limit ? ctx->opts->ghost_limit : DEFAULT_GHOST_LIMIT;
+	_cleanup_close_ int fd = -1;
+	struct cr_img *img;
+	char buf[65536];
+	uint64_t left = p->st.st_size;
+	off_t off = 0;
+	int ret = 0;
+
+	if ((uint64_t)p->st.st_size > limit) {
+		pr_err("pid %d fd %d: deleted file %s is %llu bytes, over the ghost limit of %llu (--ghost-limit)",
+		       p->pid, p->fd, p->link, (unsigned long long)p->st.st_size,
+		       (unsigned long long)limit);
+		return -EFBIG;
+	}
+	fd = open(p->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("pid %d fd %d: cannot open deleted file %s", p->pid, p->fd, p->link);
+		return -errno;
+	}
+	img = img_open(&ctx->dir, IMG_GHOST, id, true);
+	if (!img)
+		return -EIO;
+	while (left) {
+		ssize_t n = pread(fd, buf, min_t(uint64_t, left, sizeof(buf)), off);
+
+		if (n <= 0) {
+			pr_perror("pid %d fd %d: cannot read deleted file", p->pid, p->fd);
+			ret = -EIO;
+			break;
+		}
+		ret = img_write_raw(img, buf, n);
+		if (ret)
+			break;
+		left -= n;
+		off += n;
+	}
+	return img_close(img) ?: ret;
+}
+
+static int reg_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
+{
+	RegFileEntry e = REG_FILE_ENTRY__INIT;
+	size_t ll = strlen(p->link), sl = strlen(DELETED_SUFFIX);
+	bool deleted = false;
+	int ret;
+
+	if (ll > sl && !strcmp(p->link + ll - sl, DELETED_SUFFIX) &&
+	    (p->st.st_nlink == 0 || access(p->link, F_OK) != 0)) {
+		p->link[ll - sl] = '\0';
+		deleted = true;
+	}
+	e.id = id;
+	e.path = p->link;
+	e.flags = p->flags;
+	e.pos = p->pos;
+	e.has_mode = true;
+	e.mode = p->st.st_mode;
+	e.has_size = true;
+	e.size = p->st.st_size;
+	if (S_ISCHR(p->st.st_mode) || S_ISBLK(p->st.st_mode)) {
+		e.has_rdev = true;
+		e.rdev = p->st.st_rdev;
+	}
+	if (deleted) {
+		if (!S_ISREG(p->st.st_mode)) {
+			pr_err("pid %d fd %d: deleted %s is not a regular file", p->pid, p->fd, p->link);
+			return -ENOTSUP;
+		}
+		ret = dump_ghost(ctx, p, id);
+		if (ret)
+			return ret;
+		e.has_ghost = true;
+		e.ghost = 1;
+	}
+	return img_write_pb(dump_img(ctx, IMG_REG_FILES), &e.base);
+}
+
+static uint32_t reg_msg_id(const void *msg)
+{
+	return ((const RegFileEntry *)msg)->id;
+}
+
+static int reg_validate(struct rst_ctx *ctx, struct file_obj *f)
+{
+	RegFileEntry *e = f->msg;
+
+	if (e->path[0] != '/' || strlen(e->path) >= PATH_MAX) {
+		pr_err("reg-files.img: file %u has a bad path", e->id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Re-create a deleted file from its ghost image; returns an O_RDWR fd to it, unlinked. */
+static int ghost_create(struct rst_ctx *ctx, RegFileEntry *e)
+{
+	_cleanup_free_ char *dir = xstrdup(e->path), *tmp = NULL;
+	struct cr_img *img;
+	int fd, ret;
+	off_t off = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	tmp = xsprintf("%s/.lxc-cr-ghost.%u.XXXXXX", dirname(dir), e->id);
+	if (!tmp)
+		return -ENOMEM;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("file %s: cannot re-create the deleted file", e->path);
+		return -errno;
+	}
+	unlink(tmp);
+	fchmod(fd, e->mode & 07777);
+	img = img_open(&ctx->dir, IMG_GHOST, e->id, false);
+	if (!img) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (img_raw_size(img) != e->size) {
+		pr_err("image %s: holds %llu bytes, the file had %llu", img->name,
+		       (unsigned long long)img_raw_size(img), (unsigned long long)e->size);
+		img_close(img);
+		close(fd);
+		return -EINVAL;
+	}
+	off = IMG_HDR_SIZE;
+	ret = 0;
+	while ((uint64_t)(off - IMG_HDR_SIZE) < e->size) {
+		ssize_t n = sendfile(fd, img_raw_fd(img), &off, e->size - (off - IMG_HDR_SIZE));
+
+		if (n <= 0) {
+			pr_perror("file %s: cannot fill the re-created file", e->path);
+			ret = -EIO;
+			break;
+		}
+	}
+	img_close(img);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int reg_open(struct rst_ctx *ctx, struct file_obj *f)
+{
+	RegFileEntry *e = f->msg;
+	uint32_t flags = e->flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY);
+	int fd;
+
+	if (e->has_ghost && e->ghost) {
+		int gfd = ghost_create(ctx, e);
+		char p[64];
+
+		if (gfd < 0)
+			return gfd;
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", gfd);
+		fd = open(p, flags | O_CLOEXEC);
+		close(gfd);
+	} else {
+		fd = open(e->path, flags | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		pr_perror("file %s: cannot open", e->path);
+		return -errno;
+	}
+	if (e->has_mode) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) != (e->mode & S_IFMT)) {
+			pr_err("file %s: is no longer of the same type", e->path);
+			close(fd);
+			return -EINVAL;
+		}
+	}
+	if (!(flags & O_PATH) && e->pos && lseek(fd, e->pos, SEEK_SET) < 0) {
+		pr_perror("file %s: cannot seek to %llu", e->path, (unsigned long long)e->pos);
+		close(fd);
+		return -errno;
+	}
+	f->fd = rst_svc_fd(ctx, fd);
+	return f->fd < 0 ? f->fd : 0;
+}
+
+const struct fdtype_ops reg_fd_ops = {
+	.type = FD_TYPES__REG,
+	.name = "regular file",
+	.img = IMG_REG_FILES,
+	.desc = &reg_file_entry__descriptor,
+	.match = reg_match,
+	.dump = reg_dump,
+	.msg_id = reg_msg_id,
+	.validate = reg_validate,
+	.open = reg_open,
+};

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libcrcore: checkpoint and restore of Linux process trees.
+ * The only header liblxccr and the lxc-cr command include.
+ */
+#ifndef CRCORE_H
+#define CRCORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CRC_API_VERSION 1
+
+struct crc_dump_opts {
+	pid_t pid;			/* root of the tree */
+	const char *images_dir;
+	bool leave_running;
+	bool shell_job;
+	bool tcp_established;
+	bool file_locks;
+	bool ext_unix_sk;
+	uint64_t ghost_limit;		/* bytes of a deleted file kept in the image */
+};
+
+struct crc_restore_opts {
+	const char *images_dir;
+	bool detach;			/* return once the tree runs */
+	bool shell_job;
+	bool tcp_established;
+	const char *pidfile;		/* write the root's PID here */
+};
+
+struct crc_stats {
+	uint64_t frozen_ns;		/* dump: time the tree was stopped */
+	uint64_t total_ns;
+	uint64_t pages_written;
+	uint64_t pages_skipped;
+	uint64_t pages_restored;
+};
+
+/* Return 0 or -errno; the cause was logged, and crc_last_error() tells it in one line. */
+int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats);
+/* Restores the tree; with opts->detach it returns once it runs, else waits for the root
+ * and returns its exit status (>= 0). The root's PID goes to *root_pid. */
+int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc_stats *stats);
+/* Kernel features: prints a line per feature to the log; returns the number missing. */
+int crc_check(void);
+/* Decode an image file, or every image in a directory, as JSON to fd. */
+int crc_show(const char *path, int out_fd);
+const char *crc_last_error(void);
+
+int crc_log_init(const char *path, int level);
+void crc_log_fini(void);
+
+#endif

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Collect a process tree and stop it: PTRACE_SEIZE + PTRACE_INTERRUPT of every
+ * thread, walking threads and children again until the walk finds nothing new
+ * (a fork or clone can race the seize).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include "infect/infect.h"
+#include "proc_parse.h"
+
+#define SEIZE_OPTS (PTRACE_O_TRACESYSGOOD)
+
+struct pstree_item *pstree_find(struct pstree_item **items, unsigned n, pid_t pid)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (items[i]->pid == pid)
+			return items[i];
+	return NULL;
+}
+
+static bool has_tid(struct pstree_item *item, pid_t tid)
+{
+	for (unsigned i = 0; i < item->nr_threads; i++)
+		if (item->threads[i] == tid)
+			return true;
+	return false;
+}
+
+/* Wait for a seized thread to reach its interrupt stop; pending signals are let through. */
+static int wait_interrupt_stop(pid_t tid, bool *group_stop)
+{
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(tid, &status, __WALL);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("thread %d: wait for stop", tid);
+			return -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			pr_err("thread %d: exited while being stopped", tid);
+			return -ESRCH;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		if ((status >> 16) == PTRACE_EVENT_STOP) {
+			int sig = WSTOPSIG(status);
+
+			if (group_stop)
+				*group_stop = sig == SIGSTOP || sig == SIGTSTP ||
+					      sig == SIGTTIN || sig == SIGTTOU;
+			return 0;
+		}
+		/* A signal is being delivered: let it through, the interrupt follows. */
+		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(status)) < 0) {
+			pr_perror("thread %d: resume for signal %d", tid, WSTOPSIG(status));
+			return -errno;
+		}
+	}
+}
+
+static int seize_thread(pid_t tid, bool *group_stop)
+{
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)SEIZE_OPTS) < 0) {
+		int e = errno;
+
+		if (e == ESRCH)
+			return -ESRCH;
+		pr_perror("thread %d: cannot seize", tid);
+		return -e;
+	}
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
+		pr_perror("thread %d: cannot interrupt", tid);
+		return -errno;
+	}
+	return wait_interrupt_stop(tid, group_stop);
+}
+
+/* Seize the threads of item not seized yet; returns how many were new. */
+static int seize_threads(struct pstree_item *item)
+{
+	pid_t *tids = NULL;
+	unsigned nr = 0;
+	int ret, added = 0;
+
+	ret = proc_list_tids(item->pid, &tids, &nr);
+	if (ret < 0)
+		return ret;
+	for (unsigned i = 0; i < nr; i++) {
+		pid_t *t;
+		bool gstop = false;
+
+		if (has_tid(item, tids[i]))
+			continue;
+		ret = seize_thread(tids[i], &gstop);
+		if (ret == -ESRCH)
+			continue;
+		if (ret < 0)
+			goto out;
+		t = xrealloc_array(item->threads, item->nr_threads + 1, sizeof(pid_t));
+		if (!t) {
+			ptrace(PTRACE_DETACH, tids[i], NULL, NULL);
+			ret = -ENOMEM;
+			goto out;
+		}
+		item->threads = t;
+		item->threads[item->nr_threads++] = tids[i];
+		if (tids[i] == item->pid && gstop)
+			item->stopped_in_group = true;
+		added++;
+	}
+	ret = added;
+out:
+	free(tids);
+	return ret;
+}
+
+static struct pstree_item *item_new(pid_t pid, struct pstree_item *parent)
+{
+	struct pstree_item *item = xzalloc(sizeof(*item));
+
+	if (!item)
+		return NULL;
+	item->pid = pid;
+	item->parent = parent;
+	item->ppid = parent ? parent->pid : 0;
+	item->state = TASK_ALIVE;
+	return item;
+}
+
+static int add_item(struct pstree_item ***items, unsigned *nr, struct pstree_item *item)
+{
+	struct pstree_item **n = xrealloc_array(*items, *nr + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	*items = n;
+	n[(*nr)++] = item;
+	return 0;
+}
+
+int infect_seize_tree(pid_t root, struct pstree_item ***pitems, unsigned *pnr)
+{
+	struct pstree_item **items = NULL, *item;
+	unsigned nr = 0;
+	bool changed;
+	int ret;
+
+	if (root == getpid()) {
+		pr_err("pid %d: cannot dump lxc-cr itself", root);
+		return -EINVAL;
+	}
+	item = item_new(root, NULL);
+	if (!item || add_item(&items, &nr, item) < 0)
+		return -ENOMEM;
+	ret = proc_parse_stat_state(root, &item->state, &item->exit_status);
+	if (ret < 0) {
+		pr_err("pid %d: no such process", root);
+		free(item);
+		free(items);
+		return -ESRCH;
+	}
+	if (item->state == TASK_ZOMBIE) {
+		pr_err("pid %d: the root of the tree is a zombie", root);
+		ret = -EINVAL;
+		goto err;
+	}
+
+	do {
+		changed = false;
+		for (unsigned i = 0; i < nr; i++) {
+			pid_t *kids = NULL;
+			unsigned nkids = 0;
+
+			item = items[i];
+			if (item->state == TASK_ZOMBIE)
+				continue;
+			ret = seize_threads(item);
+			if (ret < 0)
+				goto err;
+			if (ret > 0)
+				changed = true;
+			if (item->nr_threads == 0) {
+				pr_err("pid %d: exited while being stopped", item->pid);
+				ret = -ESRCH;
+				goto err;
+			}
+			ret = proc_list_children(item, &kids, &nkids);
+			if (ret < 0)
+				goto err;
+			for (unsigned k = 0; k < nkids; k++) {
+				struct pstree_item *c;
+
+				if (pstree_find(items, nr, kids[k]))
+					continue;
+				c = item_new(kids[k], item);
+				if (!c || add_item(&items, &nr, c) < 0) {
+					free(c);
+					free(kids);
+					ret = -ENOMEM;
+					goto err;
+				}
+				if (proc_parse_stat_state(c->pid, &c->state, &c->exit_status) < 0) {
+					/* gone already; forget it */
+					nr--;
+					free(c);
+					continue;
+				}
+				if (c->state == TASK_ZOMBIE) {
+					c->nr_threads = 1;
+					c->threads = xzalloc(sizeof(pid_t));
+					if (!c->threads) {
+						free(kids);
+						ret = -ENOMEM;
+						goto err;
+					}
+					c->threads[0] = c->pid;
+				}
+				changed = true;
+			}
+			free(kids);
+		}
+	} while (changed);
+
+	for (unsigned i = 0; i < nr; i++) {
+		ret = proc_parse_ids(items[i]);
+		if (ret < 0)
+			goto err;
+	}
+	*pitems = items;
+	*pnr = nr;
+	return 0;
+err:
+	infect_unseize_tree(items, nr);
+	return ret;
+}
+
+void pstree_free(struct pstree_item **items, unsigned nr)
+{
+	for (unsigned i = 0; i < nr; i++) {
+		free(items[i]->threads);
+		free(items[i]->regs);
+		free(items[i]->children);
+		free(items[i]);
+	}
+	free(items);
+}
+
+void infect_unseize_tree(struct pstree_item **items, unsigned nr)
+{
+	for (unsigned i = 0; i < nr; i++) {
+		struct pstree_item *item = items[i];
+
+		if (item->state == TASK_ZOMBIE)
+			continue;
+		for (unsigned t = 0; t < item->nr_threads; t++)
+			if (ptrace(PTRACE_DETACH, item->threads[t], NULL, NULL) < 0 && errno != ESRCH)
+				pr_perror("thread %d: detach", item->threads[t]);
+	}
+	pstree_free(items, nr);
+}

@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Restore orchestration. Stages, each starting when every task finished the
+ * one before (futexes in a shared page):
+ *   READ     images read and validated, PIDs checked free; nothing exists yet.
+ *   OPEN     every file object and shared memory object opened here, above all
+ *            target fd numbers; the tree is forked with clone3(set_tid).
+ *   FORKED   every task exists: process groups are joined, descriptors put in
+ *            place, task state set, memory prepared at temporary addresses.
+ *   PREPARED every task is seized by us; seccomp and credentials go in, and
+ *            each task jumps into the restorer.
+ *   TRAPPED  every thread stopped at the restorer's int3: registers are loaded,
+ *            the blob unmapped, and all threads released together.
+ * A failure before the release kills every task created and leaves images as
+ * they were.
+ */
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "restore/restore.h"
+#include "restore/restorer.h"
+#include "fd/files.h"
+#include "mem/vma.h"
+#include "task/core.h"
+#include "proc_parse.h"
+
+#ifndef PTRACE_O_SUSPEND_SECCOMP
+#define PTRACE_O_SUSPEND_SECCOMP (1 << 21)
+#endif
+
+enum {
+	STAGE_FORK = 0,
+	STAGE_PREPARE = 1,
+	STAGE_GO = 2,
+};
+
+struct rst_shared {
+	_Atomic int32_t stage;
+	_Atomic int32_t count;
+	_Atomic int32_t abort;
+};
+
+struct rst_task {
+	bool trapped_all;
+	unsigned nr_trapped;
+	bool *trapped;
+};
+
+static long futex(_Atomic int32_t *addr, int op, int val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
+}
+
+static void task_report(struct rst_shared *sh)
+{
+	atomic_fetch_add(&sh->count, 1);
+	futex(&sh->count, FUTEX_WAKE, 1, NULL);
+}
+
+static void task_abort(struct rst_shared *sh)
+{
+	atomic_store(&sh->abort, 1);
+	futex(&sh->count, FUTEX_WAKE, 1, NULL);
+	_exit(1);
+}
+
+static void task_wait_stage(struct rst_shared *sh, int stage)
+{
+	for (;;) {
+		int s = atomic_load(&sh->stage);
+
+		if (s >= stage)
+			return;
+		if (atomic_load(&sh->abort))
+			_exit(1);
+		futex(&sh->stage, FUTEX_WAIT, s, NULL);
+	}
+}
+
+static bool task_dead(struct pstree_item *item)
+{
+	int state = 0, st;
+
+	return proc_parse_stat_state(item->pid, &state, &st) < 0 || state == TASK_ZOMBIE;
+}
+
+/* Wait until n tasks reported; fails if one aborted or died. */
+static int wait_count(struct rst_ctx *ctx, int n, const char *what)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	uint64_t deadline = now_ns() + 120ULL * 1000000000ULL;
+
+	for (;;) {
+		int c = atomic_load(&ctx->shared->count);
+
+		if (atomic_load(&ctx->shared->abort)) {
+			pr_err("a task failed while %s", what);
+			return -EINVAL;
+		}
+		if (c >= n)
+			return 0;
+		futex(&ctx->shared->count, FUTEX_WAIT, c, &ts);
+		for (unsigned i = 0; i < ctx->nr_items; i++) {
+			struct pstree_item *it = ctx->items[i];
+
+			if (it->pe->state != TASK_ZOMBIE && it->rst && task_dead(it)) {
+				pr_err("pid %d: died while %s", it->pid, what);
+				return -ESRCH;
+			}
+		}
+		if (now_ns() > deadline) {
+			pr_err("tasks did not finish %s in time", what);
+			return -ETIMEDOUT;
+		}
+	}
+}
+
+static void advance(struct rst_ctx *ctx, int stage)
+{
+	atomic_store(&ctx->shared->count, 0);
+	atomic_store(&ctx->shared->stage, stage);
+	futex(&ctx->shared->stage, FUTEX_WAKE, INT32_MAX, NULL);
+}
+
+static pid_t clone_with_pid(pid_t pid, int exit_signal)
+{
+	struct clone_args ca = {
+		.exit_signal = exit_signal,
+		.set_tid = (uint64_t)&pid,
+		.set_tid_size = 1,
+	};
+
+	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+static void zombie_main(struct pstree_item *item)
+{
+	int st = item->pe->has_exit_status ? item->pe->exit_status : 0;
+
+	if (WIFSIGNALED(st)) {
+		sigset_t all;
+
+		signal(WTERMSIG(st), SIG_DFL);
+		sigemptyset(&all);
+		sigaddset(&all, WTERMSIG(st));
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		prctl(PR_SET_DUMPABLE, 0);
+		kill(getpid(), WTERMSIG(st));
+	}
+	_exit(WEXITSTATUS(st));
+}
+
+static void drain_signals(void)
+{
+	sigset_t all;
+	struct timespec zero = { 0, 0 };
+	siginfo_t si;
+
+	sigfillset(&all);
+	while (sigtimedwait(&all, &si, &zero) > 0)
+		;
+}
+
+static int restore_seccomp(struct pstree_item *item)
+{
+	ProcessCore *pc = item->rcore;
+
+	for (size_t i = 0; i < pc->n_seccomp; i++) {
+		struct sock_fprog prog = {
+			.len = pc->seccomp[i]->filter.len / sizeof(struct sock_filter),
+			.filter = (struct sock_filter *)pc->seccomp[i]->filter.data,
+		};
+
+		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+			pr_perror("pid %d: cannot restore seccomp filter %zu", item->pid, i);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static void jump_to_restorer(struct restorer_args *a, uint64_t stack, uint64_t entry)
+{
+	asm volatile("mov %0, %%rsp\n\t"
+		     "mov %1, %%rdi\n\t"
+		     "call *%2\n\t"
+		     "ud2"
+		     :
+		     : "r"(stack), "r"(a), "r"(entry)
+		     : "memory");
+	__builtin_unreachable();
+}
+
+static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstree_item *item)
+{
+	struct rst_shared *sh = ctx->shared;
+	struct restorer_args *a;
+	uint64_t stack, entry;
+	char prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "%d: ", item->pid);
+	log_set_prefix(prefix);
+	if (item->pe->sid == (uint32_t)item->pid && getsid(0) != item->pid && setsid() < 0) {
+		pr_perror("pid %d: cannot start its session", item->pid);
+		task_abort(sh);
+	}
+	for (int i = 0; i < item->nr_children; i++) {
+		struct pstree_item *c = item->children[i];
+		int esig = c->rcore && c->rcore->has_exit_signal ? c->rcore->exit_signal : SIGCHLD;
+		pid_t p = clone_with_pid(c->pid, esig);
+
+		if (p < 0) {
+			pr_perror("pid %d: cannot create child %d", item->pid, c->pid);
+			task_abort(sh);
+		}
+		if (p == 0) {
+			if (c->pe->state == TASK_ZOMBIE)
+				zombie_main(c);
+			task_main(ctx, c);
+		}
+		c->rst = (void *)1;
+	}
+	task_report(sh);
+	task_wait_stage(sh, STAGE_PREPARE);
+
+	if (item->pe->pgid != item->pe->sid || item->pe->pgid == (uint32_t)item->pid) {
+		if (getpgid(0) != (pid_t)item->pe->pgid && setpgid(0, item->pe->pgid) < 0 &&
+		    !(ctx->opts->shell_job && !item->parent)) {
+			pr_perror("pid %d: cannot join process group %u", item->pid, item->pe->pgid);
+			task_abort(sh);
+		}
+	}
+	if (files_restore_task(ctx, item) < 0 || restore_task_early(ctx, item) < 0 ||
+	    vma_premap(ctx, item, &a, &stack, &entry) < 0)
+		task_abort(sh);
+	a->err_fd = ctx->svc_base;	/* the error pipe's write end, see crc_restore */
+	task_report(sh);
+	task_wait_stage(sh, STAGE_GO);
+
+	drain_signals();
+	if (restore_seccomp(item) < 0 || restore_task_creds(ctx, item) < 0)
+		task_abort(sh);
+	jump_to_restorer(a, stack, entry);
+	_exit(1);
+}
+
+/* ---------------------------------------------------------------- images */
+
+static int read_pstree(struct rst_ctx *ctx)
+{
+	struct cr_img *img = img_open(&ctx->dir, IMG_PSTREE, 0, false);
+	PstreeEntry *pe;
+	int ret;
+
+	if (!img)
+		return -EINVAL;
+	while ((ret = img_read_pb(img, &pstree_entry__descriptor, (void **)&pe)) > 0) {
+		struct pstree_item *item, **n;
+
+		if (ctx->nr_items >= 65536 || !pe->pid || pe->pid > 4194304 ||
+		    pe->n_threads < 1 || pe->n_threads > RST_MAX_THREADS || pe->threads[0] != pe->pid ||
+		    (pe->state != TASK_ALIVE && pe->state != TASK_ZOMBIE) ||
+		    pstree_find(ctx->items, ctx->nr_items, pe->pid)) {
+			pr_err("image %s: entry for pid %u is invalid", img->name, pe->pid);
+			img_free_pb(pe);
+			ret = -EINVAL;
+			break;
+		}
+		item = xzalloc(sizeof(*item));
+		n = xrealloc_array(ctx->items, ctx->nr_items + 1, sizeof(*n));
+		if (!item || !n) {
+			free(item);
+			img_free_pb(pe);
+			ret = -ENOMEM;
+			break;
+		}
+		ctx->items = n;
+		item->pe = pe;
+		item->pid = pe->pid;
+		item->ppid = pe->ppid;
+		item->pgid = pe->pgid;
+		item->sid = pe->sid;
+		item->nr_threads = pe->n_threads;
+		item->threads = xzalloc(sizeof(pid_t) * pe->n_threads);
+		if (!item->threads) {
+			free(item);
+			ret = -ENOMEM;
+			break;
+		}
+		for (size_t t = 0; t < pe->n_threads; t++)
+			item->threads[t] = pe->threads[t];
+		if (ctx->nr_items) {
+			item->parent = pstree_find(ctx->items, ctx->nr_items, pe->ppid);
+			if (!item->parent || item->parent->pe->state == TASK_ZOMBIE) {
+				pr_err("image %s: parent %u of pid %u is not before it", img->name,
+				       pe->ppid, pe->pid);
+				ctx->items[ctx->nr_items++] = item;
+				ret = -EINVAL;
+				break;
+			}
+			n = xrealloc_array(item->parent->children, item->parent->nr_children + 1,
+					   sizeof(*n));
+			if (!n) {
+				ctx->items[ctx->nr_items++] = item;
+				ret = -ENOMEM;
+				break;
+			}
+			item->parent->children = n;
+			n[item->parent->nr_children++] = item;
+		} else if (pe->state != TASK_ALIVE || pe->pid != ctx->inv->root_pid) {
+			pr_err("image %s: the root is not pid %u", img->name, ctx->inv->root_pid);
+			ctx->items[ctx->nr_items++] = item;
+			ret = -EINVAL;
+			break;
+		}
+		ctx->items[ctx->nr_items++] = item;
+	}
+	img_close(img);
+	if (!ret && !ctx->nr_items) {
+		pr_err("image pstree.img: holds no process");
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
+static int read_cores(struct rst_ctx *ctx)
+{
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *item = ctx->items[i];
+		struct cr_img *img;
+		int ret;
+
+		if (item->pe->state == TASK_ZOMBIE)
+			continue;
+		img = img_open(&ctx->dir, IMG_CORE, item->pid, false);
+		if (!img)
+			return -EINVAL;
+		ret = img_read_one(img, &process_core__descriptor, (void **)&item->rcore);
+		item->rtcores = xzalloc(sizeof(ThreadCore *) * item->nr_threads);
+		if (!item->rtcores)
+			ret = -ENOMEM;
+		for (unsigned t = 0; !ret && t < item->nr_threads; t++)
+			ret = img_read_one(img, &thread_core__descriptor, (void **)&item->rtcores[t]);
+		img_close(img);
+		if (ret)
+			return ret;
+		ret = validate_task_core(item, item->rcore, item->rtcores);
+		if (!ret)
+			ret = vma_validate(item, item->rcore->mm);
+		if (ret)
+			return ret;
+		for (size_t f = 0; f < item->rcore->n_fds; f++)
+			if ((int)item->rcore->fds[f]->fd > ctx->max_target_fd) {
+				if (item->rcore->fds[f]->fd > 1u << 20) {
+					pr_err("core-%d.img: fd %u is out of range", item->pid,
+					       item->rcore->fds[f]->fd);
+					return -EINVAL;
+				}
+				ctx->max_target_fd = item->rcore->fds[f]->fd;
+			}
+	}
+	return 0;
+}
+
+static int check_pids_free(struct rst_ctx *ctx)
+{
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *item = ctx->items[i];
+
+		for (unsigned t = 0; t < item->nr_threads; t++) {
+			char path[32];
+
+			snprintf(path, sizeof(path), "/proc/%d", item->threads[t]);
+			if (access(path, F_OK) == 0) {
+				pr_err("pid %d is taken by another process on this host; cannot restore %s %d",
+				       item->threads[t], t ? "thread" : "process", item->threads[t]);
+				return -EEXIST;
+			}
+		}
+	}
+	return 0;
+}
+
+static void free_items(struct rst_ctx *ctx)
+{
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *item = ctx->items[i];
+
+		img_free_pb(item->pe);
+		img_free_pb(item->rcore);
+		if (item->rtcores)
+			for (unsigned t = 0; t < item->nr_threads; t++)
+				img_free_pb(item->rtcores[t]);
+		free(item->rtcores);
+		free(item->threads);
+		free(item->children);
+		free(item);
+	}
+	free(ctx->items);
+	ctx->items = NULL;
+	ctx->nr_items = 0;
+}
+
+/* ---------------------------------------------------------------- tracer */
+
+static int wait_traps(struct rst_ctx *ctx, int err_fd)
+{
+	unsigned need = 0, got = 0;
+
+	for (unsigned i = 0; i < ctx->nr_items; i++)
+		if (ctx->items[i]->pe->state == TASK_ALIVE)
+			need += ctx->items[i]->nr_threads;
+	while (got < need) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL);
+
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("waiting for restored threads");
+			return -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			struct rst_err e = { 0, 0, 0 };
+
+			if (read(err_fd, &e, sizeof(e)) == sizeof(e))
+				pr_err("pid %d: the restorer failed at step %d: %s (at 0x%llx)", tid,
+				       e.step, strerror(-e.err), (unsigned long long)e.addr);
+			else
+				pr_err("pid %d: died during restore (status 0x%x)", tid, status);
+			return -ESRCH;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		if (status >> 16) {
+			/* clone event or the new thread's first stop */
+			ptrace(PTRACE_CONT, tid, NULL, NULL);
+			continue;
+		}
+		if (WSTOPSIG(status) == SIGTRAP) {
+			got++;
+			continue;
+		}
+		/* anything else is delivered after the restore, as it would have been */
+		pr_warn("thread %d: signal %d during restore, suppressed", tid, WSTOPSIG(status));
+		ptrace(PTRACE_CONT, tid, NULL, NULL);
+	}
+	return 0;
+}
+
+static int syscall_step(pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0)
+		return -errno;
+	if (waitpid(tid, &status, __WALL) < 0)
+		return -errno;
+	if (!WIFSTOPPED(status) || WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+		pr_err("thread %d: unexpected stop 0x%x leaving the restorer", tid, status);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int finish_tasks(struct rst_ctx *ctx)
+{
+	int ret;
+
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *item = ctx->items[i];
+
+		if (item->pe->state != TASK_ALIVE)
+			continue;
+		for (unsigned t = 1; t < item->nr_threads; t++) {
+			ret = restore_thread_regs(item->threads[t], item->rtcores[t]);
+			if (ret)
+				return ret;
+		}
+		/* leader: into munmap(blob) and out of it */
+		ret = syscall_step(item->pid);
+		if (!ret)
+			ret = syscall_step(item->pid);
+		if (!ret)
+			ret = restore_thread_regs(item->pid, item->rtcores[0]);
+		if (ret) {
+			pr_err("pid %d: cannot leave the restorer", item->pid);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void release_tasks(struct rst_ctx *ctx)
+{
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *item = ctx->items[i];
+
+		if (item->pe->state != TASK_ALIVE)
+			continue;
+		for (unsigned t = 0; t < item->nr_threads; t++)
+			if (ptrace(PTRACE_DETACH, item->threads[t], NULL, NULL) < 0)
+				pr_perror("thread %d: detach", item->threads[t]);
+	}
+}
+
+static void kill_tasks(struct rst_ctx *ctx)
+{
+	for (unsigned i = ctx->nr_items; i-- > 0;) {
+		struct pstree_item *item = ctx->items[i];
+
+		if (item->rst)
+			kill(item->pid, SIGKILL);
+	}
+	if (ctx->nr_items && ctx->items[0]->rst)
+		waitpid(ctx->items[0]->pid, NULL, __WALL);
+}
+
+static int write_pidfile(const char *path, pid_t pid)
+{
+	_cleanup_free_ char *tmp = xsprintf("%s.tmp.%d", path, getpid());
+	char buf[32];
+	int fd, n, ret;
+
+	if (!tmp)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		pr_perror("pidfile %s: cannot create", path);
+		return -errno;
+	}
+	n = snprintf(buf, sizeof(buf), "%d", pid);
+	ret = write_all(fd, buf, n);
+	close(fd);
+	if (!ret && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret)
+		pr_err("pidfile %s: cannot write: %s", path, strerror(-ret));
+	return ret;
+}
+
+int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc_stats *stats)
+{
+	struct rst_ctx ctx = { .opts = opts, .stats = stats };
+	sigset_t all, old;
+	int ret, errp[2] = { -1, -1 }, nr_alive = 0;
+	uint64_t t0 = now_ns();
+	struct rlimit rl;
+	pid_t root;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	ret = img_dir_open(&ctx.dir, opts->images_dir, false);
+	if (ret)
+		goto out;
+	{
+		struct cr_img *img = img_open(&ctx.dir, IMG_INVENTORY, 0, false);
+
+		if (!img) {
+			ret = -EINVAL;
+			goto out;
+		}
+		ret = img_read_one(img, &inventory_entry__descriptor, (void **)&ctx.inv);
+		img_close(img);
+		if (ret)
+			goto out;
+		if (ctx.inv->img_version != IMG_VERSION) {
+			pr_err("image %s/inventory.img: version %u, this lxc-cr restores version %u",
+			       opts->images_dir, ctx.inv->img_version, IMG_VERSION);
+			ret = -EINVAL;
+			goto out;
+		}
+		if (ctx.inv->has_xsave_size && ctx.inv->xsave_size > xsave_size()) {
+			pr_err("image %s: saved on a CPU with a larger FPU state (%u > %u bytes)",
+			       opts->images_dir, ctx.inv->xsave_size, xsave_size());
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	if ((ret = read_pstree(&ctx)) || (ret = read_cores(&ctx)) || (ret = files_collect(&ctx)))
+		goto out;
+	if ((ret = check_pids_free(&ctx)))
+		goto out;
+
+	/* service fds above every target fd */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	ctx.svc_base = max_t(int, ctx.max_target_fd + 1, 3) + 1;
+	if ((uint64_t)ctx.svc_base + ctx.nr_files + 64 > rl.rlim_cur) {
+		pr_err("fd %d is beyond this host's open file limit", ctx.max_target_fd);
+		ret = -EMFILE;
+		goto out;
+	}
+	ctx.svc_next = ctx.svc_base + 1;	/* svc_base: the error pipe */
+	if (pipe2(errp, O_CLOEXEC | O_DIRECT) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (dup3(errp[1], ctx.svc_base, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	close(errp[1]);
+	errp[1] = ctx.svc_base;
+	errp[0] = rst_svc_fd(&ctx, errp[0]);
+	ctx.dir.dfd = rst_svc_fd(&ctx, ctx.dir.dfd);
+	if ((ret = log_move_fd(ctx.svc_next)) > 0)
+		ctx.svc_next = ret + 1;
+	ctx.shared = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ctx.shared == MAP_FAILED) {
+		ctx.shared = NULL;
+		ret = -errno;
+		goto out;
+	}
+	if ((ret = shmem_prepare(&ctx)) || (ret = files_open_all(&ctx)))
+		goto out;
+
+	for (unsigned i = 0; i < ctx.nr_items; i++)
+		if (ctx.items[i]->pe->state == TASK_ALIVE)
+			nr_alive++;
+	/* STAGE_FORK */
+	root = clone_with_pid(ctx.items[0]->pid, SIGCHLD);
+	if (root < 0) {
+		pr_perror("cannot create the root process %d", ctx.items[0]->pid);
+		ret = -errno;
+		goto out;
+	}
+	if (root == 0)
+		task_main(&ctx, ctx.items[0]);
+	for (unsigned i = 0; i < ctx.nr_items; i++)
+		ctx.items[i]->rst = (void *)1;
+	ret = wait_count(&ctx, nr_alive, "forking");
+	if (ret)
+		goto out_kill;
+	/* zombies must be dead before their parents drain their signals */
+	for (unsigned i = 0; i < ctx.nr_items; i++) {
+		struct pstree_item *it = ctx.items[i];
+		int tries = 10000;
+
+		while (it->pe->state == TASK_ZOMBIE && !task_dead(it) && --tries)
+			usleep(100);
+	}
+	advance(&ctx, STAGE_PREPARE);
+	ret = wait_count(&ctx, nr_alive, "preparing");
+	if (ret)
+		goto out_kill;
+	for (unsigned i = 0; i < ctx.nr_items; i++) {
+		struct pstree_item *it = ctx.items[i];
+
+		if (it->pe->state != TASK_ALIVE)
+			continue;
+		if (ptrace(PTRACE_SEIZE, it->pid, NULL,
+			   (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD |
+					  PTRACE_O_SUSPEND_SECCOMP)) < 0) {
+			pr_perror("pid %d: cannot seize the restored task", it->pid);
+			ret = -errno;
+			goto out_kill;
+		}
+	}
+	advance(&ctx, STAGE_GO);
+	ret = wait_traps(&ctx, errp[0]);
+	if (!ret)
+		ret = finish_tasks(&ctx);
+	if (ret)
+		goto out_kill;
+	if (opts->pidfile && (ret = write_pidfile(opts->pidfile, ctx.items[0]->pid)))
+		goto out_kill;
+	release_tasks(&ctx);
+	if (stats)
+		stats->total_ns = now_ns() - t0;
+	pr_info("restored %u processes in %llu ms", ctx.nr_items,
+		(unsigned long long)(now_ns() - t0) / 1000000);
+	*root_pid = ctx.items[0]->pid;
+	if (!opts->detach) {
+		int st;
+
+		while (waitpid(*root_pid, &st, 0) < 0 && errno == EINTR)
+			;
+		ret = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+	goto out;
+out_kill:
+	kill_tasks(&ctx);
+out:
+	if (errp[0] >= 0)
+		close(errp[0]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	if (ctx.shared)
+		munmap(ctx.shared, PAGE_SIZE);
+	for (unsigned i = 0; i < ctx.nr_shmems; i++)
+		close(ctx.shmems[i].fd);
+	free(ctx.shmems);
+	files_free(&ctx);
+	free_items(&ctx);
+	img_free_pb(ctx.inv);
+	img_dir_close(&ctx.dir);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}

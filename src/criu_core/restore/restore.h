@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef CRCORE_RESTORE_H
+#define CRCORE_RESTORE_H
+
+#include "cr.h"
+
+struct file_obj;
+
+struct shmem_obj {
+	uint64_t shmid;
+	uint64_t size;
+	int fd;
+};
+
+struct rst_ctx {
+	const struct crc_restore_opts *opts;
+	struct img_dir dir;
+	InventoryEntry *inv;
+	struct pstree_item **items;	/* parents before children */
+	unsigned nr_items;
+	struct file_obj *files;
+	unsigned nr_files;
+	int max_target_fd;		/* highest fd number any task uses */
+	int svc_base;			/* service fds live at and above this */
+	int svc_next;
+	struct rst_shared *shared;	/* futex area shared by every restored task */
+	struct shmem_obj *shmems;
+	unsigned nr_shmems;
+	struct crc_stats *stats;
+};
+
+/* Move fd to the service range; returns the new fd or -errno. */
+int rst_svc_fd(struct rst_ctx *ctx, int fd);
+
+#endif
