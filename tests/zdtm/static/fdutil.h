@@ -132,6 +132,7 @@ static inline int fdinfo_get(int fd, const char *key, char *val, size_t size)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
+		size_t vlen;
 		char *v;
 
 		if (strncmp(line, key, klen) || line[klen] != ':')
@@ -139,8 +140,11 @@ static inline int fdinfo_get(int fd, const char *key, char *val, size_t size)
 		v = line + klen + 1;
 		while (*v == ' ' || *v == '\t')
 			v++;
-		v[strcspn(v, "\n")] = '\0';
-		snprintf(val, size, "%s", v);
+		vlen = strcspn(v, "\n");
+		if (vlen >= size)
+			vlen = size - 1;
+		memcpy(val, v, vlen);
+		val[vlen] = '\0';
 		ret = 0;
 		break;
 	}
