@@ -387,3 +387,26 @@ int datachk(const void *buf, size_t len, uint32_t seed)
 {
 	return datadiff(buf, len, seed) < 0 ? 0 : 1;
 }
+
+int test_page_prots(void *addr, size_t npages, char *out)
+{
+	unsigned long lo = (unsigned long)addr, pg = (unsigned long)sysconf(_SC_PAGESIZE);
+	unsigned long hi = lo + npages * pg, s, e, a;
+	char line[512], perms[8];
+	FILE *f;
+
+	memset(out, '-', npages * 4);
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %4s", &s, &e, perms) != 3)
+			continue;
+		if (e <= lo || s >= hi)
+			continue;
+		for (a = s > lo ? s : lo; a < e && a < hi; a += pg)
+			memcpy(out + (a - lo) / pg * 4, perms, 4);
+	}
+	fclose(f);
+	return 0;
+}

@@ -44,4 +44,11 @@ long datadiff(const void *buf, size_t len, uint32_t seed);
 /* Read a whole small file into buf (NUL-terminated); returns length or -1. */
 long test_read_file(const char *path, char *buf, size_t size);
 
+/*
+ * Per-page protections of [addr, addr + npages * page) from /proc/self/maps,
+ * as "rwxp"/"rwxs" strings of 4 chars in out[i * 4]; "----" where unmapped.
+ * Returns 0, or -1 if /proc/self/maps cannot be read.
+ */
+int test_page_prots(void *addr, size_t npages, char *out);
+
 #endif /* ZDTMTST_H */
