@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -409,4 +410,13 @@ int test_page_prots(void *addr, size_t npages, char *out)
 	}
 	fclose(f);
 	return 0;
+}
+
+volatile int *mmap_shared_int(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		fail("mmap shared: %s", strerror(errno));
+	return p;
 }

@@ -44,6 +44,9 @@ long datadiff(const void *buf, size_t len, uint32_t seed);
 /* Read a whole small file into buf (NUL-terminated); returns length or -1. */
 long test_read_file(const char *path, char *buf, size_t size);
 
+/* A zeroed int in MAP_SHARED anonymous memory (survives fork, for flags). */
+volatile int *mmap_shared_int(void);
+
 /*
  * Per-page protections of [addr, addr + npages * page) from /proc/self/maps,
  * as "rwxp"/"rwxs" strings of 4 chars in out[i * 4]; "----" where unmapped.
