@@ -1,0 +1,348 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# ZDTM-style harness: start each test program, checkpoint and restore it
+# N times with lxc-cr, then ask it (SIGTERM) to verify its own state.
+#
+# Usage: run.sh [--lxc-cr PATH] [--builddir DIR] [--iters N] [--keep] [--tap]
+#               [--no-cr] [TEST...]
+# Tests default to every name in tests.list without "flags: noauto".
+
+set -u
+
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+self="$srcdir/$(basename "${BASH_SOURCE[0]}")"
+
+usage() {
+	sed -n '6,9s/^# \{0,1\}//p' "$self" >&2
+	exit 2
+}
+
+lxc_cr=${LXC_CR:-}
+builddir=${ZDTM_BUILDDIR:-}
+iters=2
+keep=0
+tap=0
+nocr=0
+tests=()
+orig_args=("$@")
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--lxc-cr) lxc_cr=$2; shift 2 ;;
+	--lxc-cr=*) lxc_cr=${1#*=}; shift ;;
+	--builddir) builddir=$2; shift 2 ;;
+	--builddir=*) builddir=${1#*=}; shift ;;
+	--iters) iters=$2; shift 2 ;;
+	--iters=*) iters=${1#*=}; shift ;;
+	--keep) keep=1; shift ;;
+	--tap) tap=1; shift ;;
+	--no-cr) nocr=1; shift ;;
+	-h|--help) usage ;;
+	--) shift; tests+=("$@"); break ;;
+	-*) echo "run.sh: unknown option $1" >&2; usage ;;
+	*) tests+=("$1"); shift ;;
+	esac
+done
+
+case "$iters" in ''|*[!0-9]*) echo "run.sh: --iters needs a number" >&2; exit 2 ;; esac
+
+# Where the built test programs are: the option, the environment, the
+# build tree we run from, or next to this script (in-tree build).
+if [ -z "$builddir" ]; then
+	if [ -x "$PWD/tests/zdtm/zdtm-subreaper" ]; then
+		builddir=$PWD/tests/zdtm
+	elif [ -x "$PWD/zdtm-subreaper" ]; then
+		builddir=$PWD
+	else
+		builddir=$srcdir
+	fi
+fi
+builddir=$(cd "$builddir" 2>/dev/null && pwd) || { echo "run.sh: no build dir $builddir" >&2; exit 2; }
+if [ -z "$lxc_cr" ]; then
+	lxc_cr=$builddir/../../src/lxc-cr
+fi
+if [ "$nocr" = 0 ]; then
+	if [ ! -x "$lxc_cr" ]; then
+		echo "run.sh: lxc-cr not found at $lxc_cr (use --lxc-cr, \$LXC_CR or --no-cr)" >&2
+		exit 2
+	fi
+	lxc_cr=$(cd "$(dirname "$lxc_cr")" && pwd)/$(basename "$lxc_cr")
+fi
+
+# Restarted and killed test trees must be reaped by someone: run below a
+# subreaper (PID 1 here does not reap orphans).
+if [ -z "${ZDTM_UNDER_SUBREAPER:-}" ]; then
+	reaper=$builddir/zdtm-subreaper
+	if [ ! -x "$reaper" ]; then
+		echo "run.sh: $reaper not built (make check TESTS=)" >&2
+		exit 2
+	fi
+	export ZDTM_UNDER_SUBREAPER=1
+	exec "$reaper" /bin/bash "$self" "${orig_args[@]}"
+fi
+
+# Stray inherited descriptors would end up in the checkpointed tree.
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
+done
+
+if [ ${#tests[@]} -eq 0 ]; then
+	auto=1
+	while read -r line; do
+		line=${line%%#*}
+		line=$(echo $line)
+		[ -n "$line" ] && tests+=("$line")
+	done < "$srcdir/tests.list"
+else
+	auto=0
+fi
+
+say() {
+	if [ "$tap" = 1 ]; then
+		sed 's/^/# /' <<< "$*"
+	else
+		printf '%s\n' "$*"
+	fi
+}
+
+show_tail() { # title file
+	[ -f "$2" ] || { say "  ($1: $2 does not exist)"; return; }
+	say "  --- $1 ($2), last lines:"
+	say "$(tail -n 25 "$2" | sed 's/^/  | /')"
+}
+
+# desc_get FILE KEY: value of "KEY: ..." in a .desc file.
+desc_get() {
+	[ -f "$1" ] || return 0
+	sed -n "s/^[[:space:]]*$2:[[:space:]]*//p" "$1" | tr '\n' ' '
+}
+
+proc_sid() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	set -- $stat
+	echo "$4"
+}
+
+# Every process below pid (from the children lists) plus the members of the
+# session the test created.
+tree_of() {
+	local pid=$1 t c p sid
+	echo "$pid"
+	for t in /proc/$pid/task/*; do
+		for c in $(cat "$t/children" 2>/dev/null); do
+			tree_of "$c"
+		done
+	done
+}
+
+kill_leftovers() { # root pid
+	local root=$1 p pids sid
+	[ -n "$root" ] || return 0
+	pids=$(tree_of "$root")
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ "$p" = $$ ] && continue
+		sid=$(proc_sid "$p") || continue
+		[ "$sid" = "$root" ] && pids="$pids $p"
+	done
+	for p in $pids; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait_gone "$root" 5
+}
+
+wait_gone() { # pid seconds
+	local i=$(( $2 * 20 ))
+	while [ -d "/proc/$1" ] && [ $i -gt 0 ]; do
+		sleep 0.05
+		i=$((i - 1))
+	done
+	[ ! -d "/proc/$1" ]
+}
+
+wait_file() { # file seconds
+	local i=$(( $2 * 20 ))
+	while [ ! -s "$1" ] && [ $i -gt 0 ]; do
+		sleep 0.05
+		i=$((i - 1))
+	done
+	[ -s "$1" ]
+}
+
+find_log() { # workdir imgdir name
+	if [ -f "$2/$3" ]; then echo "$2/$3"; else echo "$1/$3"; fi
+}
+
+run_root=$(mktemp -d /tmp/zdtm.XXXX)
+npass=0 nfail=0 nskip=0 idx=0
+failed_names=()
+
+result() { # status name reason
+	local st=$1 name=$2 reason=${3:-}
+	idx=$((idx + 1))
+	case "$st" in
+	pass)
+		npass=$((npass + 1))
+		if [ "$tap" = 1 ]; then echo "ok $idx - $name"; else echo "=== $name: PASS"; fi ;;
+	skip)
+		nskip=$((nskip + 1))
+		if [ "$tap" = 1 ]; then echo "ok $idx - $name # SKIP $reason"
+		else echo "=== $name: SKIPPED *** $reason ***"; fi ;;
+	fail)
+		nfail=$((nfail + 1))
+		failed_names+=("$name")
+		if [ "$tap" = 1 ]; then echo "not ok $idx - $name # $reason"
+		else echo "=== $name: FAIL ($reason)"; fi ;;
+	esac
+}
+
+# run_one NAME: prints nothing but diagnostics; sets r_status, r_reason.
+run_one() {
+	local name=$1 bin desc opts flags wd pidf outf pid i img log rc rpid
+
+	bin=$builddir/$name
+	desc=$srcdir/$name.desc
+	opts=$(desc_get "$desc" opts)
+	flags=$(desc_get "$desc" flags)
+	wd=$run_root/$name
+	pidf=$wd/test.pid
+	outf=$wd/test.out
+	r_status=fail r_reason=
+
+	if [ ! -x "$bin" ]; then
+		r_reason="not built: $bin"
+		return
+	fi
+	mkdir -p "$wd"
+
+	# Start: the launcher returns once the daemon signalled readiness.
+	(cd "$wd" && exec "$bin" --pidfile "$pidf" --outfile "$outf" </dev/null >>"$outf" 2>&1)
+	rc=$?
+	if grep -q '^SKIP' "$outf" 2>/dev/null; then
+		r_status=skip
+		r_reason=$(sed -n 's/^SKIP: *//p' "$outf" | head -n 1)
+		[ -s "$pidf" ] && kill_leftovers "$(cat "$pidf")"
+		return
+	fi
+	if [ $rc -ne 0 ]; then
+		r_reason="start: launcher exited $rc"
+		show_tail output "$outf"
+		return
+	fi
+	if ! wait_file "$pidf" 10; then
+		r_reason="not ready"
+		show_tail output "$outf"
+		return
+	fi
+	pid=$(cat "$pidf")
+
+	if [ "$nocr" = 0 ]; then
+		for ((i = 1; i <= iters; i++)); do
+			img=$wd/dump.$i
+			mkdir -p "$img"
+			(cd "$wd" && timeout 120 "$lxc_cr" dump -t "$pid" -D "$img" -o dump.log -v4 $opts) \
+				>"$wd/dump.$i.cmd.out" 2>&1
+			rc=$?
+			if [ $rc -ne 0 ]; then
+				r_reason="dump #$i exited $rc"
+				show_tail "dump output" "$wd/dump.$i.cmd.out"
+				show_tail "dump log" "$(find_log "$wd" "$img" dump.log)"
+				show_tail output "$outf"
+				kill_leftovers "$pid"
+				return
+			fi
+			if ! wait_gone "$pid" 5; then
+				r_reason="dump #$i: pid $pid still alive after dump"
+				show_tail "dump log" "$(find_log "$wd" "$img" dump.log)"
+				kill_leftovers "$pid"
+				return
+			fi
+			rm -f "$wd/rpid"
+			(cd "$wd" && timeout 120 "$lxc_cr" restore -D "$img" -d --pidfile "$wd/rpid" \
+				-o restore.log -v4 $opts) >"$wd/restore.$i.cmd.out" 2>&1
+			rc=$?
+			if [ $rc -ne 0 ]; then
+				r_reason="restore #$i exited $rc"
+				show_tail "restore output" "$wd/restore.$i.cmd.out"
+				show_tail "restore log" "$(find_log "$wd" "$img" restore.log)"
+				show_tail output "$outf"
+				kill_leftovers "$pid"
+				return
+			fi
+			if [ ! -d "/proc/$pid" ]; then
+				r_reason="restore #$i: pid $pid does not exist after restore"
+				show_tail "restore log" "$(find_log "$wd" "$img" restore.log)"
+				show_tail output "$outf"
+				return
+			fi
+			rpid=$(cat "$wd/rpid" 2>/dev/null)
+			if [ "$rpid" != "$pid" ]; then
+				r_reason="restore #$i: pidfile says '$rpid', expected $pid"
+				kill_leftovers "$pid"
+				return
+			fi
+		done
+	fi
+
+	kill -TERM "$pid" 2>/dev/null
+	if ! wait_gone "$pid" 10; then
+		r_reason="pid $pid did not exit within 10 s of SIGTERM"
+		show_tail output "$outf"
+		kill_leftovers "$pid"
+		return
+	fi
+	# Children of the test report through the same output file; give the
+	# ones that outlive the root a moment, then clean up.
+	kill_leftovers "$pid"
+
+	if grep -q '^FAIL' "$outf"; then
+		r_reason=$(grep -m 1 '^FAIL' "$outf" | sed 's/^FAIL: *//')
+		show_tail output "$outf"
+		return
+	fi
+	if grep -q '^SKIP' "$outf"; then
+		r_status=skip
+		r_reason=$(sed -n 's/^SKIP: *//p' "$outf" | head -n 1)
+		return
+	fi
+	if ! grep -q '^PASS$' "$outf"; then
+		r_reason="no PASS line"
+		show_tail output "$outf"
+		return
+	fi
+	r_status=pass
+}
+
+# Select the tests first, so TAP can print the plan.
+run_list=()
+for t in "${tests[@]}"; do
+	if [ ! -e "$builddir/$t" ] && [ ! -e "$srcdir/$t.c" ] && [ -e "$srcdir/static/$t.c" ]; then
+		t=static/$t
+	fi
+	if [ "$auto" = 1 ] && desc_get "$srcdir/$t.desc" flags | grep -qw noauto; then
+		continue
+	fi
+	run_list+=("$t")
+done
+
+[ "$tap" = 1 ] && echo "1..${#run_list[@]}"
+[ "$tap" = 0 ] && [ "$nocr" = 1 ] && echo "(--no-cr: tests run without checkpoint/restore)"
+
+for t in "${run_list[@]}"; do
+	[ "$tap" = 0 ] && echo "--- $t"
+	run_one "$t"
+	result "$r_status" "$t" "$r_reason"
+done
+
+if [ $nfail -gt 0 ] || [ "$keep" = 1 ]; then
+	say "work files kept in $run_root"
+	[ $nfail -gt 0 ] && say "failed: ${failed_names[*]}"
+else
+	rm -rf "$run_root"
+fi
+echo "$npass passed, $nfail failed, $nskip skipped"
+[ $nfail -eq 0 ]
