@@ -4,13 +4,14 @@
 # Dump/restore benchmark: lxc-cr against CRIU on the same workload.
 #
 # bench/run.sh [--sizes "256 1024 4096"] [--runs 5] [--lxc-cr PATH] [--criu PATH]
-#              [--tools "lxc-cr criu"] [--out DIR] [--no-limits]
+#              [--warmup 1] [--tools "lxc-cr criu"] [--out DIR] [--no-limits]
 #
 # For each size (MiB) and tool, N times: start bench/memhog SIZE under a
 # reaping subreaper, time `TOOL dump -t PID -D DIR --shell-job -o dump.log`,
 # read the frozen time the tool reports, time `TOOL restore -D DIR -d
 # --shell-job -o restore.log`, let memhog verify all its memory (SIGUSR1),
-# kill it.  Images live on a private tmpfs.  Prints medians and the machine's
+# kill it; the first --warmup runs of each size and tool are not counted.
+# Images live on a private tmpfs.  Prints medians and the machine's
 # own limits (bench/limits).  A failing run is reported, never fatal.
 set -u
 
@@ -19,6 +20,7 @@ REPO_DIR=$(dirname "$BENCH_DIR")
 
 SIZES="256 1024 4096"
 RUNS=5
+WARMUP=1
 LXC_CR=${LXC_CR:-}
 CRIU=${CRIU:-}
 TOOLS="lxc-cr criu"
@@ -26,7 +28,7 @@ OUT=""
 LIMITS=1
 
 usage() {
-	sed -n '4,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '4,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--sizes) SIZES=$2; shift 2 ;;
 	--runs) RUNS=$2; shift 2 ;;
+	--warmup) WARMUP=$2; shift 2 ;;
 	--lxc-cr) LXC_CR=$2; shift 2 ;;
 	--criu) CRIU=$2; shift 2 ;;
 	--tools) TOOLS=$2; shift 2 ;;
@@ -160,7 +163,7 @@ forget_pid() {
 declare -A R NOK NFAIL FAILNOTE
 
 # One run. Prints nothing on stdout; records into R/NOK/NFAIL.
-one_run() { # TOOL SIZE RUN
+one_run() { # TOOL SIZE RUN (RUN 'wN' = warm-up, not counted)
 	local tool=$1 size=$2 run=$3 bin=${TOOL_BIN[$1]}
 	local key="$tool,$size" W="$WORK/$tool-$size-$run" keep="$OUT/$tool-$size-$run"
 	local img pid t0 t1 dump_s restore_s frozen_ms i res extra=() tmo why=""
@@ -171,7 +174,7 @@ one_run() { # TOOL SIZE RUN
 
 	# The workload: own session, no descriptors but /dev/null and a log, and
 	# (double fork) a child of the subreaper rather than of this shell.
-	(cd "$W" && setsid "$MEMHOG" -p "$W/pid" -c "$W/check" "$size" \
+	(cd "$W" && exec setsid "$MEMHOG" -p "$W/pid" -c "$W/check" "$size" \
 		</dev/null >"$W/memhog.out" 2>&1 &)
 	for ((i = 0; i < tmo * 20; i++)); do
 		[ -s "$W/pid" ] && break
@@ -238,7 +241,13 @@ one_run() { # TOOL SIZE RUN
 		forget_pid "$pid"
 	fi
 
-	if [ -z "$why" ]; then
+	if [[ $run == w* ]]; then
+		log "$tool ${size}MiB warm-up $run: ${why:-OK} (not counted)"
+		if [ -n "$why" ]; then
+			mkdir -p "$keep"
+			cp "$W"/*.out "$img"/*.log "$keep"/ 2>/dev/null
+		fi
+	elif [ -z "$why" ]; then
 		R[$key]+="$dump_s $frozen_ms $restore_s"$'\n'
 		NOK[$key]=$(( ${NOK[$key]:-0} + 1 ))
 		log "$tool ${size}MiB run $run: dump ${dump_s}s frozen ${frozen_ms}ms restore ${restore_s}s OK"
@@ -275,6 +284,9 @@ for size in $SIZES; do
 		continue
 	fi
 	for t in "${ACTIVE[@]}"; do
+		for ((r = 1; r <= WARMUP; r++)); do
+			one_run "$t" "$size" "w$r"
+		done
 		for ((r = 1; r <= RUNS; r++)); do
 			one_run "$t" "$size" "$r"
 		done
@@ -284,7 +296,7 @@ done
 # --- report ------------------------------------------------------------------------
 {
 	echo
-	echo "lxc-cr benchmark $STAMP  ($(uname -r), $(nproc) CPUs, images on tmpfs, medians of $RUNS runs)"
+	echo "lxc-cr benchmark $STAMP  ($(uname -r), $(nproc) CPUs, images on tmpfs, medians of $RUNS runs after $WARMUP warm-up)"
 	for t in "${ACTIVE[@]}"; do echo "  $t: ${TOOL_BIN[$t]}"; done
 	printf "%9s  %-7s %8s %9s %10s %10s %12s  %s\n" \
 		"size" "tool" "dump s" "dump GB/s" "frozen ms" "restore s" "restore GB/s" "runs"
