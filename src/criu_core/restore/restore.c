@@ -246,7 +246,7 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	if (files_restore_task(ctx, item) < 0 || restore_task_early(ctx, item) < 0 ||
 	    vma_premap(ctx, item, &a, &stack, &entry) < 0)
 		task_abort(sh);
-	a->err_fd = ctx->svc_base;	/* the error pipe's write end, see crc_restore */
+	a->err_fd = ctx->err_fd;
 	task_report(sh);
 	task_wait_stage(sh, STAGE_GO);
 
@@ -605,21 +605,17 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = -EMFILE;
 		goto out;
 	}
-	ctx.svc_next = ctx.svc_base + 1;	/* svc_base: the error pipe */
+	ctx.svc_next = ctx.svc_base;
+	ctx.dir.dfd = rst_svc_fd(&ctx, ctx.dir.dfd);
+	if ((ret = log_move_fd(ctx.svc_next)) > 0)
+		ctx.svc_next = ret + 1;
 	if (pipe2(errp, O_CLOEXEC | O_DIRECT) < 0) {
 		ret = -errno;
 		goto out;
 	}
-	if (dup3(errp[1], ctx.svc_base, O_CLOEXEC) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	close(errp[1]);
-	errp[1] = ctx.svc_base;
 	errp[0] = rst_svc_fd(&ctx, errp[0]);
-	ctx.dir.dfd = rst_svc_fd(&ctx, ctx.dir.dfd);
-	if ((ret = log_move_fd(ctx.svc_next)) > 0)
-		ctx.svc_next = ret + 1;
+	errp[1] = rst_svc_fd(&ctx, errp[1]);
+	ctx.err_fd = errp[1];
 	ctx.shared = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ctx.shared == MAP_FAILED) {
 		ctx.shared = NULL;

@@ -23,6 +23,7 @@ struct rst_ctx {
 	int max_target_fd;		/* highest fd number any task uses */
 	int svc_base;			/* service fds live at and above this */
 	int svc_next;
+	int err_fd;			/* write end of the restorer's error pipe */
 	struct rst_shared *shared;	/* futex area shared by every restored task */
 	struct shmem_obj *shmems;
 	unsigned nr_shmems;
