@@ -94,7 +94,8 @@ static bool task_dead(struct pstree_item *item)
 {
 	int state = 0, st;
 
-	return proc_parse_stat_state(item->pid, &state, &st) < 0 || state == TASK_ZOMBIE;
+	/* not created yet, or dead and not reaped (no task reaps during a restore) */
+	return proc_parse_stat_state(item->pid, &state, &st) == 0 && state == TASK_ZOMBIE;
 }
 
 /* Wait until n tasks reported; fails if one aborted or died. */
