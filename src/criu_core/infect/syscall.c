@@ -35,7 +35,9 @@ void infect_fixup_syscall_regs(struct user_regs_struct *regs, bool for_image)
 		break;
 	case -ERESTART_RESTARTBLOCK:
 		if (for_image) {
-			regs->rax = -EINTR;
+			/* No restart block after a restore: run the call again from the start. */
+			regs->rax = regs->orig_rax;
+			regs->rip -= 2;
 		} else {
 			regs->rax = __NR_restart_syscall;
 			regs->rip -= 2;

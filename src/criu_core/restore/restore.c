@@ -175,24 +175,6 @@ static void drain_signals(void)
 		;
 }
 
-static int restore_seccomp(struct pstree_item *item)
-{
-	ProcessCore *pc = item->rcore;
-
-	for (size_t i = 0; i < pc->n_seccomp; i++) {
-		struct sock_fprog prog = {
-			.len = pc->seccomp[i]->filter.len / sizeof(struct sock_filter),
-			.filter = (struct sock_filter *)pc->seccomp[i]->filter.data,
-		};
-
-		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
-			pr_perror("pid %d: cannot restore seccomp filter %zu", item->pid, i);
-			return -errno;
-		}
-	}
-	return 0;
-}
-
 static void jump_to_restorer(struct restorer_args *a, uint64_t stack, uint64_t entry)
 {
 	asm volatile("mov %0, %%rsp\n\t"
@@ -252,7 +234,7 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	task_wait_stage(sh, STAGE_GO);
 
 	drain_signals();
-	if (restore_seccomp(item) < 0 || restore_task_creds(ctx, item) < 0)
+	if (restore_task_creds(ctx, item) < 0)
 		task_abort(sh);
 	jump_to_restorer(a, stack, entry);
 	_exit(1);
