@@ -120,6 +120,14 @@ static int wait_syscall_stop(pid_t tid)
 			pr_perror("thread %d: wait", tid);
 			return -errno;
 		}
+		/* a stopped task reports its group stop again: go on */
+		if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP) {
+			if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0) {
+				pr_perror("thread %d: PTRACE_SYSCALL", tid);
+				return -errno;
+			}
+			continue;
+		}
 		break;
 	}
 	if (!WIFSTOPPED(status)) {

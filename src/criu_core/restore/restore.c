@@ -147,10 +147,26 @@ static pid_t clone_with_pid(pid_t pid, int exit_signal)
 	return syscall(SYS_clone3, &ca, sizeof(ca));
 }
 
+/* Session and group leaders make theirs as soon as they exist, so that the
+ * others can join in STAGE_PREPARE whatever order the tasks run in. */
+static int task_lead(struct pstree_item *item)
+{
+	if (item->pe->sid == (uint32_t)item->pid && getsid(0) != item->pid && setsid() < 0) {
+		pr_perror("pid %d: cannot start its session", item->pid);
+		return -errno;
+	}
+	if (item->pe->pgid == (uint32_t)item->pid && getpgid(0) != item->pid && setpgid(0, 0) < 0) {
+		pr_perror("pid %d: cannot start its process group", item->pid);
+		return -errno;
+	}
+	return 0;
+}
+
 static void zombie_main(struct pstree_item *item)
 {
 	int st = item->pe->has_exit_status ? item->pe->exit_status : 0;
 
+	task_lead(item);
 	if (WIFSIGNALED(st)) {
 		sigset_t all;
 
@@ -196,10 +212,8 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 
 	snprintf(prefix, sizeof(prefix), "%d: ", item->pid);
 	log_set_prefix(prefix);
-	if (item->pe->sid == (uint32_t)item->pid && getsid(0) != item->pid && setsid() < 0) {
-		pr_perror("pid %d: cannot start its session", item->pid);
+	if (task_lead(item) < 0)
 		task_abort(sh);
-	}
 	for (int i = 0; i < item->nr_children; i++) {
 		struct pstree_item *c = item->children[i];
 		int esig = c->rcore && c->rcore->has_exit_signal ? c->rcore->exit_signal : SIGCHLD;
@@ -219,9 +233,8 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	task_report(sh);
 	task_wait_stage(sh, STAGE_PREPARE);
 
-	if (item->pe->pgid != item->pe->sid || item->pe->pgid == (uint32_t)item->pid) {
-		if (getpgid(0) != (pid_t)item->pe->pgid && setpgid(0, item->pe->pgid) < 0 &&
-		    !(ctx->opts->shell_job && !item->parent)) {
+	if (getpgid(0) != (pid_t)item->pe->pgid) {
+		if (setpgid(0, item->pe->pgid) < 0 && !(ctx->opts->shell_job && !item->parent)) {
 			pr_perror("pid %d: cannot join process group %u", item->pid, item->pe->pgid);
 			task_abort(sh);
 		}
@@ -495,7 +508,9 @@ static void release_tasks(struct rst_ctx *ctx)
 		if (item->pe->state != TASK_ALIVE)
 			continue;
 		for (unsigned t = 0; t < item->nr_threads; t++)
-			if (ptrace(PTRACE_DETACH, item->threads[t], NULL, NULL) < 0)
+			if (ptrace(PTRACE_DETACH, item->threads[t], NULL,
+				   (void *)(long)(t == 0 && item->pe->has_stopped && item->pe->stopped ?
+						  SIGSTOP : 0)) < 0)
 				pr_perror("thread %d: detach", item->threads[t]);
 	}
 }
