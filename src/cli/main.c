@@ -16,6 +16,13 @@
 
 #define _(s) gettext(s)
 
+static char *atexit_free;
+
+static void free_at_exit(void)
+{
+	free(atexit_free);
+}
+
 enum {
 	OPT_LEAVE_RUNNING = 256,
 	OPT_SHELL_JOB,
@@ -78,6 +85,7 @@ int main(int argc, char **argv)
 	char *logpath = NULL;
 	int level = 2, c, ret;
 
+	atexit(free_at_exit);
 	setlocale(LC_ALL, "");
 	bindtextdomain(PACKAGE, LOCALEDIR);
 	textdomain(PACKAGE);
@@ -120,6 +128,7 @@ int main(int argc, char **argv)
 		if (asprintf(&logpath, "%s/%s", dir, log) < 0)
 			return 1;
 		log = logpath;
+		atexit_free = logpath;
 	}
 	if (crc_log_init(log, level) < 0) {
 		fprintf(stderr, _("lxc-cr: cannot open log file '%s'\n"), log);

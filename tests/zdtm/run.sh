@@ -5,7 +5,8 @@
 # N times with lxc-cr, then ask it (SIGTERM) to verify its own state.
 #
 # Usage: run.sh [--lxc-cr PATH] [--builddir DIR] [--iters N] [--keep] [--tap]
-#               [--no-cr] [TEST...]
+#               [--no-cr] [--strict] [TEST...]
+# --strict: tests in known-gaps.list count as failures.
 # Tests default to every name in tests.list without "flags: noauto".
 
 set -u
@@ -14,7 +15,7 @@ srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 self="$srcdir/$(basename "${BASH_SOURCE[0]}")"
 
 usage() {
-	sed -n '6,9s/^# \{0,1\}//p' "$self" >&2
+	sed -n '6,10s/^# \{0,1\}//p' "$self" >&2
 	exit 2
 }
 
@@ -24,6 +25,7 @@ iters=2
 keep=0
 tap=0
 nocr=0
+strict=0
 tests=()
 orig_args=("$@")
 
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--keep) keep=1; shift ;;
 	--tap) tap=1; shift ;;
 	--no-cr) nocr=1; shift ;;
+	--strict) strict=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; tests+=("$@"); break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -332,9 +335,26 @@ done
 [ "$tap" = 1 ] && echo "1..${#run_list[@]}"
 [ "$tap" = 0 ] && [ "$nocr" = 1 ] && echo "(--no-cr: tests run without checkpoint/restore)"
 
+# Known gaps: tests of state the engine cannot restore yet. They still run;
+# a failure is reported loudly as a known gap (counted as skipped, never as
+# passed), a pass is reported so that the line can be removed.
+gaps_file=$srcdir/known-gaps.list
+gap_reason() {
+	[ -f "$gaps_file" ] || return 1
+	awk -v t="$1" '$1 == t { $1 = ""; sub(/^ +/, ""); print; found = 1 } END { exit !found }' "$gaps_file"
+}
+
 for t in "${run_list[@]}"; do
 	[ "$tap" = 0 ] && echo "--- $t"
 	run_one "$t"
+	if [ "$nocr" = 0 ] && [ "$strict" = 0 ] && gap=$(gap_reason "$t"); then
+		if [ "$r_status" = fail ]; then
+			r_status=skip
+			r_reason="KNOWN GAP: $gap (failed: $r_reason)"
+		elif [ "$r_status" = pass ]; then
+			say "$t passes but is listed in known-gaps.list: remove it from there"
+		fi
+	fi
 	result "$r_status" "$t" "$r_reason"
 done
 

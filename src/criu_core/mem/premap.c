@@ -224,7 +224,32 @@ int shmem_prepare(struct rst_ctx *ctx)
 struct premap {
 	MmEntry *mm;
 	uint64_t *addr;		/* premap address per VMA (0 for vdso/vvar) */
+	bool *data;		/* the VMA has saved pages */
 };
+
+static int mark_data(struct rst_ctx *ctx, struct pstree_item *item, PagemapEntry *e, int pfd,
+		     uint64_t off, void *arg)
+{
+	struct premap *pm = arg;
+	uint64_t end = e->vaddr + (uint64_t)e->nr_pages * PAGE_SIZE;
+
+	if (e->has_shmid)
+		return 0;
+	for (size_t i = 0; i < pm->mm->n_vmas; i++)
+		if (pm->mm->vmas[i]->start < end && e->vaddr < pm->mm->vmas[i]->end)
+			pm->data[i] = true;
+	return 0;
+}
+
+/* Anonymous private areas without saved pages are made by the restorer in place. */
+static bool premapped(struct premap *pm, size_t i)
+{
+	VmaEntry *v = pm->mm->vmas[i];
+
+	if (vma_is_special(v))
+		return false;
+	return v->status != VMA_ANON_PRIVATE || pm->data[i];
+}
 
 static int fill_private(struct rst_ctx *ctx, struct pstree_item *item, PagemapEntry *e, int pfd,
 			uint64_t off, void *arg)
@@ -338,8 +363,12 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 	int ret;
 
 	pm.addr = xzalloc(sizeof(uint64_t) * (mm->n_vmas + 1));
-	if (!pm.addr)
+	pm.data = xzalloc(sizeof(bool) * (mm->n_vmas + 1));
+	if (!pm.addr || !pm.data)
 		return -ENOMEM;
+	ret = pagemap_walk(ctx, item, mark_data, &pm);
+	if (ret)
+		return ret;
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		VmaEntry *v = mm->vmas[i];
 
@@ -350,7 +379,8 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 				tvd_e = v->end;
 			continue;
 		}
-		total += v->end - v->start;
+		if (premapped(&pm, i))
+			total += v->end - v->start;
 	}
 	for (unsigned t = 0; t < item->nr_threads; t++) {
 		ThreadCore *tc = item->rtcores[t];
@@ -392,7 +422,7 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 		uint64_t off = 0;
 		void *p;
 
-		if (vma_is_special(v))
+		if (!premapped(&pm, i))
 			continue;
 		switch (v->status) {
 		case VMA_ANON_PRIVATE:
@@ -584,6 +614,7 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 		a->cur_rseq_sig = RSEQ_SIG;
 	}
 	free(pm.addr);
+	free(pm.data);
 	*pargs = a;
 	*stack_top = (uint64_t)blob + stacks_off + RST_STACK_SIZE;
 	*entry = (uint64_t)blob + RESTORER_ENTRY_OFFSET;

@@ -7,12 +7,14 @@
  * Shared anonymous memory is saved once per object, from the object itself.
  */
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 
 #include "infect/infect.h"
 #include "mem/vma.h"
 #include "fd/files.h"
+#include "compat.h"
 
 #define PME_PRESENT	(1ULL << 63)
 #define PME_SWAP	(1ULL << 62)
@@ -198,7 +200,72 @@ static int xfer_copy(struct page_xfer *x, uint64_t addr, uint64_t len, bool read
 	return 0;
 }
 
+static int read_vma_pages(struct page_xfer *x, int pmfd, struct vma_area *v);
+
+static int copy_run(struct page_xfer *x, struct vma_area *v, uint64_t start, uint64_t end)
+{
+	int ret = xfer_add_entry(x, start, (end - start) / PAGE_SIZE, 0);
+
+	if (!ret)
+		ret = xfer_copy(x, start, end - start, v->prot & PROT_READ);
+	return ret;
+}
+
+/* PAGEMAP_SCAN (6.7+): the kernel hands out only the runs that hold data. */
+static int scan_vma_pages(struct page_xfer *x, int pmfd, struct vma_area *v)
+{
+	struct page_region regs[512];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = v->start,
+		.end = v->end,
+		.vec = (uint64_t)regs,
+		.vec_len = ARRAY_SIZE(regs),
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.category_inverted = PAGE_IS_PFNZERO,
+		.category_mask = PAGE_IS_PFNZERO,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+
+	if (v->status == VMA_FILE_PRIVATE) {
+		/* only pages copied on write: not the file's own */
+		arg.category_inverted |= PAGE_IS_FILE;
+		arg.category_mask |= PAGE_IS_FILE;
+	}
+	while (arg.start < v->end) {
+		long n = ioctl(pmfd, PAGEMAP_SCAN, &arg);
+
+		if (n < 0)
+			return -errno;
+		for (long i = 0; i < n; i++) {
+			int ret = copy_run(x, v, regs[i].start, regs[i].end);
+
+			if (ret)
+				return ret;
+		}
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}
+
 static int dump_vma_pages(struct page_xfer *x, int pmfd, struct vma_area *v)
+{
+	static bool no_scan;
+	int ret;
+
+	if (!no_scan) {
+		ret = scan_vma_pages(x, pmfd, v);
+		if (ret != -ENOTTY && ret != -EINVAL)
+			return ret;
+		no_scan = true;
+		pr_info("PAGEMAP_SCAN is not available: reading pagemap");
+	}
+	return read_vma_pages(x, pmfd, v);
+}
+
+static int read_vma_pages(struct page_xfer *x, int pmfd, struct vma_area *v)
 {
 	uint64_t npages = (v->end - v->start) / PAGE_SIZE;
 	uint64_t batch = 65536;

@@ -215,7 +215,12 @@ void ENTRY restorer_main(struct restorer_args *a)
 		struct rst_vma *v = &vmas[i];
 		uint64_t len = v->end - v->start;
 
-		if (v->premap != v->start) {
+		if (!v->premap) {
+			/* MAP_PRIVATE 0x02 | MAP_FIXED 0x10 | MAP_ANONYMOUS 0x20, MAP_GROWSDOWN kept */
+			r = sys6(__NR_mmap, v->start, len, v->prot, 0x32 | (v->flags & 0x100), -1, 0);
+			if (r < 0)
+				fail(a, RST_STEP_MREMAP, r, v->start);
+		} else if (v->premap != v->start) {
 			r = sys5(__NR_mremap, v->premap, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 				 v->start);
 			if (r < 0)

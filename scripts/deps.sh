@@ -1,0 +1,17 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Install what lxc-cr needs to build and test, from Debian's packages.
+set -euo pipefail
+pkgs=(gcc make autoconf automake libtool autopoint gettext pkg-config
+      protobuf-c-compiler libprotobuf-c-dev libcap-dev binutils
+      busybox-static clang procps iproute2 util-linux)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
