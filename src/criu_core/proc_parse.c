@@ -211,12 +211,21 @@ const char *proc_field(const char *text, const char *key)
 
 int proc_parse_status(pid_t pid, struct proc_status *st)
 {
-	char path[64];
+	char rel[32];
+
+	snprintf(rel, sizeof(rel), "%d", pid);
+	return proc_parse_status_path(rel, st);
+}
+
+int proc_parse_status_path(const char *rel, struct proc_status *st)
+{
+	char path[96];
 	_cleanup_free_ char *buf = NULL;
 	const char *v;
+	int pid = atoi(rel);
 
 	memset(st, 0, sizeof(*st));
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	snprintf(path, sizeof(path), "/proc/%s/status", rel);
 	buf = read_file_at(AT_FDCWD, path, NULL);
 	if (!buf) {
 		pr_perror("pid %d: cannot read status", pid);

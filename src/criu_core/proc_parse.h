@@ -33,6 +33,8 @@ int proc_parse_stat_state(pid_t pid, int *state, int *exit_status);
 int proc_parse_ids(struct pstree_item *item);
 int proc_parse_stat_mm(pid_t pid, struct proc_stat_mm *st);
 int proc_parse_status(pid_t pid, struct proc_status *st);
+/* rel: "PID" or "PID/task/TID" */
+int proc_parse_status_path(const char *rel, struct proc_status *st);
 int proc_parse_limits(pid_t pid, uint64_t cur[16], uint64_t max[16]);
 int proc_parse_brk(pid_t pid, uint64_t *brk);
 /* Parse "key: value" from /proc/PID/fdinfo/FD; returns the whole text. */

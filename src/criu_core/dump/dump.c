@@ -140,6 +140,10 @@ static int write_pstree(struct dump_ctx *ctx)
 		e.n_threads = it->nr_threads;
 		e.has_state = true;
 		e.state = it->state;
+		if (it->stopped_in_group) {
+			e.has_stopped = true;
+			e.stopped = true;
+		}
 		if (it->state == TASK_ZOMBIE) {
 			e.has_exit_status = true;
 			e.exit_status = it->exit_status;

@@ -14,6 +14,15 @@
 #include "restore/restore.h"
 
 #define DEFAULT_GHOST_LIMIT (1ULL << 20)
+
+/* Deleted files saved so far, by inode: several opens share one ghost image. */
+struct ghost_seen {
+	dev_t dev;
+	ino_t ino;
+	uint32_t id;
+};
+static struct ghost_seen *ghosts;
+static unsigned nr_ghosts;
 #define DELETED_SUFFIX " (deleted)"
 
 static bool reg_match(const struct fd_parms *p)
@@ -103,11 +112,25 @@ static int reg_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 			pr_err("pid %d fd %d: deleted %s is not a regular file", p->pid, p->fd, p->link);
 			return -ENOTSUP;
 		}
-		ret = dump_ghost(ctx, p, id);
-		if (ret)
-			return ret;
+		uint32_t gid = 0;
+
+		for (unsigned i = 0; i < nr_ghosts; i++)
+			if (ghosts[i].dev == p->st.st_dev && ghosts[i].ino == p->st.st_ino)
+				gid = ghosts[i].id;
+		if (!gid) {
+			struct ghost_seen *g = xrealloc_array(ghosts, nr_ghosts + 1, sizeof(*g));
+
+			if (!g)
+				return -ENOMEM;
+			ghosts = g;
+			ghosts[nr_ghosts++] = (struct ghost_seen){ p->st.st_dev, p->st.st_ino, id };
+			ret = dump_ghost(ctx, p, id);
+			if (ret)
+				return ret;
+			gid = id;
+		}
 		e.has_ghost = true;
-		e.ghost = 1;
+		e.ghost = gid;
 	}
 	return img_write_pb(dump_img(ctx, IMG_REG_FILES), &e.base);
 }
@@ -138,15 +161,21 @@ static int ghost_create(struct rst_ctx *ctx, RegFileEntry *e)
 
 	if (!dir)
 		return -ENOMEM;
-	tmp = xsprintf("%s/.lxc-cr-ghost.%u.XXXXXX", dirname(dir), e->id);
-	if (!tmp)
-		return -ENOMEM;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		pr_perror("file %s: cannot re-create the deleted file", e->path);
-		return -errno;
+	/* At its old name when that is free, so that it looks the same once deleted. */
+	fd = open(e->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		unlink(e->path);
+	} else {
+		tmp = xsprintf("%s/.lxc-cr-ghost.%u.XXXXXX", dirname(dir), e->id);
+		if (!tmp)
+			return -ENOMEM;
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd < 0) {
+			pr_perror("file %s: cannot re-create the deleted file", e->path);
+			return -errno;
+		}
+		unlink(tmp);
 	}
-	unlink(tmp);
 	fchmod(fd, e->mode & 07777);
 	img = img_open(&ctx->dir, IMG_GHOST, e->id, false);
 	if (!img) {
@@ -186,14 +215,33 @@ static int reg_open(struct rst_ctx *ctx, struct file_obj *f)
 	int fd;
 
 	if (e->has_ghost && e->ghost) {
-		int gfd = ghost_create(ctx, e);
+		struct file_obj *owner = file_find(ctx, FD_TYPES__REG, e->ghost);
+		RegFileEntry *oe;
 		char p[64];
+		int *gfd;
 
-		if (gfd < 0)
-			return gfd;
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", gfd);
+		if (!owner || !(oe = owner->msg)->has_ghost || oe->ghost != owner->id) {
+			pr_err("reg-files.img: file %u refers to a missing deleted file %u", e->id, e->ghost);
+			return -EINVAL;
+		}
+		gfd = owner->priv;
+		if (!gfd) {
+			int g = ghost_create(ctx, oe);
+
+			if (g < 0)
+				return g;
+			gfd = malloc(sizeof(int));
+			if (!gfd) {
+				close(g);
+				return -ENOMEM;
+			}
+			*gfd = rst_svc_fd(ctx, g);
+			owner->priv = gfd;
+			if (*gfd < 0)
+				return *gfd;
+		}
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", *gfd);
 		fd = open(p, flags | O_CLOEXEC);
-		close(gfd);
 	} else {
 		fd = open(e->path, flags | O_CLOEXEC);
 	}

@@ -35,7 +35,9 @@ void infect_fixup_syscall_regs(struct user_regs_struct *regs, bool for_image)
 		break;
 	case -ERESTART_RESTARTBLOCK:
 		if (for_image) {
-			regs->rax = -EINTR;
+			/* No restart block after a restore: run the call again from the start. */
+			regs->rax = regs->orig_rax;
+			regs->rip -= 2;
 		} else {
 			regs->rax = __NR_restart_syscall;
 			regs->rip -= 2;
@@ -117,6 +119,14 @@ static int wait_syscall_stop(pid_t tid)
 				continue;
 			pr_perror("thread %d: wait", tid);
 			return -errno;
+		}
+		/* a stopped task reports its group stop again: go on */
+		if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP) {
+			if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0) {
+				pr_perror("thread %d: PTRACE_SYSCALL", tid);
+				return -errno;
+			}
+			continue;
 		}
 		break;
 	}

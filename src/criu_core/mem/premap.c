@@ -329,7 +329,7 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 	MmEntry *mm = pc->mm;
 	struct premap pm = { .mm = mm };
 	uint64_t total = 0, blob_code, blob_len, pos, vd_s, vd_e, tvd_s = 0, tvd_e = 0;
-	uint64_t args_off, vmas_off, thr_off, sig_off, stacks_off, nsig = 0;
+	uint64_t args_off, vmas_off, thr_off, sig_off, filt_off, stacks_off, nsig = 0, filt_bytes = 0;
 	struct restorer_args *a;
 	struct rst_vma *rv;
 	struct rst_thread *rt;
@@ -352,8 +352,19 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 		}
 		total += v->end - v->start;
 	}
-	for (unsigned t = 0; t < item->nr_threads; t++)
-		nsig += item->rtcores[t]->n_pending;
+	for (unsigned t = 0; t < item->nr_threads; t++) {
+		ThreadCore *tc = item->rtcores[t];
+
+		nsig += tc->n_pending;
+		for (size_t k = 0; k < tc->n_seccomp; k++) {
+			if (tc->seccomp[k]->filter.len % 8 || tc->seccomp[k]->filter.len > 4096 * 8 ||
+			    !tc->seccomp[k]->filter.len) {
+				pr_err("core-%d.img: seccomp filter of thread %u is invalid", item->pid, tc->tid);
+				return -EINVAL;
+			}
+			filt_bytes += sizeof(struct rst_filter) + tc->seccomp[k]->filter.len;
+		}
+	}
 	nsig += pc->n_shared_pending;
 
 	/* blob: code | args | vmas | threads | siginfos | stacks (main + one per thread) */
@@ -362,7 +373,8 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 	vmas_off = args_off + PAGE_ALIGN(sizeof(struct restorer_args));
 	thr_off = vmas_off + PAGE_ALIGN(sizeof(struct rst_vma) * (mm->n_vmas + 1));
 	sig_off = thr_off + PAGE_ALIGN(sizeof(struct rst_thread) * item->nr_threads);
-	stacks_off = sig_off + PAGE_ALIGN(128 * (nsig + 1));
+	filt_off = sig_off + PAGE_ALIGN(128 * (nsig + 1));
+	stacks_off = filt_off + PAGE_ALIGN(filt_bytes + 8);
 	blob_len = stacks_off + (uint64_t)RST_STACK_SIZE * (item->nr_threads + 1);
 
 	region = reserve_hole(mm, total + blob_len);
@@ -486,7 +498,7 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 	}
 	/* threads and their pending signals */
 	{
-		uint8_t *sig = blob + sig_off;
+		uint8_t *sig = blob + sig_off, *filt = blob + filt_off;
 
 		a->threads = (uint64_t)rt;
 		a->nr_threads = item->nr_threads;
@@ -515,6 +527,22 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 			for (size_t k = 0; k < tc->n_pending; k++, sig += 128)
 				memcpy(sig, tc->pending[k].data, 128);
 			th->stack_top = (uint64_t)blob + stacks_off + (uint64_t)RST_STACK_SIZE * (t + 2);
+			th->no_new_privs = tc->has_no_new_privs && tc->no_new_privs;
+			th->timer_slack = tc->has_timer_slack ? tc->timer_slack : 0;
+			th->nr_seccomp = tc->n_seccomp;
+			th->seccomp = (uint64_t)filt;
+			{
+				struct rst_filter *rf = (struct rst_filter *)filt;
+				uint8_t *prog = filt + sizeof(*rf) * tc->n_seccomp;
+
+				for (size_t k = 0; k < tc->n_seccomp; k++) {
+					rf[k].len = tc->seccomp[k]->filter.len / 8;
+					rf[k].prog = (uint64_t)prog;
+					memcpy(prog, tc->seccomp[k]->filter.data, tc->seccomp[k]->filter.len);
+					prog += tc->seccomp[k]->filter.len;
+				}
+				filt = prog;
+			}
 		}
 		a->shared_pending = (uint64_t)sig;
 		a->nr_shared_pending = pc->n_shared_pending;
@@ -545,6 +573,10 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 
 		if (f)
 			a->mm_map.exe_fd = f->fd;
+	}
+	if (mm->has_dumpable) {
+		a->has_dumpable = 1;
+		a->dumpable = mm->dumpable;
 	}
 	if (__rseq_size) {
 		a->cur_rseq_addr = (uint64_t)__builtin_thread_pointer() + __rseq_offset;

@@ -147,10 +147,26 @@ static pid_t clone_with_pid(pid_t pid, int exit_signal)
 	return syscall(SYS_clone3, &ca, sizeof(ca));
 }
 
+/* Session and group leaders make theirs as soon as they exist, so that the
+ * others can join in STAGE_PREPARE whatever order the tasks run in. */
+static int task_lead(struct pstree_item *item)
+{
+	if (item->pe->sid == (uint32_t)item->pid && getsid(0) != item->pid && setsid() < 0) {
+		pr_perror("pid %d: cannot start its session", item->pid);
+		return -errno;
+	}
+	if (item->pe->pgid == (uint32_t)item->pid && getpgid(0) != item->pid && setpgid(0, 0) < 0) {
+		pr_perror("pid %d: cannot start its process group", item->pid);
+		return -errno;
+	}
+	return 0;
+}
+
 static void zombie_main(struct pstree_item *item)
 {
 	int st = item->pe->has_exit_status ? item->pe->exit_status : 0;
 
+	task_lead(item);
 	if (WIFSIGNALED(st)) {
 		sigset_t all;
 
@@ -175,24 +191,6 @@ static void drain_signals(void)
 		;
 }
 
-static int restore_seccomp(struct pstree_item *item)
-{
-	ProcessCore *pc = item->rcore;
-
-	for (size_t i = 0; i < pc->n_seccomp; i++) {
-		struct sock_fprog prog = {
-			.len = pc->seccomp[i]->filter.len / sizeof(struct sock_filter),
-			.filter = (struct sock_filter *)pc->seccomp[i]->filter.data,
-		};
-
-		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
-			pr_perror("pid %d: cannot restore seccomp filter %zu", item->pid, i);
-			return -errno;
-		}
-	}
-	return 0;
-}
-
 static void jump_to_restorer(struct restorer_args *a, uint64_t stack, uint64_t entry)
 {
 	asm volatile("mov %0, %%rsp\n\t"
@@ -214,10 +212,8 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 
 	snprintf(prefix, sizeof(prefix), "%d: ", item->pid);
 	log_set_prefix(prefix);
-	if (item->pe->sid == (uint32_t)item->pid && getsid(0) != item->pid && setsid() < 0) {
-		pr_perror("pid %d: cannot start its session", item->pid);
+	if (task_lead(item) < 0)
 		task_abort(sh);
-	}
 	/* before its children are forked: they inherit the controlling terminal */
 	if (item->pe->sid == (uint32_t)item->pid && tty_restore_ctty(ctx, item) < 0)
 		task_abort(sh);
@@ -240,9 +236,8 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	task_report(sh);
 	task_wait_stage(sh, STAGE_PREPARE);
 
-	if (item->pe->pgid != item->pe->sid || item->pe->pgid == (uint32_t)item->pid) {
-		if (getpgid(0) != (pid_t)item->pe->pgid && setpgid(0, item->pe->pgid) < 0 &&
-		    !(ctx->opts->shell_job && !item->parent)) {
+	if (getpgid(0) != (pid_t)item->pe->pgid) {
+		if (setpgid(0, item->pe->pgid) < 0 && !(ctx->opts->shell_job && !item->parent)) {
 			pr_perror("pid %d: cannot join process group %u", item->pid, item->pe->pgid);
 			task_abort(sh);
 		}
@@ -256,7 +251,7 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	task_wait_stage(sh, STAGE_GO);
 
 	drain_signals();
-	if (restore_seccomp(item) < 0 || restore_task_creds(ctx, item) < 0)
+	if (restore_task_creds(ctx, item) < 0)
 		task_abort(sh);
 	jump_to_restorer(a, stack, entry);
 	_exit(1);
@@ -517,7 +512,9 @@ static void release_tasks(struct rst_ctx *ctx)
 		if (item->pe->state != TASK_ALIVE)
 			continue;
 		for (unsigned t = 0; t < item->nr_threads; t++)
-			if (ptrace(PTRACE_DETACH, item->threads[t], NULL, NULL) < 0)
+			if (ptrace(PTRACE_DETACH, item->threads[t], NULL,
+				   (void *)(long)(t == 0 && item->pe->has_stopped && item->pe->stopped ?
+						  SIGSTOP : 0)) < 0)
 				pr_perror("thread %d: detach", item->threads[t]);
 	}
 }

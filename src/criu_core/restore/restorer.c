@@ -59,8 +59,13 @@ static void NOINLINE fail(struct restorer_args *a, int step, long err, uint64_t 
 		;
 }
 
+/* Stop for the tracer. SIGTRAP must not be blocked here: a forced SIGTRAP that
+ * is blocked resets its action to SIG_DFL, and the task's own action is set. */
 static void trap(void)
 {
+	uint64_t unblock = 1ULL << (5 - 1);
+
+	sys4(__NR_rt_sigprocmask, 1 /* SIG_UNBLOCK */, &unblock, 0, 8);
 	asm volatile("int3" ::: "memory");
 }
 
@@ -89,8 +94,24 @@ static int setup_thread(struct restorer_args *a, struct rst_thread *t)
 		sys2(__NR_set_robust_list, t->robust_list, t->robust_len);
 	if (t->has_clear_tid)
 		sys1(__NR_set_tid_address, t->clear_tid_addr);
+	if (t->timer_slack)
+		sys2(__NR_prctl, 29 /* PR_SET_TIMERSLACK */, t->timer_slack);
 	if (t->comm[0])
 		sys2(__NR_prctl, PR_SET_NAME, t->comm);
+	if (t->no_new_privs)
+		sys5(__NR_prctl, 38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0);
+	for (uint32_t i = 0; i < t->nr_seccomp; i++) {
+		const struct rst_filter *f = (const struct rst_filter *)t->seccomp + i;
+		struct {
+			uint16_t len;
+			uint16_t pad[3];
+			uint64_t filter;
+		} prog = { (uint16_t)f->len, { 0, 0, 0 }, f->prog };
+
+		r = sys3(__NR_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &prog);
+		if (r < 0)
+			return RST_STEP_SECCOMP;
+	}
 	for (uint32_t i = 0; i < t->nr_pending; i++) {
 		const char *si = (const char *)(t->pending + 128 * (uint64_t)i);
 		int sig = *(const int *)si;
@@ -246,6 +267,8 @@ void ENTRY restorer_main(struct restorer_args *a)
 		if (r < 0)
 			fail(a, RST_STEP_SIGQUEUE, r, 0);
 	}
+	if (a->has_dumpable)
+		sys2(__NR_prctl, 4 /* PR_SET_DUMPABLE */, a->dumpable);
 	trap();
 	/* The tracer resumes us into this last syscall and loads the saved registers at its exit. */
 	sys2(__NR_munmap, a->blob_start, a->blob_len);

@@ -27,6 +27,7 @@ enum {
 	RST_STEP_RSEQ,
 	RST_STEP_SIGQUEUE,
 	RST_STEP_MADVISE,
+	RST_STEP_SECCOMP,
 };
 
 struct rst_err {
@@ -58,7 +59,16 @@ struct rst_thread {
 	uint32_t pad;
 	uint64_t pending;	/* address of nr_pending siginfo_t (128 bytes each) */
 	uint64_t stack_top;
+	uint32_t nr_seccomp;
+	uint32_t no_new_privs;
+	uint64_t seccomp;	/* struct rst_filter[] */
+	uint64_t timer_slack;
 	char comm[16];
+};
+
+struct rst_filter {
+	uint64_t len;		/* in struct sock_filter units */
+	uint64_t prog;		/* address of the instructions */
 };
 
 /* what prctl(PR_SET_MM, PR_SET_MM_MAP) takes */
@@ -92,6 +102,7 @@ struct restorer_args {
 	uint64_t cur_rseq_addr;
 	uint32_t cur_rseq_len, cur_rseq_sig;
 	uint64_t clone_flags;
+	uint32_t has_dumpable, dumpable;
 };
 
 /* offset of the entry point in the blob */

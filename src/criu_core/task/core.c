@@ -85,6 +85,8 @@ static int peek_siginfos(pid_t tid, bool shared, ProtobufCBinaryData **out, size
 	}
 }
 
+static int dump_seccomp(pid_t tid, SeccompFilterEntry ***out, size_t *nout);
+
 static int rsys(struct pstree_item *item, pid_t tid, long nr, long *ret, long a1, long a2,
 		long a3, long a4)
 {
@@ -161,6 +163,13 @@ int dump_thread_core(struct dump_ctx *ctx, struct pstree_item *item, unsigned id
 		return ret;
 	if (r == 0 && infect_read(item->pid, scratch, &tc->clear_tid_addr, 8) == 0)
 		tc->has_clear_tid_addr = true;
+	ret = rsys(item, tid, __NR_prctl, &r, PR_GET_TIMERSLACK, 0, 0, 0);
+	if (ret)
+		return ret;
+	if (r > 0) {
+		tc->has_timer_slack = true;
+		tc->timer_slack = r;
+	}
 
 	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rc), &rc) == sizeof(rc) &&
 	    rc.rseq_abi_pointer) {
@@ -177,6 +186,24 @@ int dump_thread_core(struct dump_ctx *ctx, struct pstree_item *item, unsigned id
 			tc->robust_list = (uint64_t)head;
 			tc->robust_len = len;
 		}
+	}
+	{
+		struct proc_status ts;
+
+		snprintf(path, sizeof(path), "%d/task/%d", item->pid, tid);
+		ret = proc_parse_status_path(path, &ts);
+		if (ret)
+			return ret;
+		free(ts.groups);
+		tc->has_no_new_privs = true;
+		tc->no_new_privs = ts.no_new_privs;
+		if (ts.seccomp == SECCOMP_MODE_STRICT) {
+			pr_err("thread %d: seccomp strict mode cannot be checkpointed", tid);
+			return -ENOTSUP;
+		}
+		if (ts.seccomp == SECCOMP_MODE_FILTER &&
+		    (ret = dump_seccomp(tid, &tc->seccomp, &tc->n_seccomp)))
+			return ret;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", item->pid, tid);
 	comm = read_file_at(AT_FDCWD, path, NULL);
@@ -283,20 +310,24 @@ static int dump_posix_timers(struct pstree_item *item, ProcessCore *pc, uint64_t
 	buf = read_file_at(AT_FDCWD, path, NULL);
 	if (!buf)
 		return 0;
-	for (p = buf; (p = strstr(p, "ID: "));) {
+	for (p = buf; p && *p;) {
 		PosixTimerEntry *te, **nt;
 		struct itimerspec its;
-		char notify[32] = "", *next;
+		char notify[32] = "", who[8] = "", *next;
 		int id, signo, clock = 0, ntid = 0, ret;
 		unsigned long long sival = 0;
 		long r;
 
+		if (strncmp(p, "ID: ", 4)) {
+			pr_err("pid %d: cannot parse %s", item->pid, path);
+			return -EINVAL;
+		}
 		id = atoi(p + 4);
-		next = strstr(p + 4, "ID: ");
+		next = strstr(p + 4, "\nID: ");
 		if (next)
-			next[-1] = '\0';
+			*next++ = '\0';
 		if (sscanf(strstr(p, "signal: ") ?: "", "signal: %d/%llx", &signo, &sival) != 2 ||
-		    sscanf(strstr(p, "notify: ") ?: "", "notify: %31[^/]/%*[^.].%d", notify, &ntid) < 1 ||
+		    sscanf(strstr(p, "notify: ") ?: "", "notify: %31[^/]/%7[^.].%d", notify, who, &ntid) != 3 ||
 		    sscanf(strstr(p, "ClockID: ") ?: "", "ClockID: %d", &clock) != 1) {
 			pr_err("pid %d: cannot parse posix timer %d", item->pid, id);
 			return -EINVAL;
@@ -320,9 +351,14 @@ static int dump_posix_timers(struct pstree_item *item, ProcessCore *pc, uint64_t
 		te->clock = clock;
 		te->signo = signo;
 		te->sival = sival;
-		te->notify = !strcmp(notify, "none") ? SIGEV_NONE :
-			     !strcmp(notify, "thread") ? SIGEV_THREAD_ID : SIGEV_SIGNAL;
-		if (te->notify == SIGEV_THREAD_ID) {
+		if (!strcmp(notify, "none"))
+			te->notify = SIGEV_NONE;
+		else if (!strcmp(notify, "thread"))
+			te->notify = SIGEV_THREAD;
+		else
+			te->notify = SIGEV_SIGNAL;
+		if (!strcmp(who, "tid")) {
+			te->notify |= SIGEV_THREAD_ID;
 			te->has_notify_tid = true;
 			te->notify_tid = ntid;
 		}
@@ -331,26 +367,24 @@ static int dump_posix_timers(struct pstree_item *item, ProcessCore *pc, uint64_t
 		te->vsec = its.it_value.tv_sec;
 		te->vnsec = its.it_value.tv_nsec;
 		nt[pc->n_posix_timers++] = te;
-		if (!next)
-			break;
 		p = next;
 	}
 	return 0;
 }
 
-static int dump_seccomp(struct pstree_item *item, ProcessCore *pc)
+static int dump_seccomp(pid_t tid, SeccompFilterEntry ***out, size_t *nout)
 {
 	SeccompFilterEntry **v = NULL;
 	size_t n = 0;
 
 	for (unsigned long idx = 0;; idx++) {
-		long cnt = ptrace(PTRACE_SECCOMP_GET_FILTER, item->pid, idx, NULL);
+		long cnt = ptrace(PTRACE_SECCOMP_GET_FILTER, tid, idx, NULL);
 		SeccompFilterEntry *e;
 
 		if (cnt < 0) {
 			if (errno == ENOENT)
 				break;
-			pr_perror("pid %d: cannot read seccomp filter %lu", item->pid, idx);
+			pr_perror("thread %d: cannot read seccomp filter %lu", tid, idx);
 			free(v);
 			return -errno;
 		}
@@ -363,8 +397,8 @@ static int dump_seccomp(struct pstree_item *item, ProcessCore *pc)
 		e->filter.data = malloc(e->filter.len);
 		if (!e->filter.data)
 			return -ENOMEM;
-		if (ptrace(PTRACE_SECCOMP_GET_FILTER, item->pid, idx, e->filter.data) != cnt) {
-			pr_perror("pid %d: cannot read seccomp filter %lu", item->pid, idx);
+		if (ptrace(PTRACE_SECCOMP_GET_FILTER, tid, idx, e->filter.data) != cnt) {
+			pr_perror("thread %d: cannot read seccomp filter %lu", tid, idx);
 			return -errno;
 		}
 		v[n++] = e;
@@ -376,8 +410,8 @@ static int dump_seccomp(struct pstree_item *item, ProcessCore *pc)
 		v[i] = v[n - 1 - i];
 		v[n - 1 - i] = t;
 	}
-	pc->seccomp = v;
-	pc->n_seccomp = n;
+	*out = v;
+	*nout = n;
 	return 0;
 }
 
@@ -483,8 +517,6 @@ int dump_task_core(struct dump_ctx *ctx, struct pstree_item *item, ProcessCore *
 		pr_err("pid %d: seccomp strict mode cannot be checkpointed", item->pid);
 		return -ENOTSUP;
 	}
-	if (st.seccomp == SECCOMP_MODE_FILTER && (ret = dump_seccomp(item, pc)))
-		return ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/personality", item->pid);
 	pers = read_file_at(AT_FDCWD, path, NULL);
@@ -664,6 +696,9 @@ int restore_task_early(struct rst_ctx *ctx, struct pstree_item *item)
 			}
 		}
 	}
+	/* Kernels since 6.16 hand out the id we ask for; older ones count up from 0. */
+	bool exact_ids = pc->n_posix_timers && prctl(77 /* PR_TIMER_CREATE_RESTORE_IDS */, 1, 0, 0, 0) == 0;
+
 	for (size_t i = 0; i < pc->n_posix_timers; i++) {
 		PosixTimerEntry *te = pc->posix_timers[i];
 		struct sigevent sev;
@@ -674,10 +709,11 @@ int restore_task_early(struct rst_ctx *ctx, struct pstree_item *item)
 		sev.sigev_notify = te->notify;
 		sev.sigev_signo = te->signo;
 		sev.sigev_value.sival_ptr = (void *)te->sival;
-		if (te->notify == SIGEV_THREAD_ID)
+		if (te->notify & SIGEV_THREAD_ID)
 			sev._sigev_un._tid = te->notify_tid;
 		/* Timer ids are handed out in order; create until we reach the one we need. */
 		for (;;) {
+			ntimer = exact_ids ? te->id : -1;
 			if (syscall(SYS_timer_create, te->clock, &sev, &ntimer) < 0) {
 				pr_perror("pid %d: cannot create posix timer %d", item->pid, te->id);
 				return -errno;
@@ -700,6 +736,8 @@ int restore_task_early(struct rst_ctx *ctx, struct pstree_item *item)
 			return -errno;
 		}
 	}
+	if (exact_ids)
+		prctl(77, 0, 0, 0, 0);
 	if (pc->has_pdeathsig && prctl(PR_SET_PDEATHSIG, pc->pdeathsig) < 0)
 		return -errno;
 	if (pc->has_child_subreaper && prctl(PR_SET_CHILD_SUBREAPER, pc->child_subreaper) < 0)
