@@ -40,7 +40,7 @@ static void usage(FILE *f)
 		  "  lxc-cr dump -t PID -D DIR [-o LOG] [-v0..4] [--leave-running] [--shell-job]\n"
 		  "              [--tcp-established] [--file-locks] [--ext-unix-sk] [--ghost-limit SIZE]\n"
 		  "  lxc-cr restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-o LOG]\n"
-		  "              [--shell-job] [--tcp-established]\n"
+		  "              [--shell-job] [--tcp-established] [--file-locks]\n"
 		  "  lxc-cr check\n"
 		  "  lxc-cr show DIR|FILE\n"));
 }
@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 		case OPT_LEAVE_RUNNING: dopts.leave_running = true; break;
 		case OPT_SHELL_JOB: dopts.shell_job = ropts.shell_job = true; break;
 		case OPT_TCP_ESTABLISHED: dopts.tcp_established = ropts.tcp_established = true; break;
-		case OPT_FILE_LOCKS: dopts.file_locks = true; break;
+		case OPT_FILE_LOCKS: dopts.file_locks = ropts.file_locks = true; break;
 		case OPT_EXT_UNIX_SK: dopts.ext_unix_sk = true; break;
 		case OPT_GHOST_LIMIT:
 			if (parse_size(optarg, &dopts.ghost_limit) < 0) {

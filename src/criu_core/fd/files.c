@@ -13,6 +13,7 @@
 static const struct fdtype_ops *fd_kinds[] = {
 	&pipe_fd_ops,
 	&fifo_fd_ops,
+	&tty_fd_ops,
 	&reg_fd_ops,
 };
 
@@ -34,6 +35,8 @@ static uint32_t next_file_id = 1;
 
 void files_dump_fini(void)
 {
+	locks_dump_fini();
+	tty_dump_fini();
 	free(dumped);
 	dumped = NULL;
 	nr_dumped = 0;
@@ -157,6 +160,9 @@ static int dump_one_fd(struct dump_ctx *ctx, struct pstree_item *item, int fd, F
 		if (ret < 0)
 			goto out;
 	}
+	ret = locks_dump_fd(ctx, &p, id);
+	if (ret < 0)
+		goto out;
 	fe = xzalloc(sizeof(*fe));
 	if (!fe) {
 		ret = -ENOMEM;
@@ -320,7 +326,7 @@ int files_collect(struct rst_ctx *ctx)
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	return locks_collect(ctx);
 }
 
 int rst_svc_fd(struct rst_ctx *ctx, int fd)
@@ -451,6 +457,8 @@ int files_restore_task(struct rst_ctx *ctx, struct pstree_item *item)
 void files_free(struct rst_ctx *ctx)
 {
 	for (unsigned i = 0; i < ctx->nr_files; i++) {
+		if (ctx->files[i].ops->release)
+			ctx->files[i].ops->release(&ctx->files[i]);
 		img_free_pb(ctx->files[i].msg);
 		if (ctx->files[i].fd >= 0)
 			close(ctx->files[i].fd);
@@ -459,4 +467,5 @@ void files_free(struct rst_ctx *ctx)
 	free(ctx->files);
 	ctx->files = NULL;
 	ctx->nr_files = 0;
+	locks_free(ctx);
 }

@@ -45,6 +45,8 @@ struct fdtype_ops {
 	int (*validate)(struct rst_ctx *ctx, struct file_obj *f);
 	int (*open)(struct rst_ctx *ctx, struct file_obj *f);
 	int (*post_open)(struct rst_ctx *ctx, struct pstree_item *item, FdEntry *fe, struct file_obj *f);
+	/* optional: let go of what open kept besides f->fd (priv is freed after) */
+	void (*release)(struct file_obj *f);
 };
 
 struct file_obj {
@@ -58,6 +60,20 @@ struct file_obj {
 extern const struct fdtype_ops reg_fd_ops;
 extern const struct fdtype_ops pipe_fd_ops;
 extern const struct fdtype_ops fifo_fd_ops;
+extern const struct fdtype_ops tty_fd_ops;
+
+/* File locks (fd/locks.c): saved per descriptor, taken again in the owning task. */
+int locks_dump_fd(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id);
+void locks_dump_fini(void);
+int locks_collect(struct rst_ctx *ctx);
+int locks_restore_task(struct rst_ctx *ctx, struct pstree_item *item);
+void locks_free(struct rst_ctx *ctx);
+
+/* Terminals (fd/tty.c): the controlling terminal of a restored session leader,
+ * taken right after setsid(), and the foreground group, set once the task joined it. */
+void tty_dump_fini(void);
+int tty_restore_ctty(struct rst_ctx *ctx, struct pstree_item *item);
+int tty_restore_pgrp(struct rst_ctx *ctx, struct pstree_item *item);
 
 /* dump */
 int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd);

@@ -28,6 +28,7 @@ struct crc_restore_opts {
 	bool detach;			/* return once the tree runs */
 	bool shell_job;
 	bool tcp_established;
+	bool file_locks;			/* accepted for criu's sake; locks in the images are always taken */
 	const char *pidfile;		/* write the root's PID here */
 };
 

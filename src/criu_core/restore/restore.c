@@ -214,6 +214,9 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	log_set_prefix(prefix);
 	if (task_lead(item) < 0)
 		task_abort(sh);
+	/* before its children are forked: they inherit the controlling terminal */
+	if (item->pe->sid == (uint32_t)item->pid && tty_restore_ctty(ctx, item) < 0)
+		task_abort(sh);
 	for (int i = 0; i < item->nr_children; i++) {
 		struct pstree_item *c = item->children[i];
 		int esig = c->rcore && c->rcore->has_exit_signal ? c->rcore->exit_signal : SIGCHLD;
@@ -239,8 +242,9 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 			task_abort(sh);
 		}
 	}
-	if (files_restore_task(ctx, item) < 0 || restore_task_early(ctx, item) < 0 ||
-	    vma_premap(ctx, item, &a, &stack, &entry) < 0)
+	if (files_restore_task(ctx, item) < 0 || tty_restore_pgrp(ctx, item) < 0 ||
+	    restore_task_early(ctx, item) < 0 || vma_premap(ctx, item, &a, &stack, &entry) < 0 ||
+	    locks_restore_task(ctx, item) < 0)
 		task_abort(sh);
 	a->err_fd = ctx->err_fd;
 	task_report(sh);

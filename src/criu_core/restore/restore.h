@@ -28,6 +28,8 @@ struct rst_ctx {
 	struct shmem_obj *shmems;
 	unsigned nr_shmems;
 	struct crc_stats *stats;
+	FileLockEntry **locks;		/* file-locks.img */
+	unsigned nr_locks;
 };
 
 /* Move fd to the service range; returns the new fd or -errno. */

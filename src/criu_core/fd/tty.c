@@ -1,0 +1,719 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Terminals. A Unix98 pty pair whose master is in the tree is re-created with
+ * the same index, termios, window size, modes, queued data both ways, and its
+ * session and foreground group. A terminal whose other end is outside the tree
+ * (the shell's) belongs to the caller: with --shell-job its descriptors are
+ * re-opened from the restorer's own stdin terminal, without it the dump is
+ * refused.
+ *
+ * Queued data cannot be read without consuming it, so the dump reads it and
+ * writes it straight back (the tree is stopped, nobody else reads), with the
+ * line discipline's processing turned off while it passes again. Data queued
+ * for a reader in canonical mode comes back as one pending line.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+
+#include "fd/files.h"
+#include "restore/restore.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+enum { TTY_MASTER = 1, TTY_SLAVE = 2, TTY_EXTERNAL = 3 };
+
+#define TTY_DATA_MAX	(64 * 1024)
+#define PTY_INDEX_MAX	(1 << 20)
+
+/* pty indexes whose pair state is saved already */
+static int *ptys_done;
+static unsigned nr_ptys_done;
+
+void tty_dump_fini(void)
+{
+	free(ptys_done);
+	ptys_done = NULL;
+	nr_ptys_done = 0;
+}
+
+static bool is_ptmx(const struct fd_parms *p)
+{
+	return major(p->st.st_rdev) == 5 && minor(p->st.st_rdev) == 2;
+}
+
+static bool is_pts(dev_t rdev)
+{
+	return major(rdev) >= 136 && major(rdev) <= 143;
+}
+
+static bool tty_match(const struct fd_parms *p)
+{
+	unsigned maj = major(p->st.st_rdev);
+
+	return S_ISCHR(p->st.st_mode) && (maj == 4 || maj == 5 || is_pts(p->st.st_rdev));
+}
+
+static int pts_index(dev_t rdev)
+{
+	if (major(rdev) == 136)
+		return minor(rdev);
+	return (major(rdev) - 136) * 256 + minor(rdev);
+}
+
+/* A copy of descriptor fd of pid, in this process. */
+static int steal_fd(pid_t pid, int fd)
+{
+	int pfd = syscall(SYS_pidfd_open, pid, 0), nfd;
+
+	if (pfd < 0)
+		return -errno;
+	nfd = syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	if (nfd < 0)
+		nfd = -errno;
+	close(pfd);
+	return nfd;
+}
+
+/* A copy of a descriptor in the tree on the master (or a slave) of pty index. */
+static int find_in_tree(struct dump_ctx *ctx, int index, bool master)
+{
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *it = ctx->items[i];
+		char path[64];
+		struct dirent *de;
+		DIR *d;
+		int found = -ENOENT;
+
+		if (it->state == TASK_ZOMBIE)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", it->pid);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while (found < 0 && (de = readdir(d))) {
+			struct stat st;
+			char fp[300];
+			int fd, n;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(fp, sizeof(fp), "/proc/%d/fd/%s", it->pid, de->d_name);
+			if (stat(fp, &st) < 0 || !S_ISCHR(st.st_mode))
+				continue;
+			if (master) {
+				if (major(st.st_rdev) != 5 || minor(st.st_rdev) != 2)
+					continue;
+				fd = steal_fd(it->pid, atoi(de->d_name));
+				if (fd < 0)
+					continue;
+				if (ioctl(fd, TIOCGPTN, &n) == 0 && n == index)
+					found = fd;
+				else
+					close(fd);
+			} else if (is_pts(st.st_rdev) && pts_index(st.st_rdev) == index) {
+				fd = steal_fd(it->pid, atoi(de->d_name));
+				if (fd >= 0)
+					found = fd;
+			}
+		}
+		closedir(d);
+		if (found >= 0)
+			return found;
+	}
+	return -ENOENT;
+}
+
+/* termios for passing queued data again: no processing, no echo, no canonical lines */
+static void raw_pass(struct termios *t)
+{
+	t->c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IUCLC | IXON |
+			IXOFF | IXANY | IMAXBEL);
+	t->c_oflag &= ~OPOST;
+	t->c_lflag &= ~(ICANON | ECHO | ECHOE | ECHOK | ECHONL | ECHOCTL | ECHOPRT | ECHOKE | ISIG |
+			IEXTEN);
+	t->c_cc[VMIN] = 0;
+	t->c_cc[VTIME] = 0;
+}
+
+/* Wait until fd has len bytes to read (the flip buffer reached the line discipline). */
+static int wait_inq(int fd, int len)
+{
+	for (int i = 0; i < 2000; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int n = 0;
+
+		poll(&pfd, 1, 0);	/* flushes pending input into the line discipline */
+		if (ioctl(fd, FIONREAD, &n) < 0)
+			return -errno;
+		if (n >= len)
+			return 0;
+		usleep(500);
+	}
+	return -ETIMEDOUT;
+}
+
+static int read_queue(int fd, uint8_t **out, size_t *len, int avail)
+{
+	uint8_t *buf;
+	size_t got = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (avail <= 0)
+		return 0;
+	if (avail > TTY_DATA_MAX)
+		return -EFBIG;
+	buf = xzalloc(avail);
+	if (!buf)
+		return -ENOMEM;
+	while (got < (size_t)avail) {
+		ssize_t r = read(fd, buf + got, avail - got);
+
+		if (r <= 0) {
+			free(buf);
+			return r < 0 ? -errno : -EIO;
+		}
+		got += r;
+	}
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/*
+ * Queued data of the pair: what the slave would read (in) and what the master
+ * would read (out). Both are read, then written back as they were.
+ */
+static int pair_data(int mfd, int sfd, TtyInfoEntry *info, int index)
+{
+	struct termios saved, t;
+	uint8_t *in = NULL, *out = NULL;
+	size_t in_len = 0, out_len = 0;
+	int pkt = 0, n = 0, ret, r2;
+
+	if (tcgetattr(sfd, &saved) < 0)
+		return -errno;
+	t = saved;
+	raw_pass(&t);
+	if (tcsetattr(sfd, TCSANOW, &t) < 0)
+		return -errno;
+	/* the slave's queue: non-canonical now, everything queued is counted */
+	{
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+
+		poll(&pfd, 1, 0);
+	}
+	ret = ioctl(sfd, FIONREAD, &n) < 0 ? -errno : 0;
+	if (!ret)
+		ret = read_queue(sfd, &in, &in_len, n);
+	/* the master's queue; packet mode would prefix a status byte */
+	if (!ret && ioctl(mfd, TIOCGPKT, &pkt) == 0 && pkt)
+		ioctl(mfd, TIOCPKT, &(int){ 0 });
+	if (!ret) {
+		struct pollfd pfd = { .fd = mfd, .events = POLLIN };
+
+		poll(&pfd, 1, 0);
+		n = 0;
+		ret = ioctl(mfd, FIONREAD, &n) < 0 ? -errno : 0;
+		if (!ret)
+			ret = read_queue(mfd, &out, &out_len, n);
+	}
+	if (ret == -EFBIG)
+		pr_err("pty %d: more than %d bytes queued", index, TTY_DATA_MAX);
+	/* back as they were, whatever happened */
+	if (in_len && (r2 = write_all(mfd, in, in_len)) == 0)
+		r2 = wait_inq(sfd, in_len);
+	else
+		r2 = 0;
+	if (!r2 && out_len && (r2 = write_all(sfd, out, out_len)) == 0)
+		r2 = wait_inq(mfd, out_len);
+	if (r2) {
+		pr_err("pty %d: cannot put its queued data back: %s", index, strerror(-r2));
+		ret = ret ?: r2;
+	}
+	if (pkt)
+		ioctl(mfd, TIOCPKT, &pkt);
+	if (tcsetattr(sfd, TCSANOW, &saved) < 0 && !ret)
+		ret = -errno;
+	if (!ret) {
+		if (in_len) {
+			info->has_in_data = true;
+			info->in_data.data = in;
+			info->in_data.len = in_len;
+			in = NULL;
+		}
+		if (out_len) {
+			info->has_out_data = true;
+			info->out_data.data = out;
+			info->out_data.len = out_len;
+			out = NULL;
+		}
+	}
+	free(in);
+	free(out);
+	return ret;
+}
+
+/* The state of pty index, read through a copy of its master. */
+static int dump_pair(struct dump_ctx *ctx, struct fd_parms *p, int mfd, int index,
+		     TtyInfoEntry *info, struct termios *tio)
+{
+	_cleanup_close_ int sfd = -1;
+	struct winsize ws;
+	int v = 0;
+	pid_t sid = 0, pgrp = 0;
+	int ret;
+
+	if (ioctl(mfd, TIOCGPTLCK, &v) == 0) {
+		info->has_locked = true;
+		info->locked = v;
+	}
+	if (ioctl(mfd, TIOCGPKT, &v) == 0) {
+		info->has_packet_mode = true;
+		info->packet_mode = v;
+	}
+	if (tcgetattr(mfd, tio) < 0) {
+		pr_perror("pid %d fd %d: pty %d: cannot read its termios", p->pid, p->fd, index);
+		return -errno;
+	}
+	info->has_termios = true;
+	info->termios.data = (uint8_t *)tio;
+	info->termios.len = sizeof(*tio);
+	if (ioctl(mfd, TIOCGWINSZ, &ws) == 0) {
+		info->has_ws_row = info->has_ws_col = info->has_ws_xpixel = info->has_ws_ypixel = true;
+		info->ws_row = ws.ws_row;
+		info->ws_col = ws.ws_col;
+		info->ws_xpixel = ws.ws_xpixel;
+		info->ws_ypixel = ws.ws_ypixel;
+	}
+	if (ioctl(mfd, TIOCGSID, &sid) == 0 && sid > 0) {
+		struct pstree_item *leader = pstree_find(ctx->items, ctx->nr_items, sid);
+
+		if (!leader || leader->sid != sid || leader->state == TASK_ZOMBIE) {
+			pr_err("pid %d fd %d: pty %d is the controlling terminal of session %d, which is outside the tree",
+			       p->pid, p->fd, index, sid);
+			return -ENOTSUP;
+		}
+		info->has_sid = true;
+		info->sid = sid;
+		if (ioctl(mfd, TIOCGPGRP, &pgrp) == 0 && pgrp > 0) {
+			info->has_pgrp = true;
+			info->pgrp = pgrp;
+		}
+	}
+	/* the slave: one of the tree's, else a new open of it */
+	sfd = find_in_tree(ctx, index, false);
+	if (sfd < 0 && !info->locked)
+		sfd = ioctl(mfd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (sfd < 0)
+		return 0;	/* never opened: nothing can be queued for it */
+	if (ioctl(sfd, TIOCGEXCL, &v) == 0) {
+		info->has_exclusive = true;
+		info->exclusive = v;
+	}
+	ret = pair_data(mfd, sfd, info, index);
+	if (ret)
+		pr_err("pid %d fd %d: pty %d: cannot save its queued data: %s", p->pid, p->fd, index,
+		       strerror(-ret));
+	return ret;
+}
+
+static int tty_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
+{
+	TtyFileEntry e = TTY_FILE_ENTRY__INIT;
+	TtyInfoEntry info = TTY_INFO_ENTRY__INIT;
+	struct termios tio;
+	_cleanup_close_ int mfd = -1;
+	int index = -1, ret;
+	bool done = false;
+
+	e.id = id;
+	e.flags = p->flags;
+	e.path = p->link;
+	if (is_ptmx(p)) {
+		e.kind = TTY_MASTER;
+		mfd = steal_fd(p->pid, p->fd);
+		if (mfd < 0 || ioctl(mfd, TIOCGPTN, &index) < 0) {
+			pr_perror("pid %d fd %d: cannot get its pty number", p->pid, p->fd);
+			return mfd < 0 ? mfd : -errno;
+		}
+	} else if (is_pts(p->st.st_rdev)) {
+		e.kind = TTY_SLAVE;
+		index = pts_index(p->st.st_rdev);
+		mfd = find_in_tree(ctx, index, true);
+		if (mfd < 0)
+			e.kind = TTY_EXTERNAL;
+	} else {
+		e.kind = TTY_EXTERNAL;
+	}
+	if (e.kind == TTY_EXTERNAL) {
+		if (!ctx->opts->shell_job) {
+			pr_err("pid %d fd %d: terminal %s is outside the tree (use --shell-job)", p->pid,
+			       p->fd, p->link);
+			return -ENOTSUP;
+		}
+		return img_write_pb(dump_img(ctx, IMG_TTY), &e.base);
+	}
+	e.has_index = true;
+	e.index = index;
+	for (unsigned i = 0; i < nr_ptys_done; i++)
+		if (ptys_done[i] == index)
+			done = true;
+	if (!done) {
+		int *n = xrealloc_array(ptys_done, nr_ptys_done + 1, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		ptys_done = n;
+		ptys_done[nr_ptys_done++] = index;
+		ret = dump_pair(ctx, p, mfd, index, &info, &tio);
+		if (ret)
+			goto out;
+		e.info = &info;
+	}
+	ret = img_write_pb(dump_img(ctx, IMG_TTY), &e.base);
+out:
+	free(info.in_data.data);
+	free(info.out_data.data);
+	return ret;
+}
+
+static uint32_t tty_msg_id(const void *msg)
+{
+	return ((const TtyFileEntry *)msg)->id;
+}
+
+/* ---------------------------------------------------------------- restore */
+
+struct tty_pair {
+	int slave;		/* a slave of our own, for the session's terminal */
+	TtyInfoEntry *info;
+};
+
+static int tty_validate(struct rst_ctx *ctx, struct file_obj *f)
+{
+	TtyFileEntry *e = f->msg;
+	TtyInfoEntry *i = e->info;
+
+	(void)ctx;
+	if (e->kind < TTY_MASTER || e->kind > TTY_EXTERNAL ||
+	    (e->kind != TTY_EXTERNAL && (!e->has_index || e->index < 0 || e->index >= PTY_INDEX_MAX)) ||
+	    (i && i->has_termios && i->termios.len != sizeof(struct termios)) ||
+	    (i && i->has_in_data && i->in_data.len > TTY_DATA_MAX) ||
+	    (i && i->has_out_data && i->out_data.len > TTY_DATA_MAX)) {
+		pr_err("image tty.img: terminal %u is invalid", e->id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_flags(int fd, uint32_t flags)
+{
+	if (fcntl(fd, F_SETFL, flags & (O_APPEND | O_NONBLOCK | O_ASYNC)) < 0) {
+		pr_perror("cannot set file flags 0%o", flags);
+		return -errno;
+	}
+	return 0;
+}
+
+static int open_external(struct rst_ctx *ctx, struct file_obj *f)
+{
+	TtyFileEntry *e = f->msg;
+	int fd;
+
+	if (!ctx->opts->shell_job) {
+		pr_err("terminal %s was outside the tree: restore with --shell-job", e->path);
+		return -EINVAL;
+	}
+	if (!isatty(0)) {
+		pr_err("terminal %s: --shell-job gives the restored tree the restorer's terminal, but its stdin is not one",
+		       e->path);
+		return -ENOTTY;
+	}
+	fd = open("/proc/self/fd/0", (e->flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("cannot open the restorer's terminal again for %s", e->path);
+		return -errno;
+	}
+	f->fd = rst_svc_fd(ctx, fd);
+	return f->fd < 0 ? f->fd : 0;
+}
+
+/* A new pty with exactly this index; the ones below it are held meanwhile. */
+static int open_ptmx(const char *path, int index)
+{
+	int *held = xzalloc(sizeof(int) * (index + 1)), nr = 0, fd = -1, ret = 0;
+
+	if (!held)
+		return -ENOMEM;
+	while (nr <= index) {
+		int n = -1;
+
+		fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0) {
+			pr_perror("pty %d: cannot open %s", index, path);
+			ret = -errno;
+			break;
+		}
+		if (ioctl(fd, TIOCGPTN, &n) < 0) {
+			pr_perror("pty %d: TIOCGPTN", index);
+			ret = -errno;
+			break;
+		}
+		if (n == index)
+			break;
+		if (n > index) {
+			pr_err("pty %d is in use on this host", index);
+			ret = -EBUSY;
+			break;
+		}
+		held[nr++] = fd;
+		fd = -1;
+	}
+	if (!ret && nr > index) {
+		pr_err("pty %d is in use on this host", index);
+		ret = -EBUSY;
+	}
+	while (nr--)
+		close(held[nr]);
+	free(held);
+	if (ret) {
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int open_slave(int mfd, uint32_t flags)
+{
+	return ioctl(mfd, TIOCGPTPEER, (flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_NOCTTY | O_CLOEXEC);
+}
+
+static int put_data(int wfd, int rfd, ProtobufCBinaryData *d, int index, const char *what)
+{
+	int ret = write_all(wfd, d->data, d->len);
+
+	if (!ret)
+		ret = wait_inq(rfd, d->len);
+	if (ret)
+		pr_err("pty %d: cannot queue its %zu bytes %s again: %s", index, d->len, what,
+		       strerror(-ret));
+	return ret;
+}
+
+static int pair_setup(struct rst_ctx *ctx, int mfd, int sfd, TtyInfoEntry *info, int index)
+{
+	struct termios saved, t;
+	int ret = 0;
+
+	(void)ctx;
+	if (info->has_termios) {
+		memcpy(&saved, info->termios.data, sizeof(saved));
+		t = saved;
+		raw_pass(&t);
+		if (tcsetattr(sfd, TCSANOW, &t) < 0) {
+			pr_perror("pty %d: cannot set its termios", index);
+			return -errno;
+		}
+	}
+	if (info->has_in_data && info->in_data.len)
+		ret = put_data(mfd, sfd, &info->in_data, index, "for the slave");
+	if (!ret && info->has_out_data && info->out_data.len)
+		ret = put_data(sfd, mfd, &info->out_data, index, "for the master");
+	if (ret)
+		return ret;
+	if (info->has_termios && tcsetattr(sfd, TCSANOW, &saved) < 0) {
+		pr_perror("pty %d: cannot set its termios", index);
+		return -errno;
+	}
+	if (info->has_ws_row) {
+		struct winsize ws = { .ws_row = info->ws_row, .ws_col = info->ws_col,
+				      .ws_xpixel = info->ws_xpixel, .ws_ypixel = info->ws_ypixel };
+
+		if (ioctl(mfd, TIOCSWINSZ, &ws) < 0) {
+			pr_perror("pty %d: cannot set its window size", index);
+			return -errno;
+		}
+	}
+	if (info->packet_mode && ioctl(mfd, TIOCPKT, &(int){ 1 }) < 0) {
+		pr_perror("pty %d: cannot set packet mode", index);
+		return -errno;
+	}
+	return 0;
+}
+
+static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
+{
+	TtyFileEntry *e = f->msg;
+	TtyInfoEntry *info = NULL;
+	struct file_obj *holder = NULL;
+	struct tty_pair *pair;
+	const char *ptmx = "/dev/ptmx";
+	_cleanup_close_ int mfd = -1;
+	int sfd, ret = 0;
+	bool master_used = false;
+
+	for (unsigned i = 0; i < ctx->nr_files; i++) {
+		struct file_obj *o = &ctx->files[i];
+		TtyFileEntry *oe = o->msg;
+
+		if (o->ops != &tty_fd_ops || oe->kind == TTY_EXTERNAL || oe->index != e->index)
+			continue;
+		if (oe->info) {
+			if (info) {
+				pr_err("image tty.img: pty %d is described twice", e->index);
+				return -EINVAL;
+			}
+			info = oe->info;
+			holder = o;
+		}
+		if (oe->kind == TTY_MASTER && oe->path && !strcmp(oe->path, "/dev/pts/ptmx"))
+			ptmx = "/dev/pts/ptmx";
+	}
+	if (!info) {
+		pr_err("image tty.img: pty %d has no saved state", e->index);
+		return -EINVAL;
+	}
+	mfd = open_ptmx(ptmx, e->index);
+	if (mfd < 0)
+		return mfd;
+	if (ioctl(mfd, TIOCSPTLCK, &(int){ 0 }) < 0) {
+		pr_perror("pty %d: cannot unlock", e->index);
+		return -errno;
+	}
+	sfd = open_slave(mfd, O_RDWR | O_NONBLOCK);
+	if (sfd < 0) {
+		pr_perror("pty %d: cannot open its slave", e->index);
+		return -errno;
+	}
+	sfd = rst_svc_fd(ctx, sfd);
+	if (sfd < 0)
+		return sfd;
+	pair = xzalloc(sizeof(*pair));
+	if (!pair) {
+		close(sfd);
+		return -ENOMEM;
+	}
+	pair->slave = sfd;
+	pair->info = info;
+	holder->priv = pair;
+	ret = pair_setup(ctx, mfd, sfd, info, e->index);
+	/* every file of the pair */
+	for (unsigned i = 0; i < ctx->nr_files && !ret; i++) {
+		struct file_obj *o = &ctx->files[i];
+		TtyFileEntry *oe = o->msg;
+		int fd;
+
+		if (o->ops != &tty_fd_ops || oe->kind == TTY_EXTERNAL || oe->index != e->index)
+			continue;
+		if (oe->kind == TTY_MASTER) {
+			if (master_used)
+				pr_warn("pty %d: two open files on its master; they become one", e->index);
+			master_used = true;
+			fd = fcntl(mfd, F_DUPFD_CLOEXEC, 0);
+		} else {
+			fd = open_slave(mfd, oe->flags);
+		}
+		if (fd < 0) {
+			pr_perror("pty %d: cannot open %s", e->index, oe->path ?: "an end");
+			ret = -errno;
+			break;
+		}
+		ret = set_flags(fd, oe->flags);
+		if (ret) {
+			close(fd);
+			break;
+		}
+		o->fd = rst_svc_fd(ctx, fd);
+		if (o->fd < 0)
+			ret = o->fd;
+	}
+	if (!ret && info->exclusive && ioctl(sfd, TIOCEXCL) < 0) {
+		pr_perror("pty %d: cannot make it exclusive", e->index);
+		ret = -errno;
+	}
+	if (!ret && info->locked && ioctl(mfd, TIOCSPTLCK, &(int){ 1 }) < 0) {
+		pr_perror("pty %d: cannot lock", e->index);
+		ret = -errno;
+	}
+	return ret;
+}
+
+static int tty_open(struct rst_ctx *ctx, struct file_obj *f)
+{
+	TtyFileEntry *e = f->msg;
+
+	if (e->kind == TTY_EXTERNAL)
+		return open_external(ctx, f);
+	return pty_open(ctx, f);
+}
+
+static void tty_release(struct file_obj *f)
+{
+	struct tty_pair *pair = f->priv;
+
+	if (pair && pair->slave >= 0) {
+		close(pair->slave);
+		pair->slave = -1;
+	}
+}
+
+int tty_restore_ctty(struct rst_ctx *ctx, struct pstree_item *item)
+{
+	for (unsigned i = 0; i < ctx->nr_files; i++) {
+		struct file_obj *o = &ctx->files[i];
+		struct tty_pair *pair = o->priv;
+
+		if (o->ops != &tty_fd_ops || !pair || !pair->info->has_sid ||
+		    pair->info->sid != (uint32_t)item->pid)
+			continue;
+		if (ioctl(pair->slave, TIOCSCTTY, 0) < 0) {
+			pr_perror("pid %d: cannot take pty %d as its controlling terminal", item->pid,
+				  ((TtyFileEntry *)o->msg)->index);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int tty_restore_pgrp(struct rst_ctx *ctx, struct pstree_item *item)
+{
+	for (unsigned i = 0; i < ctx->nr_files; i++) {
+		struct file_obj *o = &ctx->files[i];
+		struct tty_pair *pair = o->priv;
+		pid_t pgrp;
+
+		if (o->ops != &tty_fd_ops || !pair || !pair->info->has_sid || !pair->info->has_pgrp ||
+		    pair->info->sid != item->pe->sid || pair->info->pgrp != item->pe->pgid)
+			continue;
+		/* a member of the foreground group, now that it joined it */
+		pgrp = pair->info->pgrp;
+		if (ioctl(pair->slave, TIOCSPGRP, &pgrp) < 0) {
+			pr_perror("pid %d: cannot make group %d the foreground of pty %d", item->pid,
+				  pgrp, ((TtyFileEntry *)o->msg)->index);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+const struct fdtype_ops tty_fd_ops = {
+	.type = FD_TYPES__TTY,
+	.name = "terminal",
+	.img = IMG_TTY,
+	.desc = &tty_file_entry__descriptor,
+	.match = tty_match,
+	.dump = tty_dump,
+	.msg_id = tty_msg_id,
+	.validate = tty_validate,
+	.open = tty_open,
+	.release = tty_release,
+};
