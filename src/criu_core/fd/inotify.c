@@ -53,7 +53,7 @@ static int handle_path(uint64_t sdev, uint64_t ino, uint32_t fh_type, const uint
 		if (sscanf(line, "%*d %*d %u:%u %4095s %4095s", &maj, &min, root, mnt) != 4 ||
 		    maj != KDEV_MAJOR(sdev) || min != KDEV_MINOR(sdev))
 			continue;
-		mfd = open(mnt, O_PATH | O_CLOEXEC);
+		mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (mfd < 0)
 			continue;
 		fd = open_by_handle_at(mfd, h, O_PATH | O_CLOEXEC);
