@@ -311,6 +311,11 @@ struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id)
 	return NULL;
 }
 
+struct file_obj *file_find_mapped(struct rst_ctx *ctx, uint32_t id)
+{
+	return file_find(ctx, FD_TYPES__REG, id) ?: file_find(ctx, FD_TYPES__MEMFD, id);
+}
+
 int files_collect(struct rst_ctx *ctx)
 {
 	for (unsigned k = 0; k < ARRAY_SIZE(fd_kinds); k++) {
@@ -410,7 +415,7 @@ static int need_reg(struct rst_ctx *ctx, uint32_t id, const char *what, pid_t pi
 
 	if (!id)
 		return 0;
-	f = file_find(ctx, FD_TYPES__REG, id);
+	f = file_find_mapped(ctx, id);
 	if (!f) {
 		pr_err("pid %d: %s refers to file %u, which is not in the images", pid, what, id);
 		return -EINVAL;

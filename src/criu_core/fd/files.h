@@ -84,6 +84,8 @@ void memfd_dump_fini(void);
 /* restore */
 int files_collect(struct rst_ctx *ctx);
 struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id);
+/* The file a mapping, cwd, root or exe refers to: a regular file or a memfd. */
+struct file_obj *file_find_mapped(struct rst_ctx *ctx, uint32_t id);
 /* Open one object now (if not yet) in the restoring process. */
 int file_open_obj(struct rst_ctx *ctx, struct file_obj *f);
 /* F_SETFL with the settable part of saved file status flags. */

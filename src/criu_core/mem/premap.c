@@ -403,7 +403,7 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 			break;
 		case VMA_FILE_PRIVATE:
 		case VMA_FILE_SHARED:
-			f = file_find(ctx, FD_TYPES__REG, v->file_id);
+			f = file_find_mapped(ctx, v->file_id);
 			if (!f)
 				return -EINVAL;
 			fd = f->fd;
@@ -556,7 +556,7 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 		a->mm_map.auxv_size = mm->auxv.len;
 	}
 	if (mm->has_exe_file_id) {
-		struct file_obj *f = file_find(ctx, FD_TYPES__REG, mm->exe_file_id);
+		struct file_obj *f = file_find_mapped(ctx, mm->exe_file_id);
 
 		if (f)
 			a->mm_map.exe_fd = f->fd;
