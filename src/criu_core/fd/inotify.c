@@ -25,6 +25,24 @@ static bool inotify_match(const struct fd_parms *p)
 	return p->fd >= 0 && !strcmp(p->link, "anon_inode:inotify");
 }
 
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++) {
+		unsigned c;
+
+		if (s[0] == '\\' && sscanf(s + 1, "%3o", &c) == 1 && s[1] && s[2] && s[3]) {
+			*d++ = c;
+			s += 3;
+		} else {
+			*d++ = *s;
+		}
+	}
+	*d = '\0';
+}
+
 /* The path of the inode behind a file handle on device sdev, from this process. */
 static int handle_path(uint64_t sdev, uint64_t ino, uint32_t fh_type, const uint8_t *fh,
 		       size_t fh_len, char *out, size_t outlen)
@@ -53,6 +71,7 @@ static int handle_path(uint64_t sdev, uint64_t ino, uint32_t fh_type, const uint
 		if (sscanf(line, "%*d %*d %u:%u %4095s %4095s", &maj, &min, root, mnt) != 4 ||
 		    maj != KDEV_MAJOR(sdev) || min != KDEV_MINOR(sdev))
 			continue;
+		unescape(mnt);
 		mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (mfd < 0)
 			continue;
