@@ -129,16 +129,19 @@ static int epoll_validate(struct rst_ctx *ctx, struct file_obj *f)
 {
 	EpollEntry *e = f->msg;
 
-	(void)ctx;
 	if (e->n_tfds > EP_MAX_WATCHES) {
 		pr_err("eventpoll.img: epoll %u has %zu watches", e->id, e->n_tfds);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < e->n_tfds; i++) {
-		if (e->tfds[i]->tfd > INT_MAX / 2 || !e->tfds[i]->target_id) {
+		if (e->tfds[i]->tfd > 1u << 20 || !e->tfds[i]->target_id) {
 			pr_err("eventpoll.img: epoll %u: watch %zu is invalid", e->id, i);
 			return -EINVAL;
 		}
+		/* a watch may be added through a number no task has open: keep it below
+		 * the service fds */
+		if ((int)e->tfds[i]->tfd > ctx->max_target_fd)
+			ctx->max_target_fd = e->tfds[i]->tfd;
 	}
 	return 0;
 }
