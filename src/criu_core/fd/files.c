@@ -14,6 +14,13 @@ static const struct fdtype_ops *fd_kinds[] = {
 	&pipe_fd_ops,
 	&fifo_fd_ops,
 	&tty_fd_ops,
+	&eventfd_fd_ops,
+	&epoll_fd_ops,
+	&signalfd_fd_ops,
+	&timerfd_fd_ops,
+	&inotify_fd_ops,
+	&pidfd_fd_ops,
+	&memfd_fd_ops,		/* before reg: a memfd looks like a deleted file */
 	&reg_fd_ops,
 };
 
@@ -41,6 +48,7 @@ void files_dump_fini(void)
 	dumped = NULL;
 	nr_dumped = 0;
 	next_file_id = 1;
+	memfd_dump_fini();
 }
 
 static int kcmp_file(pid_t p1, pid_t p2, int fd1, int fd2)
@@ -132,51 +140,83 @@ static uint32_t find_dumped(struct fd_parms *p, uint32_t *type)
 	return 0;
 }
 
-static int dump_one_fd(struct dump_ctx *ctx, struct pstree_item *item, int fd, FdEntry **out)
+static int __dump_fd_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
+			  uint32_t *id, uint32_t *fd_flags, bool with_locks)
 {
 	const struct fdtype_ops *ops;
 	struct fd_parms p;
-	uint32_t id, type;
-	FdEntry *fe;
 	int ret;
 
 	ret = fd_parms_fill(&p, item, fd);
 	if (ret < 0)
 		return ret;
-	id = find_dumped(&p, &type);
-	if (!id) {
-		ops = fd_kind(&p);
-		if (!ops) {
-			pr_err("pid %d fd %d: %s is not supported", p.pid, fd, p.link);
-			ret = -ENOTSUP;
-			goto out;
-		}
-		id = next_file_id++;
-		type = ops->type;
-		ret = ops->dump(ctx, &p, id);
-		if (ret < 0)
-			goto out;
-		ret = remember(&p, type, id);
-		if (ret < 0)
-			goto out;
+	if (fd_flags)
+		*fd_flags = p.fd_flags;
+	*id = find_dumped(&p, type);
+	if (*id)
+		goto out;
+	ops = fd_kind(&p);
+	if (!ops) {
+		pr_err("pid %d fd %d: %s is not supported", p.pid, fd, p.link);
+		ret = -ENOTSUP;
+		goto out;
 	}
-	ret = locks_dump_fd(ctx, &p, id);
+	*id = next_file_id++;
+	*type = ops->type;
+	ret = ops->dump(ctx, &p, *id);
 	if (ret < 0)
 		goto out;
-	fe = xzalloc(sizeof(*fe));
-	if (!fe) {
-		ret = -ENOMEM;
-		goto out;
+	ret = remember(&p, *type, *id);
+out:
+	if (!ret && with_locks)
+		ret = locks_dump_fd(ctx, &p, *id);
+	fd_parms_release(&p);
+	return ret;
+}
+
+int dump_fd_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
+		 uint32_t *id, uint32_t *fd_flags)
+{
+	return __dump_fd_file(ctx, item, fd, type, id, fd_flags, false);
+}
+
+int dumped_file_find_epoll_target(pid_t pid, int epfd, int tfd, uint32_t *type, uint32_t *id)
+{
+	struct kcmp_epoll_slot slot = { .efd = epfd, .tfd = tfd, .toff = 0 };
+
+	for (unsigned i = 0; i < nr_dumped; i++) {
+		struct dumped_file *d = &dumped[i];
+
+		if (d->fd < 0)
+			continue;
+		if (syscall(SYS_kcmp, d->pid, pid, KCMP_EPOLL_TFD, d->fd, &slot) == 0) {
+			*type = d->type;
+			*id = d->id;
+			return 0;
+		}
 	}
+	return -ENOENT;
+}
+
+static int dump_one_fd(struct dump_ctx *ctx, struct pstree_item *item, int fd, FdEntry **out)
+{
+	uint32_t id = 0, type = 0, fd_flags = 0;
+	FdEntry *fe;
+	int ret;
+
+	ret = __dump_fd_file(ctx, item, fd, &type, &id, &fd_flags, true);
+	if (ret < 0)
+		return ret;
+	fe = xzalloc(sizeof(*fe));
+	if (!fe)
+		return -ENOMEM;
 	fd_entry__init(fe);
 	fe->fd = fd;
 	fe->type = type;
 	fe->id = id;
-	fe->flags = p.fd_flags;
+	fe->flags = fd_flags;
 	*out = fe;
-out:
-	fd_parms_release(&p);
-	return ret;
+	return 0;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -234,6 +274,7 @@ out:
 int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char *procpath,
 		      uint32_t flags, uint32_t *id)
 {
+	const struct fdtype_ops *ops;
 	struct fd_parms p;
 	ssize_t n;
 	int ret;
@@ -254,20 +295,21 @@ int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char
 		return -errno;
 	}
 	p.link[n] = '\0';
+	ops = strncmp(p.link, "/memfd:", 7) ? &reg_fd_ops : &memfd_fd_ops;
 	for (unsigned i = 0; i < nr_dumped; i++) {
 		struct dumped_file *d = &dumped[i];
 
-		if (d->fd < 0 && d->type == FD_TYPES__REG && d->dev == p.st.st_dev &&
+		if (d->fd < 0 && d->type == (uint32_t)ops->type && d->dev == p.st.st_dev &&
 		    d->ino == p.st.st_ino && d->flags == flags) {
 			*id = d->id;
 			return 0;
 		}
 	}
 	*id = next_file_id++;
-	ret = reg_fd_ops.dump(ctx, &p, *id);
+	ret = ops->dump(ctx, &p, *id);
 	if (ret < 0)
 		return ret;
-	return remember(&p, FD_TYPES__REG, *id);
+	return remember(&p, ops->type, *id);
 }
 
 /* ---------------------------------------------------------------- restore */
@@ -278,6 +320,11 @@ struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id)
 		if (ctx->files[i].id == id && ctx->files[i].ops->type == (FdTypes)type)
 			return &ctx->files[i];
 	return NULL;
+}
+
+struct file_obj *file_find_mapped(struct rst_ctx *ctx, uint32_t id)
+{
+	return file_find(ctx, FD_TYPES__REG, id) ?: file_find(ctx, FD_TYPES__MEMFD, id);
 }
 
 int files_collect(struct rst_ctx *ctx)
@@ -329,6 +376,15 @@ int files_collect(struct rst_ctx *ctx)
 	return locks_collect(ctx);
 }
 
+int file_set_flags(int fd, uint32_t flags)
+{
+	if (fcntl(fd, F_SETFL, flags & (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)) < 0) {
+		pr_perror("cannot set file flags 0%o", flags);
+		return -errno;
+	}
+	return 0;
+}
+
 int rst_svc_fd(struct rst_ctx *ctx, int fd)
 {
 	int nfd;
@@ -348,7 +404,7 @@ int rst_svc_fd(struct rst_ctx *ctx, int fd)
 	return nfd;
 }
 
-static int open_obj(struct rst_ctx *ctx, struct file_obj *f)
+int file_open_obj(struct rst_ctx *ctx, struct file_obj *f)
 {
 	int ret;
 
@@ -370,12 +426,12 @@ static int need_reg(struct rst_ctx *ctx, uint32_t id, const char *what, pid_t pi
 
 	if (!id)
 		return 0;
-	f = file_find(ctx, FD_TYPES__REG, id);
+	f = file_find_mapped(ctx, id);
 	if (!f) {
 		pr_err("pid %d: %s refers to file %u, which is not in the images", pid, what, id);
 		return -EINVAL;
 	}
-	return open_obj(ctx, f);
+	return file_open_obj(ctx, f);
 }
 
 int files_open_all(struct rst_ctx *ctx)
@@ -397,7 +453,7 @@ int files_open_all(struct rst_ctx *ctx)
 				       item->pid, fe->fd, fe->id, fe->type);
 				return -EINVAL;
 			}
-			ret = open_obj(ctx, f);
+			ret = file_open_obj(ctx, f);
 			if (ret < 0) {
 				pr_err("pid %d fd %u: cannot restore its %s", item->pid, fe->fd,
 				       f->ops->name);

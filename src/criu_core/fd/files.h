@@ -74,6 +74,13 @@ void locks_free(struct rst_ctx *ctx);
 void tty_dump_fini(void);
 int tty_restore_ctty(struct rst_ctx *ctx, struct pstree_item *item);
 int tty_restore_pgrp(struct rst_ctx *ctx, struct pstree_item *item);
+extern const struct fdtype_ops eventfd_fd_ops;
+extern const struct fdtype_ops epoll_fd_ops;
+extern const struct fdtype_ops signalfd_fd_ops;
+extern const struct fdtype_ops timerfd_fd_ops;
+extern const struct fdtype_ops inotify_fd_ops;
+extern const struct fdtype_ops pidfd_fd_ops;
+extern const struct fdtype_ops memfd_fd_ops;
 
 /* dump */
 int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd);
@@ -83,10 +90,24 @@ int dump_task_files(struct dump_ctx *ctx, struct pstree_item *item, ProcessCore 
 int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char *procpath,
 		      uint32_t flags, uint32_t *id);
 void files_dump_fini(void);
+/* The file id of fd in item, dumping the file now if it was not seen yet. */
+int dump_fd_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
+		 uint32_t *id, uint32_t *fd_flags);
+/* The dumped file that epoll epfd of pid watches as tfd, or -ENOENT. */
+int dumped_file_find_epoll_target(pid_t pid, int epfd, int tfd, uint32_t *type, uint32_t *id);
+void memfd_dump_fini(void);
 
 /* restore */
 int files_collect(struct rst_ctx *ctx);
 struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id);
+/* The file a mapping, cwd, root or exe refers to: a regular file or a memfd. */
+struct file_obj *file_find_mapped(struct rst_ctx *ctx, uint32_t id);
+/* Open one object now (if not yet) in the restoring process. */
+int file_open_obj(struct rst_ctx *ctx, struct file_obj *f);
+/* F_SETFL with the settable part of saved file status flags. */
+int file_set_flags(int fd, uint32_t flags);
+/* A memfd's object for shared memory shmid (its inode): an O_RDWR fd, or -ENOENT. */
+int memfd_shmem_fd(struct rst_ctx *ctx, uint64_t shmid);
 /* Open every object the tree needs, then lift them above all target fd numbers. */
 int files_open_all(struct rst_ctx *ctx);
 /* In a task: put its descriptors at their numbers. */

@@ -15,6 +15,13 @@ static const ProtobufCMessageDescriptor *pb_descs[IMG_TYPE_MAX] = {
 	[IMG_FIFO] = &fifo_entry__descriptor,
 	[IMG_TTY] = &tty_file_entry__descriptor,
 	[IMG_FILE_LOCKS] = &file_lock_entry__descriptor,
+	[IMG_EVENTFD] = &eventfd_entry__descriptor,
+	[IMG_EPOLL] = &epoll_entry__descriptor,
+	[IMG_SIGNALFD] = &signalfd_entry__descriptor,
+	[IMG_TIMERFD] = &timerfd_entry__descriptor,
+	[IMG_INOTIFY] = &inotify_entry__descriptor,
+	[IMG_PIDFD] = &pidfd_entry__descriptor,
+	[IMG_MEMFD] = &memfd_entry__descriptor,
 };
 
 const ProtobufCMessageDescriptor *img_pb_desc(enum img_type type)

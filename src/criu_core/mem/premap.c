@@ -142,6 +142,8 @@ static int shmem_fill(struct rst_ctx *ctx, struct pstree_item *item, PagemapEntr
 	if (!e->has_shmid)
 		return 0;
 	s = shmem_find(ctx, e->shmid);
+	if (s && s->from_file)
+		return 0;
 	if (!s || e->vaddr + len > s->size) {
 		pr_err("pagemap-%d.img: data for shared memory %llx beyond its mappings", item->pid,
 		       (unsigned long long)e->shmid);
@@ -183,6 +185,7 @@ int shmem_prepare(struct rst_ctx *ctx)
 				s->shmid = ve->shmid;
 				s->size = 0;
 				s->fd = -1;
+				s->from_file = false;
 			}
 			if (end > s->size)
 				s->size = end;
@@ -191,8 +194,20 @@ int shmem_prepare(struct rst_ctx *ctx)
 	for (unsigned i = 0; i < ctx->nr_shmems; i++) {
 		struct shmem_obj *s = &ctx->shmems[i];
 		char path[96];
-		void *p = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		void *p;
 
+		/* a memfd's mappings share the memfd itself, filled from its image */
+		s->fd = memfd_shmem_fd(ctx, s->shmid);
+		if (s->fd >= 0) {
+			s->from_file = true;
+			s->fd = rst_svc_fd(ctx, s->fd);
+			if (s->fd < 0)
+				return s->fd;
+			continue;
+		}
+		if (s->fd != -ENOENT)
+			return s->fd;
+		p = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED) {
 			pr_perror("cannot create shared memory of %llu bytes", (unsigned long long)s->size);
 			return -errno;
@@ -430,7 +445,7 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 			break;
 		case VMA_FILE_PRIVATE:
 		case VMA_FILE_SHARED:
-			f = file_find(ctx, FD_TYPES__REG, v->file_id);
+			f = file_find_mapped(ctx, v->file_id);
 			if (!f)
 				return -EINVAL;
 			fd = f->fd;
@@ -599,7 +614,7 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 		a->mm_map.auxv_size = mm->auxv.len;
 	}
 	if (mm->has_exe_file_id) {
-		struct file_obj *f = file_find(ctx, FD_TYPES__REG, mm->exe_file_id);
+		struct file_obj *f = file_find_mapped(ctx, mm->exe_file_id);
 
 		if (f)
 			a->mm_map.exe_fd = f->fd;

@@ -437,7 +437,16 @@ int vma_dump(struct dump_ctx *ctx, struct pstree_item *item, MmEntry *mm)
 				goto out;
 			ve->has_file_id = true;
 		}
-		if (v->status == VMA_ANON_SHARED) {
+		if (v->status == VMA_ANON_SHARED && v->path && !strncmp(v->path, "/memfd:", 7)) {
+			uint32_t id;
+
+			/* the memfd's entry carries the contents; the mapping uses it */
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", item->pid,
+				 (unsigned long long)v->start, (unsigned long long)v->end);
+			ve->has_shmid = true;
+			ve->shmid = v->shmid;
+			ret = dump_file_by_path(ctx, item, path, O_RDWR, &id);
+		} else if (v->status == VMA_ANON_SHARED) {
 			ve->has_shmid = true;
 			ve->shmid = v->shmid;
 			ret = dump_shmem(&x, v);

@@ -10,6 +10,7 @@ struct shmem_obj {
 	uint64_t shmid;
 	uint64_t size;
 	int fd;
+	bool from_file;		/* a memfd: its contents came with the file */
 };
 
 struct rst_ctx {
