@@ -4,6 +4,7 @@
 #include <linux/kcmp.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 
 #include "fd/files.h"
 #include "proc_parse.h"
@@ -11,6 +12,7 @@
 
 /* Every kind, in matching order. */
 static const struct fdtype_ops *fd_kinds[] = {
+	&inet_fd_ops,
 	&pipe_fd_ops,
 	&fifo_fd_ops,
 	&reg_fd_ops,
@@ -32,8 +34,14 @@ static struct dumped_file *dumped;
 static unsigned nr_dumped;
 static uint32_t next_file_id = 1;
 
+void files_dump_resume(void)
+{
+	inet_dump_resume();
+}
+
 void files_dump_fini(void)
 {
+	inet_dump_fini();
 	free(dumped);
 	dumped = NULL;
 	nr_dumped = 0;
@@ -144,7 +152,14 @@ static int dump_one_fd(struct dump_ctx *ctx, struct pstree_item *item, int fd, F
 	if (!id) {
 		ops = fd_kind(&p);
 		if (!ops) {
-			pr_err("pid %d fd %d: %s is not supported", p.pid, fd, p.link);
+			char proto[32] = "";
+
+			if (S_ISSOCK(p.st.st_mode) &&
+			    getxattr(p.path, "system.sockprotoname", proto, sizeof(proto) - 1) > 0)
+				pr_err("pid %d fd %d: %s socket %s is not supported", p.pid, fd, proto,
+				       p.link);
+			else
+				pr_err("pid %d fd %d: %s is not supported", p.pid, fd, p.link);
 			ret = -ENOTSUP;
 			goto out;
 		}
@@ -342,7 +357,7 @@ int rst_svc_fd(struct rst_ctx *ctx, int fd)
 	return nfd;
 }
 
-static int open_obj(struct rst_ctx *ctx, struct file_obj *f)
+int file_open_obj(struct rst_ctx *ctx, struct file_obj *f)
 {
 	int ret;
 
@@ -369,7 +384,7 @@ static int need_reg(struct rst_ctx *ctx, uint32_t id, const char *what, pid_t pi
 		pr_err("pid %d: %s refers to file %u, which is not in the images", pid, what, id);
 		return -EINVAL;
 	}
-	return open_obj(ctx, f);
+	return file_open_obj(ctx, f);
 }
 
 int files_open_all(struct rst_ctx *ctx)
@@ -391,7 +406,7 @@ int files_open_all(struct rst_ctx *ctx)
 				       item->pid, fe->fd, fe->id, fe->type);
 				return -EINVAL;
 			}
-			ret = open_obj(ctx, f);
+			ret = file_open_obj(ctx, f);
 			if (ret < 0) {
 				pr_err("pid %d fd %u: cannot restore its %s", item->pid, fe->fd,
 				       f->ops->name);

@@ -58,6 +58,7 @@ struct file_obj {
 extern const struct fdtype_ops reg_fd_ops;
 extern const struct fdtype_ops pipe_fd_ops;
 extern const struct fdtype_ops fifo_fd_ops;
+extern const struct fdtype_ops inet_fd_ops;
 
 /* dump */
 int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd);
@@ -66,11 +67,19 @@ int dump_task_files(struct dump_ctx *ctx, struct pstree_item *item, ProcessCore 
 /* A file reached through a path under /proc (mapping, cwd, root, exe). */
 int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char *procpath,
 		      uint32_t flags, uint32_t *id);
+/* The tree goes on (dump failed, or --leave-running): undo what would stop it. */
+void files_dump_resume(void);
+/* End of a dump, after the tree was killed or released. */
 void files_dump_fini(void);
+/* fd/inet.c: connections held in repair mode by the dumper. */
+void inet_dump_resume(void);
+void inet_dump_fini(void);
 
 /* restore */
 int files_collect(struct rst_ctx *ctx);
 struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id);
+/* Open an object now if it is not yet (for objects whose open needs another). */
+int file_open_obj(struct rst_ctx *ctx, struct file_obj *f);
 /* Open every object the tree needs, then lift them above all target fd numbers. */
 int files_open_all(struct rst_ctx *ctx);
 /* In a task: put its descriptors at their numbers. */
