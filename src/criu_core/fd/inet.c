@@ -153,6 +153,24 @@ static const char *family_name(int family)
 	}
 }
 
+static const char *sock_kind_name(int type, int proto)
+{
+	switch (proto) {
+	case IPPROTO_ICMP: return "ICMP";
+	case IPPROTO_ICMPV6: return "ICMPv6";
+	case IPPROTO_SCTP: return "SCTP";
+	case IPPROTO_UDPLITE: return "UDP-Lite";
+	case IPPROTO_MPTCP: return "MPTCP";
+	}
+	switch (type) {
+	case SOCK_RAW: return "raw";
+	case SOCK_SEQPACKET: return "seqpacket";
+	case SOCK_DGRAM: return "datagram";
+	case SOCK_STREAM: return "stream";
+	default: return "unknown";
+	}
+}
+
 static const char *tcp_state_name(int state)
 {
 	static const char *names[] = {
@@ -623,8 +641,9 @@ static int inet_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		goto out;
 	}
 	if (!(type == SOCK_STREAM && proto == IPPROTO_TCP) && !(type == SOCK_DGRAM && proto == IPPROTO_UDP)) {
-		pr_err("pid %d fd %d: %s socket of type %d, protocol %d is not supported "
-		       "(only TCP and UDP are)", p->pid, p->fd, family_name(dom), type, proto);
+		pr_err("pid %d fd %d: %s %s socket (type %d, protocol %d) is not supported "
+		       "(only TCP and UDP are)", p->pid, p->fd, family_name(dom),
+		       sock_kind_name(type, proto), type, proto);
 		ret = -ENOTSUP;
 		goto out;
 	}
