@@ -393,7 +393,11 @@ static void free_dgrams(InetSkEntry *e)
 	e->n_rcv_queue = 0;
 }
 
-/* Every datagram queued on a UDP socket, oldest first, without consuming any. */
+/*
+ * Every datagram queued on a UDP socket, oldest first, without consuming any:
+ * with a peek offset each MSG_PEEK returns the next one. An empty datagram
+ * cannot be stepped over this way; one at the head is refused.
+ */
 static int dump_dgrams(struct fd_parms *p, int sk, InetSkEntry *e)
 {
 	_cleanup_free_ uint8_t *buf = xzalloc(INET_MAX_DGRAM + 1);
