@@ -216,6 +216,7 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 		ret = img_dir_commit(&ctx.dir);
 	if (ret) {
 		img_dir_abort(&ctx.dir);
+		files_dump_resume();
 		infect_unseize_tree(ctx.items, ctx.nr_items);
 		pr_info("the tree goes on running");
 		goto out_dir;
@@ -223,6 +224,8 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 	/* Images are complete and synced: now the tree may go. */
 	if (!opts->leave_running)
 		kill_tree(&ctx);
+	else
+		files_dump_resume();
 	if (stats) {
 		stats->frozen_ns = now_ns() - tf;
 		stats->total_ns = now_ns() - t0;

@@ -4,6 +4,7 @@
 #include <linux/kcmp.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 
 #include "fd/files.h"
 #include "proc_parse.h"
@@ -11,6 +12,7 @@
 
 /* Every kind, in matching order. */
 static const struct fdtype_ops *fd_kinds[] = {
+	&inet_fd_ops,
 	&pipe_fd_ops,
 	&fifo_fd_ops,
 	&tty_fd_ops,
@@ -40,10 +42,16 @@ static struct dumped_file *dumped;
 static unsigned nr_dumped;
 static uint32_t next_file_id = 1;
 
+void files_dump_resume(void)
+{
+	inet_dump_resume();
+}
+
 void files_dump_fini(void)
 {
 	locks_dump_fini();
 	tty_dump_fini();
+	inet_dump_fini();
 	free(dumped);
 	dumped = NULL;
 	nr_dumped = 0;
@@ -157,7 +165,13 @@ static int __dump_fd_file(struct dump_ctx *ctx, struct pstree_item *item, int fd
 		goto out;
 	ops = fd_kind(&p);
 	if (!ops) {
-		pr_err("pid %d fd %d: %s is not supported", p.pid, fd, p.link);
+		char proto[32] = "";
+
+		if (S_ISSOCK(p.st.st_mode) &&
+		    getxattr(p.path, "system.sockprotoname", proto, sizeof(proto) - 1) > 0)
+			pr_err("pid %d fd %d: %s socket %s is not supported", p.pid, fd, proto, p.link);
+		else
+			pr_err("pid %d fd %d: %s is not supported", p.pid, fd, p.link);
 		ret = -ENOTSUP;
 		goto out;
 	}

@@ -81,6 +81,7 @@ extern const struct fdtype_ops timerfd_fd_ops;
 extern const struct fdtype_ops inotify_fd_ops;
 extern const struct fdtype_ops pidfd_fd_ops;
 extern const struct fdtype_ops memfd_fd_ops;
+extern const struct fdtype_ops inet_fd_ops;
 
 /* dump */
 int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd);
@@ -89,6 +90,9 @@ int dump_task_files(struct dump_ctx *ctx, struct pstree_item *item, ProcessCore 
 /* A file reached through a path under /proc (mapping, cwd, root, exe). */
 int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char *procpath,
 		      uint32_t flags, uint32_t *id);
+/* The tree goes on (dump failed, or --leave-running): undo what would stop it. */
+void files_dump_resume(void);
+/* End of a dump, after the tree was killed or released. */
 void files_dump_fini(void);
 /* The file id of fd in item, dumping the file now if it was not seen yet. */
 int dump_fd_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
@@ -96,6 +100,9 @@ int dump_fd_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_
 /* The dumped file that epoll epfd of pid watches as tfd, or -ENOENT. */
 int dumped_file_find_epoll_target(pid_t pid, int epfd, int tfd, uint32_t *type, uint32_t *id);
 void memfd_dump_fini(void);
+/* fd/inet.c: connections held in repair mode by the dumper. */
+void inet_dump_resume(void);
+void inet_dump_fini(void);
 
 /* restore */
 int files_collect(struct rst_ctx *ctx);
