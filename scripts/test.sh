@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Install dependencies, build, and run every test suite of lxc-cr:
+#   unit and bad-input tests (make check), the ZDTM real-program suite (two
+#   dump/restore cycles per program), the same suite against an ASan/UBSan
+#   build of the tool, and a short fuzzing run of the image reader.
+# Must run as root (ptrace of other processes, clone3 set_tid).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "scripts/test.sh: must run as root (checkpoint/restore needs it)" >&2
+	exit 1
+fi
+scripts/deps.sh || exit 1
+
+total_pass=0 total_fail=0 total_skip=0
+count() { # log of a run that ends with "N passed, N failed, N skipped"
+	local line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	if [ -z "$line" ]; then
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	set -- $line
+	total_pass=$((total_pass + $1)); total_fail=$((total_fail + $3))
+	[ "${6:-}" ] && total_skip=$((total_skip + $5))
+}
+
+logs=$(mktemp -d /tmp/lxc-cr-test.XXXX)
+
+echo "== build"
+scripts/build.sh "$top/build" || exit 1
+echo "== build with AddressSanitizer and UndefinedBehaviorSanitizer"
+scripts/build.sh "$top/build-asan" --enable-asan --enable-ubsan || exit 1
+
+echo "== unit and bad-input tests (make check)"
+if make -C "$top/build" -j2 check >"$logs/check.log" 2>&1; then
+	grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$logs/check.log"
+else
+	total_fail=$((total_fail + 1))
+	cat "$logs/check.log" | tail -n 40
+	find "$top/build/tests" -name '*.log' -newer "$logs/check.log" -exec tail -n 20 {} \; 2>/dev/null | tail -n 80
+fi
+n=$(grep -E '^# PASS:' "$logs/check.log" | awk '{print $3}'); f=$(grep -E '^# (FAIL|ERROR|XPASS):' "$logs/check.log" | awk '{s += $3} END {print s + 0}')
+s=$(grep -E '^# SKIP:' "$logs/check.log" | awk '{print $3}')
+total_pass=$((total_pass + ${n:-0})); total_fail=$((total_fail + ${f:-0})); total_skip=$((total_skip + ${s:-0}))
+
+echo "== ZDTM suite"
+(cd "$top/build" && "$top/tests/zdtm/run.sh" --lxc-cr "$top/build/src/lxc-cr" \
+	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm.log" | grep -E '^(===|[0-9]+ passed)'
+count "$logs/zdtm.log"
+
+echo "== ZDTM suite, tool built with ASan/UBSan"
+(cd "$top/build-asan" && "$top/tests/zdtm/run.sh" --lxc-cr "$top/build-asan/src/lxc-cr" \
+	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm-asan.log" | grep -E '^(===|[0-9]+ passed)'
+count "$logs/zdtm-asan.log"
+
+if [ -x tests/fuzz/run-fuzz.sh ]; then
+	echo "== fuzzing the image reader (${FUZZ_SECONDS:-60} s)"
+	tests/fuzz/run-fuzz.sh "$top/build" "${FUZZ_SECONDS:-60}" >"$logs/fuzz.log" 2>&1
+	tail -n 5 "$logs/fuzz.log"
+	count "$logs/fuzz.log"
+fi
+
+echo "logs in $logs"
+echo "all suites: $total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" -eq 0 ]
