@@ -384,6 +384,10 @@ static int check_pids_free(struct rst_ctx *ctx)
 			char path[32];
 
 			snprintf(path, sizeof(path), "/proc/%d", item->threads[t]);
+			/* a tree killed by its dump may still be on its way out: give its
+			 * parent a moment to reap it */
+			for (int w = 0; w < 40 && access(path, F_OK) == 0; w++)
+				usleep(50000);
 			if (access(path, F_OK) == 0) {
 				pr_err("pid %d is taken by another process on this host; cannot restore %s %d",
 				       item->threads[t], t ? "thread" : "process", item->threads[t]);
