@@ -13,6 +13,7 @@
 static const struct fdtype_ops *fd_kinds[] = {
 	&pipe_fd_ops,
 	&fifo_fd_ops,
+	&unix_fd_ops,
 	&reg_fd_ops,
 };
 
@@ -31,9 +32,18 @@ struct dumped_file {
 static struct dumped_file *dumped;
 static unsigned nr_dumped;
 static uint32_t next_file_id = 1;
+/* Descriptors the dumper holds for files in flight (see dump_local_file). */
+static int *local_fds;
+static unsigned nr_local_fds;
 
 void files_dump_fini(void)
 {
+	unix_dump_fini();
+	for (unsigned i = 0; i < nr_local_fds; i++)
+		close(local_fds[i]);
+	free(local_fds);
+	local_fds = NULL;
+	nr_local_fds = 0;
 	free(dumped);
 	dumped = NULL;
 	nr_dumped = 0;
@@ -77,13 +87,18 @@ static int parse_fdinfo(struct fd_parms *p)
 	return 0;
 }
 
-int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd)
+uint32_t file_new_id(void)
+{
+	return next_file_id++;
+}
+
+static int fill_parms(struct fd_parms *p, struct pstree_item *item, pid_t pid, int fd)
 {
 	ssize_t n;
 
 	memset(p, 0, sizeof(*p));
 	p->item = item;
-	p->pid = item->pid;
+	p->pid = pid;
 	p->fd = fd;
 	snprintf(p->path, sizeof(p->path), "/proc/%d/fd/%d", p->pid, fd);
 	if (stat(p->path, &p->st) < 0) {
@@ -97,6 +112,11 @@ int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd)
 	}
 	p->link[n] = '\0';
 	return parse_fdinfo(p);
+}
+
+int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd)
+{
+	return fill_parms(p, item, item->pid, fd);
 }
 
 void fd_parms_release(struct fd_parms *p)
@@ -129,9 +149,51 @@ static uint32_t find_dumped(struct fd_parms *p, uint32_t *type)
 	return 0;
 }
 
-static int dump_one_fd(struct dump_ctx *ctx, struct pstree_item *item, int fd, FdEntry **out)
+/* The (type, id) of the open file p, dumping it if it was not seen before. */
+static int dump_parms(struct dump_ctx *ctx, struct fd_parms *p, uint32_t *type, uint32_t *id)
 {
 	const struct fdtype_ops *ops;
+	int ret;
+
+	*id = find_dumped(p, type);
+	if (*id)
+		return 0;
+	ops = fd_kind(p);
+	if (!ops) {
+		pr_err("pid %d fd %d: %s is not supported", p->pid, p->fd, p->link);
+		return -ENOTSUP;
+	}
+	*id = next_file_id++;
+	*type = ops->type;
+	ret = ops->dump(ctx, p, *id);
+	if (ret < 0)
+		return ret;
+	return remember(p, *type, *id);
+}
+
+int dump_local_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
+		    uint32_t *id)
+{
+	struct fd_parms p;
+	int *n, ret;
+
+	n = xrealloc_array(local_fds, nr_local_fds + 1, sizeof(*n));
+	if (!n) {
+		close(fd);
+		return -ENOMEM;
+	}
+	local_fds = n;
+	local_fds[nr_local_fds++] = fd;
+	ret = fill_parms(&p, item, getpid(), fd);
+	if (ret < 0)
+		return ret;
+	ret = dump_parms(ctx, &p, type, id);
+	fd_parms_release(&p);
+	return ret;
+}
+
+static int dump_one_fd(struct dump_ctx *ctx, struct pstree_item *item, int fd, FdEntry **out)
+{
 	struct fd_parms p;
 	uint32_t id, type;
 	FdEntry *fe;
@@ -140,23 +202,9 @@ static int dump_one_fd(struct dump_ctx *ctx, struct pstree_item *item, int fd, F
 	ret = fd_parms_fill(&p, item, fd);
 	if (ret < 0)
 		return ret;
-	id = find_dumped(&p, &type);
-	if (!id) {
-		ops = fd_kind(&p);
-		if (!ops) {
-			pr_err("pid %d fd %d: %s is not supported", p.pid, fd, p.link);
-			ret = -ENOTSUP;
-			goto out;
-		}
-		id = next_file_id++;
-		type = ops->type;
-		ret = ops->dump(ctx, &p, id);
-		if (ret < 0)
-			goto out;
-		ret = remember(&p, type, id);
-		if (ret < 0)
-			goto out;
-	}
+	ret = dump_parms(ctx, &p, &type, &id);
+	if (ret < 0)
+		goto out;
 	fe = xzalloc(sizeof(*fe));
 	if (!fe) {
 		ret = -ENOMEM;
@@ -342,7 +390,7 @@ int rst_svc_fd(struct rst_ctx *ctx, int fd)
 	return nfd;
 }
 
-static int open_obj(struct rst_ctx *ctx, struct file_obj *f)
+int file_open_obj(struct rst_ctx *ctx, struct file_obj *f)
 {
 	int ret;
 
@@ -369,7 +417,7 @@ static int need_reg(struct rst_ctx *ctx, uint32_t id, const char *what, pid_t pi
 		pr_err("pid %d: %s refers to file %u, which is not in the images", pid, what, id);
 		return -EINVAL;
 	}
-	return open_obj(ctx, f);
+	return file_open_obj(ctx, f);
 }
 
 int files_open_all(struct rst_ctx *ctx)
@@ -391,7 +439,7 @@ int files_open_all(struct rst_ctx *ctx)
 				       item->pid, fe->fd, fe->id, fe->type);
 				return -EINVAL;
 			}
-			ret = open_obj(ctx, f);
+			ret = file_open_obj(ctx, f);
 			if (ret < 0) {
 				pr_err("pid %d fd %u: cannot restore its %s", item->pid, fe->fd,
 				       f->ops->name);

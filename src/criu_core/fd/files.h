@@ -58,6 +58,7 @@ struct file_obj {
 extern const struct fdtype_ops reg_fd_ops;
 extern const struct fdtype_ops pipe_fd_ops;
 extern const struct fdtype_ops fifo_fd_ops;
+extern const struct fdtype_ops unix_fd_ops;
 
 /* dump */
 int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd);
@@ -67,10 +68,22 @@ int dump_task_files(struct dump_ctx *ctx, struct pstree_item *item, ProcessCore 
 int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char *procpath,
 		      uint32_t flags, uint32_t *id);
 void files_dump_fini(void);
+/* A new file id, for objects no descriptor refers to (a connection in a backlog). */
+uint32_t file_new_id(void);
+/*
+ * Dump a file the dumper holds a descriptor to (one in flight in a socket
+ * queue, copied out with MSG_PEEK): takes fd over and keeps it open until the
+ * dump ends, so that later descriptors of the same file are recognised.
+ */
+int dump_local_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
+		    uint32_t *id);
+void unix_dump_fini(void);
 
 /* restore */
 int files_collect(struct rst_ctx *ctx);
 struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id);
+/* Open an object now if it is not open yet (one that another object needs first). */
+int file_open_obj(struct rst_ctx *ctx, struct file_obj *f);
 /* Open every object the tree needs, then lift them above all target fd numbers. */
 int files_open_all(struct rst_ctx *ctx);
 /* In a task: put its descriptors at their numbers. */

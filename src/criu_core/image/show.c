@@ -13,6 +13,7 @@ static const ProtobufCMessageDescriptor *pb_descs[IMG_TYPE_MAX] = {
 	[IMG_REG_FILES] = &reg_file_entry__descriptor,
 	[IMG_PIPES] = &pipe_entry__descriptor,
 	[IMG_FIFO] = &fifo_entry__descriptor,
+	[IMG_UNIXSK] = &unix_sk_entry__descriptor,
 };
 
 const ProtobufCMessageDescriptor *img_pb_desc(enum img_type type)
