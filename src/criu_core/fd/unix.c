@@ -20,7 +20,12 @@
 #include <dirent.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 
 #include "fd/files.h"
@@ -640,8 +645,16 @@ static int dump_embryos(struct dump_ctx *ctx, struct fd_parms *p, int lsk, struc
 			pr_err("pid %d fd %d: a waiting connection with data went missing", p->pid, p->fd);
 			ret = -EIO;
 		}
-		if (!ret && acc[i] >= 0)
+		if (!ret && acc[i] >= 0) {
+			struct ucred uc;
+			socklen_t l = sizeof(uc);
+
+			if (getsockopt(acc[i], SOL_SOCKET, SO_PEERCRED, &uc, &l) == 0 && uc.pid > 0) {
+				e.has_cred_pid = true;
+				e.cred_pid = uc.pid;
+			}
 			ret = dump_queue(ctx, p, acc[i], &e, c);
+		}
 		if (!ret)
 			ret = img_write_pb(dump_img(ctx, IMG_UNIXSK), &e.base);
 		free_queue(&e);
@@ -702,6 +715,15 @@ static int unix_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	if (getsockopt(sk, SOL_SOCKET, SO_RCVBUF, &v, &l) == 0) {
 		e.has_rcvbuf = true;
 		e.rcvbuf = v;
+	}
+	if (d->type != SOCK_DGRAM || d->peer) {
+		struct ucred uc;
+
+		l = sizeof(uc);
+		if (getsockopt(sk, SOL_SOCKET, SO_PEERCRED, &uc, &l) == 0 && uc.pid > 0) {
+			e.has_cred_pid = true;
+			e.cred_pid = uc.pid;
+		}
 	}
 	l = sizeof(v);
 	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &v, &l) == 0 && v >= 0) {
@@ -794,7 +816,69 @@ struct usk_set {
 	struct file_obj **objs;
 	unsigned n;
 	int cwd;
+	struct usk_call *call;	/* shared with the helpers of as_pid() */
 };
+
+/*
+ * SO_PEERCRED keeps the pid of whoever made a socketpair, called listen()
+ * or connect(). To give it back, that call is made by a short-lived helper
+ * that has the pid (clone3 set_tid) and shares our descriptor table. The
+ * pid is free: the tree is forked only later.
+ */
+enum usk_call_op { CALL_SOCKETPAIR, CALL_LISTEN, CALL_CONNECT };
+
+struct usk_call {
+	enum usk_call_op op;
+	int type, fd, backlog;
+	struct sockaddr_un sun;
+	socklen_t len;
+	int sv[2];
+	int err;
+};
+
+static int do_call(struct usk_call *c)
+{
+	int r;
+
+	switch (c->op) {
+	case CALL_SOCKETPAIR:
+		r = socketpair(AF_UNIX, c->type | SOCK_CLOEXEC, 0, c->sv);
+		break;
+	case CALL_LISTEN:
+		r = listen(c->fd, c->backlog);
+		break;
+	default:
+		r = connect(c->fd, (void *)&c->sun, c->len);
+		break;
+	}
+	c->err = r < 0 ? errno : 0;
+	return r < 0 ? -c->err : 0;
+}
+
+static int as_pid(struct usk_call *c, uint32_t pid)
+{
+	struct clone_args ca = { .flags = CLONE_FILES, .exit_signal = SIGCHLD };
+	pid_t want = pid, child;
+	int st;
+
+	if (!pid || (pid_t)pid == getpid())
+		return do_call(c);
+	ca.set_tid = (uint64_t)(uintptr_t)&want;
+	ca.set_tid_size = 1;
+	c->err = EINTR;
+	child = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (child < 0) {
+		pr_debug("unix sockets: pid %u is taken (%s); SO_PEERCRED will name the restorer",
+			 pid, strerror(errno));
+		return do_call(c);
+	}
+	if (child == 0)
+		_exit(do_call(c) < 0);
+	while (waitpid(child, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return c->err ? -c->err : 0;
+}
 
 static struct usk_rst *R(struct file_obj *f)
 {
@@ -844,7 +928,7 @@ static socklen_t mkaddr(struct sockaddr_un *sun, const uint8_t *name, size_t len
 enum { OP_BIND, OP_CONNECT };
 
 /* bind or connect fd to e's name, in its directory for a relative one. */
-static int name_op(struct usk_set *s, int op, int fd, const UnixSkEntry *e)
+static int name_op_as(struct usk_set *s, int op, int fd, const UnixSkEntry *e, uint32_t pid)
 {
 	struct sockaddr_un sun;
 	socklen_t l = mkaddr(&sun, e->name.data, e->name.len);
@@ -861,9 +945,17 @@ static int name_op(struct usk_set *s, int op, int fd, const UnixSkEntry *e)
 		if (lstat(sun.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(sun.sun_path);
 	}
-	ret = op == OP_BIND ? bind(fd, (void *)&sun, l) : connect(fd, (void *)&sun, l);
+	if (op == OP_BIND) {
+		ret = bind(fd, (void *)&sun, l) < 0 ? -errno : 0;
+	} else {
+		s->call->op = CALL_CONNECT;
+		s->call->fd = fd;
+		s->call->sun = sun;
+		s->call->len = l;
+		ret = as_pid(s->call, pid);
+	}
 	if (ret < 0) {
-		ret = -errno;
+		errno = -ret;
 		pr_perror("unix socket %u: cannot %s %s%.*s", e->id, op == OP_BIND ? "bind to" : "connect to",
 			  usk_path_name(e) ? "" : "@", (int)e->name.len - !usk_path_name(e),
 			  (const char *)e->name.data + !usk_path_name(e));
@@ -876,6 +968,11 @@ static int name_op(struct usk_set *s, int op, int fd, const UnixSkEntry *e)
 	if (usk_rel_name(e) && fchdir(s->cwd) < 0 && !ret)
 		ret = -errno;
 	return ret;
+}
+
+static int name_op(struct usk_set *s, int op, int fd, const UnixSkEntry *e)
+{
+	return name_op_as(s, op, fd, e, 0);
 }
 
 static int new_sock(const UnixSkEntry *e)
@@ -917,6 +1014,22 @@ static bool is_accepted(struct usk_set *s, struct file_obj *f, struct file_obj *
 	return !(pe->has_name && pe->name.len) || e->ino > pe->ino;
 }
 
+static int make_pair(struct usk_set *s, const UnixSkEntry *e, int sv[2])
+{
+	int ret;
+
+	s->call->op = CALL_SOCKETPAIR;
+	s->call->type = e->type;
+	ret = as_pid(s->call, e->has_cred_pid ? e->cred_pid : 0);
+	if (ret < 0) {
+		pr_err("unix socket %u: socketpair: %s", e->id, strerror(-ret));
+		return ret;
+	}
+	sv[0] = s->call->sv[0];
+	sv[1] = s->call->sv[1];
+	return 0;
+}
+
 /* Phase 1: create every socket that is not made by accept(), bind names. */
 static int create_one(struct usk_set *s, struct file_obj *f)
 {
@@ -942,10 +1055,8 @@ static int create_one(struct usk_set *s, struct file_obj *f)
 			return 0;
 		}
 		if (!is_accepted(s, pf, f)) {
-			if (socketpair(AF_UNIX, e->type | SOCK_CLOEXEC, 0, sv) < 0) {
-				pr_perror("unix socket %u: socketpair", e->id);
-				return -errno;
-			}
+			if ((ret = make_pair(s, e, sv)) < 0)
+				return ret;
 			R(f)->fd = sv[0];
 			R(pf)->fd = sv[1];
 			R(f)->pair = R(pf)->pair = true;
@@ -955,20 +1066,16 @@ static int create_one(struct usk_set *s, struct file_obj *f)
 		}
 	} else if (e->state == USK_STATE_ESTABLISHED && e->type != SOCK_DGRAM && !pf) {
 		/* connected once, its peer is gone: a pair whose other end goes at the end */
-		if (socketpair(AF_UNIX, e->type | SOCK_CLOEXEC, 0, sv) < 0) {
-			pr_perror("unix socket %u: socketpair", e->id);
-			return -errno;
-		}
+		if ((ret = make_pair(s, e, sv)) < 0)
+			return ret;
 		R(f)->fd = sv[0];
 		R(f)->partner = sv[1];
 		set_bufs(sv[0], e);
 		return 0;
 	} else if (e->type == SOCK_DGRAM && pf && E(pf)->peer == e->ino && !(e->has_name && e->name.len) &&
 		   !(E(pf)->has_name && E(pf)->name.len)) {
-		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
-			pr_perror("unix socket %u: socketpair", e->id);
-			return -errno;
-		}
+		if ((ret = make_pair(s, e, sv)) < 0)
+			return ret;
 		R(f)->fd = sv[0];
 		R(pf)->fd = sv[1];
 		R(f)->pair = R(pf)->pair = true;
@@ -1006,7 +1113,8 @@ static int accept_one(struct usk_set *s, struct file_obj *f)
 		}
 		lfd = tmp;
 	}
-	if (name_op(s, OP_CONNECT, R(cf)->fd, e) < 0)
+	/* the accepted end's SO_PEERCRED is whoever connected */
+	if (name_op_as(s, OP_CONNECT, R(cf)->fd, e, e->has_cred_pid ? e->cred_pid : 0) < 0)
 		return -ECONNREFUSED;
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0) {
@@ -1203,6 +1311,12 @@ static int unix_open_all(struct rst_ctx *ctx)
 		R(f)->fd = R(f)->partner = -1;
 		s.objs[s.n++] = f;
 	}
+	s.call = mmap(NULL, sizeof(*s.call), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s.call == MAP_FAILED) {
+		s.call = NULL;
+		ret = -errno;
+		goto out;
+	}
 	s.cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s.cwd < 0) {
 		ret = -errno;
@@ -1215,10 +1329,14 @@ static int unix_open_all(struct rst_ctx *ctx)
 	for (unsigned i = 0; i < s.n && !ret; i++) {
 		UnixSkEntry *e = E(s.objs[i]);
 
-		if (e->state == USK_STATE_LISTEN && listen(R(s.objs[i])->fd, e->backlog) < 0) {
-			ret = -errno;
-			pr_perror("unix socket %u: cannot listen", e->id);
-		}
+		if (e->state != USK_STATE_LISTEN)
+			continue;
+		s.call->op = CALL_LISTEN;
+		s.call->fd = R(s.objs[i])->fd;
+		s.call->backlog = e->backlog;
+		ret = as_pid(s.call, e->has_cred_pid ? e->cred_pid : 0);
+		if (ret < 0)
+			pr_err("unix socket %u: cannot listen: %s", e->id, strerror(-ret));
 	}
 	/* 3: established connections that went through a listener */
 	for (unsigned i = 0; i < s.n && !ret; i++)
@@ -1276,7 +1394,7 @@ static int unix_open_all(struct rst_ctx *ctx)
 			ret = -EINVAL;
 			break;
 		}
-		ret = name_op(&s, OP_CONNECT, R(cf)->fd, E(lf));
+		ret = name_op_as(&s, OP_CONNECT, R(cf)->fd, E(lf), e->has_cred_pid ? e->cred_pid : 0);
 		if (!ret)
 			ret = write_queue(&s, s.objs[i], R(cf)->fd);
 	}
@@ -1348,6 +1466,8 @@ out:
 			ret = -errno;
 		close(s.cwd);
 	}
+	if (s.call)
+		munmap(s.call, sizeof(*s.call));
 	free(s.objs);
 	return ret;
 }
