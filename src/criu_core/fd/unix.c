@@ -66,6 +66,8 @@ static unsigned nr_tree_inos;
 static uint64_t dumping[8];		/* sockets being dumped (in-flight recursion) */
 static unsigned nr_dumping;
 static char *peek_buf;
+static int *taken;			/* connections accepted to read them: kept till the end */
+static unsigned nr_taken;
 
 void unix_dump_fini(void)
 {
@@ -81,6 +83,11 @@ void unix_dump_fini(void)
 	nr_dumping = 0;
 	free(peek_buf);
 	peek_buf = NULL;
+	for (unsigned i = 0; i < nr_taken; i++)
+		close(taken[i]);
+	free(taken);
+	taken = NULL;
+	nr_taken = 0;
 }
 
 static struct usk_diag *usk_find(uint64_t ino)
@@ -245,19 +252,6 @@ static bool in_tree(uint64_t ino)
 		if (tree_inos[i] == ino)
 			return true;
 	return false;
-}
-
-/* A connection waiting in the backlog of a listener the tree holds. */
-static struct usk_diag *embryo_listener(uint64_t ino)
-{
-	for (unsigned i = 0; i < nr_usks; i++) {
-		if (usks[i].state != USK_STATE_LISTEN || !in_tree(usks[i].ino))
-			continue;
-		for (unsigned j = 0; j < usks[i].nr_icons; j++)
-			if (usks[i].icons[j] == ino)
-				return &usks[i];
-	}
-	return NULL;
 }
 
 static bool unix_match(const struct fd_parms *p)
@@ -580,7 +574,20 @@ static void fill_entry(UnixSkEntry *e, struct usk_diag *d, uint32_t id)
 	e->shutdown = d->shutdown;
 }
 
-/* The connections waiting in listener d's backlog, each a record of its own. */
+/* The diag record of the not yet accepted socket client ino connected to. */
+static struct usk_diag *embryo_of(uint64_t client)
+{
+	for (unsigned i = 0; i < nr_usks; i++)
+		if (!usks[i].ino && usks[i].peer == client)
+			return &usks[i];
+	return NULL;
+}
+
+/*
+ * The connections waiting in listener d's backlog, each a record of its own.
+ * sock_diag lists them by their clients' inodes (a socket not accepted yet
+ * has no inode of its own), in backlog order.
+ */
 static int dump_embryos(struct dump_ctx *ctx, struct fd_parms *p, int lsk, struct usk_diag *d,
 			const char *dir)
 {
@@ -589,14 +596,14 @@ static int dump_embryos(struct dump_ctx *ctx, struct fd_parms *p, int lsk, struc
 	int *acc;
 
 	for (unsigned i = 0; i < d->nr_icons; i++) {
-		struct usk_diag *c = usk_find(d->icons[i]);
+		struct usk_diag *c = embryo_of(d->icons[i]);
 
-		if (!c) {
-			pr_err("pid %d fd %d: a connection in the unix socket's backlog is not visible to sock_diag",
+		if (!d->icons[i]) {
+			pr_err("pid %d fd %d: a connection in the unix socket's backlog has lost its client",
 			       p->pid, p->fd);
 			return -ENOTSUP;
 		}
-		if (c->rqueue)
+		if (!c || c->rqueue)
 			data = true;
 	}
 	if (data && ctx->opts->leave_running) {
@@ -611,41 +618,27 @@ static int dump_embryos(struct dump_ctx *ctx, struct fd_parms *p, int lsk, struc
 		acc[i] = -1;
 	/* Only accepting gives a descriptor to read a waiting connection's queue with. */
 	for (unsigned i = 0; data && i < d->nr_icons; i++) {
-		int a = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
-		struct stat st;
-
-		if (a < 0 || fstat(a, &st) < 0) {
+		acc[i] = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
+		if (acc[i] < 0) {
 			pr_perror("pid %d fd %d: cannot take a waiting connection to read its queue",
 				  p->pid, p->fd);
 			ret = -errno;
-			if (a >= 0)
-				close(a);
 			goto out;
 		}
-		for (unsigned j = 0; j < d->nr_icons; j++)
-			if (d->icons[j] == st.st_ino && acc[j] < 0) {
-				acc[j] = a;
-				a = -1;
-			}
-		if (a >= 0)
-			close(a);
 	}
 	for (unsigned i = 0; i < d->nr_icons; i++) {
 		UnixSkEntry e = UNIX_SK_ENTRY__INIT;
-		struct usk_diag *c = usk_find(d->icons[i]);
+		struct usk_diag ed = { .type = d->type, .state = USK_STATE_ESTABLISHED,
+				       .peer = d->icons[i] };
 
-		fill_entry(&e, c, file_new_id());
+		fill_entry(&e, &ed, file_new_id());
 		e.has_name = true;
 		e.name.data = d->name;
 		e.name.len = d->name_len;
 		e.name_dir = (char *)dir;
 		e.has_listener = true;
 		e.listener = d->ino;
-		if (c->rqueue && acc[i] < 0) {
-			pr_err("pid %d fd %d: a waiting connection with data went missing", p->pid, p->fd);
-			ret = -EIO;
-		}
-		if (!ret && acc[i] >= 0) {
+		if (acc[i] >= 0) {
 			struct ucred uc;
 			socklen_t l = sizeof(uc);
 
@@ -653,7 +646,7 @@ static int dump_embryos(struct dump_ctx *ctx, struct fd_parms *p, int lsk, struc
 				e.has_cred_pid = true;
 				e.cred_pid = uc.pid;
 			}
-			ret = dump_queue(ctx, p, acc[i], &e, c);
+			ret = dump_queue(ctx, p, acc[i], &e, &ed);
 		}
 		if (!ret)
 			ret = img_write_pb(dump_img(ctx, IMG_UNIXSK), &e.base);
@@ -662,9 +655,21 @@ static int dump_embryos(struct dump_ctx *ctx, struct fd_parms *p, int lsk, struc
 			break;
 	}
 out:
-	for (unsigned i = 0; i < d->nr_icons; i++)
-		if (acc[i] >= 0)
+	/* closing them would reset their clients, which are dumped later */
+	for (unsigned i = 0; i < d->nr_icons; i++) {
+		int *n;
+
+		if (acc[i] < 0)
+			continue;
+		n = xrealloc_array(taken, nr_taken + 1, sizeof(*n));
+		if (!n) {
 			close(acc[i]);
+			ret = ret ?: -ENOMEM;
+			continue;
+		}
+		taken = n;
+		taken[nr_taken++] = acc[i];
+	}
 	free(acc);
 	return ret;
 }
@@ -689,7 +694,7 @@ static int unix_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		pr_err("pid %d fd %d: unix socket of type %u is not supported", p->pid, p->fd, d->type);
 		return -ENOTSUP;
 	}
-	if (d->peer && p->pid != getpid() && !in_tree(d->peer) && !embryo_listener(d->peer)) {
+	if (d->peer && p->pid != getpid() && !in_tree(d->peer)) {
 		pr_err("pid %d fd %d: unix socket is not supported (its peer, socket %u, is outside the dumped tree)",
 		       p->pid, p->fd, d->peer);
 		return -ENOTSUP;
@@ -1030,6 +1035,15 @@ static int make_pair(struct usk_set *s, const UnixSkEntry *e, int sv[2])
 	return 0;
 }
 
+/* Does f wait for its connection to be accepted? */
+static bool pending_client(struct usk_set *s, struct file_obj *f)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (E(s->objs[i])->has_listener && E(s->objs[i])->peer == E(f)->ino)
+			return true;
+	return false;
+}
+
 /* Phase 1: create every socket that is not made by accept(), bind names. */
 static int create_one(struct usk_set *s, struct file_obj *f)
 {
@@ -1064,7 +1078,8 @@ static int create_one(struct usk_set *s, struct file_obj *f)
 			set_bufs(sv[1], E(pf));
 			return 0;
 		}
-	} else if (e->state == USK_STATE_ESTABLISHED && e->type != SOCK_DGRAM && !pf) {
+	} else if (e->state == USK_STATE_ESTABLISHED && e->type != SOCK_DGRAM && !pf &&
+		   !pending_client(s, f)) {
 		/* connected once, its peer is gone: a pair whose other end goes at the end */
 		if ((ret = make_pair(s, e, sv)) < 0)
 			return ret;
