@@ -61,7 +61,12 @@ struct usk_diag {
 static struct usk_diag *usks;
 static unsigned nr_usks;
 static int usk_state;			/* 0: not collected, 1: collected, <0: failed */
-static uint64_t *tree_inos;		/* sockets the dumped tree holds */
+struct tree_sk {
+	uint64_t ino;
+	pid_t pid;
+	int fd;
+};
+static struct tree_sk *tree_inos;	/* sockets the dumped tree holds, and where */
 static unsigned nr_tree_inos;
 static uint64_t dumping[8];		/* sockets being dumped (in-flight recursion) */
 static unsigned nr_dumping;
@@ -221,7 +226,7 @@ static int usk_collect_tree(struct dump_ctx *ctx)
 			return -errno;
 		while ((de = readdir(d))) {
 			unsigned long ino;
-			uint64_t *n;
+			struct tree_sk *n;
 			ssize_t l;
 
 			if (de->d_name[0] == '.')
@@ -239,19 +244,20 @@ static int usk_collect_tree(struct dump_ctx *ctx)
 				return -ENOMEM;
 			}
 			tree_inos = n;
-			tree_inos[nr_tree_inos++] = ino;
+			tree_inos[nr_tree_inos++] = (struct tree_sk){ ino, ctx->items[i]->pid,
+								      atoi(de->d_name) };
 		}
 		closedir(d);
 	}
 	return 0;
 }
 
-static bool in_tree(uint64_t ino)
+static struct tree_sk *in_tree(uint64_t ino)
 {
 	for (unsigned i = 0; i < nr_tree_inos; i++)
-		if (tree_inos[i] == ino)
-			return true;
-	return false;
+		if (tree_inos[i].ino == ino)
+			return &tree_inos[i];
+	return NULL;
 }
 
 static bool unix_match(const struct fd_parms *p)
@@ -269,22 +275,27 @@ static bool unix_match(const struct fd_parms *p)
 	return usk_find(ino) != NULL;
 }
 
-static int local_copy(struct fd_parms *p)
+static int copy_fd(pid_t pid, int tfd)
 {
 	int pfd, fd;
 
-	if (p->pid == getpid())
-		return fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
-	pfd = syscall(SYS_pidfd_open, p->pid, 0);
+	if (pid == getpid())
+		return fcntl(tfd, F_DUPFD_CLOEXEC, 0);
+	pfd = syscall(SYS_pidfd_open, pid, 0);
 	if (pfd < 0) {
-		pr_perror("pid %d: pidfd_open", p->pid);
+		pr_perror("pid %d: pidfd_open", pid);
 		return -errno;
 	}
-	fd = syscall(SYS_pidfd_getfd, pfd, p->fd, 0);
+	fd = syscall(SYS_pidfd_getfd, pfd, tfd, 0);
 	if (fd < 0)
-		pr_perror("pid %d fd %d: cannot copy the socket (pidfd_getfd)", p->pid, p->fd);
+		pr_perror("pid %d fd %d: cannot copy the socket (pidfd_getfd)", pid, tfd);
 	close(pfd);
 	return fd < 0 ? -errno : fd;
+}
+
+static int local_copy(struct fd_parms *p)
+{
+	return copy_fd(p->pid, p->fd);
 }
 
 static int add_packet(UnixSkEntry *e, size_t len, const void *addr, size_t alen)
@@ -373,27 +384,170 @@ static void close_fds(int *fds, int n)
 		close(fds[i]);
 }
 
-/* In [lo, hi) of a stream queue the last message carries descriptors: where does it start? */
-static int stream_fd_msg_start(int sk, int lo, int hi)
+static ssize_t recv_fds(int sk, void *buf, size_t len, int *fds, int *nfds)
 {
-	int fds[USK_MAX_FDS], nfds, fl;
-	char c;
+	char cbuf[CMSG_SPACE(sizeof(int) * USK_MAX_FDS)];
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	ssize_t r = recvmsg(sk, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
-	hi--;	/* byte hi - 1 is known to come with the descriptors */
-	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
-		ssize_t r = peek_at(sk, mid, &c, 1, NULL, NULL, fds, &nfds, &fl);
+	*nfds = 0;
+	if (r < 0)
+		return -errno;
+	*nfds = cmsg_fds(&mh, fds);
+	return r;
+}
 
-		if (r < 0)
-			return r;
-		if (nfds > 0) {
+static int recv_exact(int sk, char *buf, size_t len)
+{
+	int fds[USK_MAX_FDS], nfds;
+
+	while (len) {
+		ssize_t r = recv_fds(sk, buf, len, fds, &nfds);
+
+		if (nfds > 0)
 			close_fds(fds, nfds);
-			hi = mid;
-		} else {
-			lo = mid + 1;
-		}
+		if (r <= 0 || nfds)
+			return r < 0 ? r : -EIO;
+		buf += r;
+		len -= r;
 	}
-	return lo;
+	return 0;
+}
+
+/*
+ * A stream peek runs on through message boundaries up to the end of the
+ * first message carrying descriptors, so where that message starts (which
+ * a later read() depends on: the first read touching it takes the
+ * descriptors) cannot be seen without reading. Read the queue for real, a
+ * byte at a time in front of each such message, and queue it all back from
+ * the peer, with the same boundaries.
+ */
+static int split_stream_fds(struct dump_ctx *ctx, struct fd_parms *p, int sk, UnixSkEntry *e,
+			    struct usk_diag *d)
+{
+	struct tree_sk *w = d->peer ? in_tree(d->peer) : NULL;
+	_cleanup_close_ int wfd = -1;
+	_cleanup_free_ char *buf = NULL;
+	SkPacketEntry **q = NULL;
+	size_t nq = 0, pos = 0;
+	int *real = NULL, ret = 0, nreal = 0, ri = 0;
+
+	if (!w || (d->shutdown & USK_RCV_SHUTDOWN)) {
+		pr_err("pid %d fd %d: descriptors in flight behind other data in a unix stream socket whose peer cannot write again are not supported",
+		       p->pid, p->fd);
+		return -ENOTSUP;
+	}
+	wfd = copy_fd(w->pid, w->fd);
+	if (wfd < 0)
+		return wfd;
+	buf = malloc(e->queue_len + 1);
+	q = calloc(2 * e->n_queue + 1, sizeof(*q));
+	real = calloc(USK_MAX_FDS * e->n_queue + 1, sizeof(int));
+	if (!buf || !q || !real) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < e->n_queue && !ret; i++) {
+		SkPacketEntry *pk = e->queue[i];
+		size_t got = 0;
+		int nfds = 0;
+
+		if (!pk->n_fd_ids) {
+			ret = recv_exact(sk, buf + pos, pk->length);
+			q[nq++] = pk;
+			pos += pk->length;
+			continue;
+		}
+		while (got < pk->length && !nfds) {
+			ssize_t r = recv_fds(sk, buf + pos + got, 1, real + nreal, &nfds);
+
+			if (r != 1) {
+				ret = r < 0 ? r : -EIO;
+				break;
+			}
+			got++;
+			nreal += nfds;
+		}
+		if (ret)
+			break;
+		if (nfds != (int)pk->n_fd_ids) {
+			ret = -EIO;
+			break;
+		}
+		ret = recv_exact(sk, buf + pos + got, pk->length - got);
+		if (got > 1) {
+			SkPacketEntry *pre = xzalloc(sizeof(*pre));
+
+			if (!pre) {
+				ret = -ENOMEM;
+				break;
+			}
+			sk_packet_entry__init(pre);
+			pre->length = got - 1;
+			pk->length -= got - 1;
+			q[nq++] = pre;
+		}
+		q[nq++] = pk;
+		pos += got - 1 + pk->length;
+	}
+	if (ret) {
+		pr_err("pid %d fd %d: cannot read the unix socket's queue to find its message boundaries (%s); %zu bytes of it are lost",
+		       p->pid, p->fd, strerror(-ret), pos);
+		goto out;
+	}
+	/* put it all back, in the same pieces */
+	pos = 0;
+	for (size_t i = 0; i < nq && !ret; i++) {
+		char cbuf[CMSG_SPACE(sizeof(int) * USK_MAX_FDS)];
+		struct iovec iov = { buf + pos, q[i]->length };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		if (q[i]->n_fd_ids) {
+			struct cmsghdr *cm;
+
+			memset(cbuf, 0, sizeof(cbuf));
+			mh.msg_control = cbuf;
+			mh.msg_controllen = CMSG_SPACE(sizeof(int) * q[i]->n_fd_ids);
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int) * q[i]->n_fd_ids);
+			memcpy(CMSG_DATA(cm), real + ri, sizeof(int) * q[i]->n_fd_ids);
+			ri += q[i]->n_fd_ids;
+		}
+		if (sendmsg(wfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)q[i]->length) {
+			pr_perror("pid %d fd %d: cannot put the unix socket's queue back (%zu bytes are lost)",
+				  p->pid, p->fd, (size_t)e->queue_len - pos);
+			ret = -EIO;
+		}
+		pos += q[i]->length;
+	}
+	if (!ret) {
+		free(e->queue);
+		e->queue = TAKE_PTR(q);
+		e->n_queue = nq;
+	}
+out:
+	if (q) {
+		/* on failure only the pieces made here are not in e->queue */
+		for (size_t i = 0; i < nq; i++) {
+			bool mine = true;
+
+			for (size_t j = 0; j < e->n_queue; j++)
+				if (e->queue[j] == q[i])
+					mine = false;
+			if (mine)
+				free(q[i]);
+		}
+		free(q);
+	}
+	if (real) {
+		close_fds(real, nreal);
+		free(real);
+	}
+	return ret;
 }
 
 static int packet_fds(struct dump_ctx *ctx, struct fd_parms *p, SkPacketEntry *pk, int *fds, int nfds)
@@ -436,7 +590,7 @@ static int packet_fds(struct dump_ctx *ctx, struct fd_parms *p, SkPacketEntry *p
 static int dump_queue(struct dump_ctx *ctx, struct fd_parms *p, int sk, UnixSkEntry *e,
 		      struct usk_diag *d)
 {
-	bool stream = d->type == SOCK_STREAM;
+	bool stream = d->type == SOCK_STREAM, had_fds = false;
 	int old_off = -1, pos = 0, ret = 0;
 	socklen_t ol = sizeof(old_off);
 	struct cr_img *img = NULL;
@@ -447,7 +601,7 @@ static int dump_queue(struct dump_ctx *ctx, struct fd_parms *p, int sk, UnixSkEn
 	if (getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old_off, &ol) < 0)
 		old_off = -1;
 	for (;;) {
-		int fds[USK_MAX_FDS], nfds, fl;
+		int fds[USK_MAX_FDS], nfds = 0, fl = 0;
 		struct sockaddr_un sun;
 		socklen_t sl = 0;
 		ssize_t r = peek_at(sk, pos, peek_buf, USK_PEEK_BUF, stream ? NULL : &sun, &sl,
@@ -487,17 +641,8 @@ static int dump_queue(struct dump_ctx *ctx, struct fd_parms *p, int sk, UnixSkEn
 		ret = img_write_raw(img, peek_buf, r);
 		if (!ret && !stream && sl > sizeof(sa_family_t))
 			alen = sl - offsetof(struct sockaddr_un, sun_path);
-		if (!ret && stream && nfds > 0) {
-			int start = stream_fd_msg_start(sk, pos, pos + r);
-
-			if (start < 0) {
-				ret = start;
-			} else if (start > pos) {
-				ret = add_packet(e, start - pos, NULL, 0);
-				r -= start - pos;
-				pos = start;
-			}
-		}
+		if (nfds > 0)
+			had_fds = true;
 		if (!ret)
 			ret = add_packet(e, r, sun.sun_path, alen);
 		if (!ret && nfds > 0)
@@ -511,14 +656,20 @@ static int dump_queue(struct dump_ctx *ctx, struct fd_parms *p, int sk, UnixSkEn
 		if (!stream)
 			pos = -1;	/* the kernel moves the offset on by itself */
 	}
+	e->has_queue_len = true;
+	e->queue_len = total;
+	if (!ret && stream && had_fds && (e->n_queue > 1 || e->queue[0]->length > 1)) {
+		if (ctx->opts->leave_running)
+			pr_warn("pid %d fd %d: the unix socket's queue is read and written back to find its message boundaries",
+				p->pid, p->fd);
+		ret = split_stream_fds(ctx, p, sk, e, d);
+	}
 	if (setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof(old_off)) < 0 && !ret) {
 		pr_perror("pid %d fd %d: cannot put SO_PEEK_OFF back", p->pid, p->fd);
 		ret = -errno;
 	}
 	if (img && img_close(img) && !ret)
 		ret = -EIO;
-	e->has_queue_len = true;
-	e->queue_len = total;
 	return ret;
 }
 
