@@ -49,6 +49,7 @@ static int dump_pipe_data(struct dump_ctx *ctx, struct fd_parms *p, uint32_t *si
 		return -errno;
 	}
 	*size = ret;
+	ret = 0;
 	for (unsigned i = 0; i < nr_pipes_done; i++)
 		if (pipes_done[i] == p->st.st_ino)
 			return 0;
