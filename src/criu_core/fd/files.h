@@ -78,6 +78,9 @@ uint32_t file_new_id(void);
 int dump_local_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
 		    uint32_t *id);
 void unix_dump_fini(void);
+/* After every task: what can only be checked once everything was seen. */
+int files_dump_finish(struct dump_ctx *ctx);
+int unix_dump_finish(void);
 
 /* restore */
 int files_collect(struct rst_ctx *ctx);

@@ -68,6 +68,15 @@ struct tree_sk {
 };
 static struct tree_sk *tree_inos;	/* sockets the dumped tree holds, and where */
 static unsigned nr_tree_inos;
+struct peer_check {
+	pid_t pid;
+	int fd;
+	uint64_t peer;
+};
+static struct peer_check *checks;	/* peers not in the tree: must turn up in flight */
+static unsigned nr_checks;
+static uint64_t *flying;		/* sockets dumped from a queue */
+static unsigned nr_flying;
 static uint64_t dumping[8];		/* sockets being dumped (in-flight recursion) */
 static unsigned nr_dumping;
 static char *peek_buf;
@@ -86,6 +95,12 @@ void unix_dump_fini(void)
 	tree_inos = NULL;
 	nr_tree_inos = 0;
 	nr_dumping = 0;
+	free(checks);
+	checks = NULL;
+	nr_checks = 0;
+	free(flying);
+	flying = NULL;
+	nr_flying = 0;
 	free(peek_buf);
 	peek_buf = NULL;
 	for (unsigned i = 0; i < nr_taken; i++)
@@ -845,10 +860,22 @@ static int unix_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		pr_err("pid %d fd %d: unix socket of type %u is not supported", p->pid, p->fd, d->type);
 		return -ENOTSUP;
 	}
-	if (d->peer && p->pid != getpid() && !in_tree(d->peer)) {
-		pr_err("pid %d fd %d: unix socket is not supported (its peer, socket %u, is outside the dumped tree)",
-		       p->pid, p->fd, d->peer);
-		return -ENOTSUP;
+	if (p->pid == getpid()) {
+		uint64_t *n = xrealloc_array(flying, nr_flying + 1, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		flying = n;
+		flying[nr_flying++] = d->ino;
+	}
+	if (d->peer && !in_tree(d->peer)) {
+		/* maybe in flight in a queue dumped later: checked at the end */
+		struct peer_check *n = xrealloc_array(checks, nr_checks + 1, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		checks = n;
+		checks[nr_checks++] = (struct peer_check){ p->pid, p->fd, d->peer };
 	}
 	if (nr_dumping >= ARRAY_SIZE(dumping)) {
 		pr_err("pid %d fd %d: unix sockets nested in each other's queues too deep", p->pid, p->fd);
@@ -899,6 +926,22 @@ static int unix_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		ret = img_write_pb(dump_img(ctx, IMG_UNIXSK), &e.base);
 	free_queue(&e);
 	return ret;
+}
+
+int unix_dump_finish(void)
+{
+	for (unsigned i = 0; i < nr_checks; i++) {
+		bool found = false;
+
+		for (unsigned j = 0; j < nr_flying && !found; j++)
+			found = flying[j] == checks[i].peer;
+		if (!found) {
+			pr_err("pid %d fd %d: unix socket is not supported (its peer, socket %llu, is outside the dumped tree)",
+			       checks[i].pid, checks[i].fd, (unsigned long long)checks[i].peer);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- restore */
