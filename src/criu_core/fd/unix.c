@@ -1274,7 +1274,14 @@ static int create_one(struct usk_set *s, struct file_obj *f)
 		}
 	} else if (e->state == USK_STATE_ESTABLISHED && e->type != SOCK_DGRAM && !pf &&
 		   !pending_client(s, f)) {
-		/* connected once, its peer is gone: a pair whose other end goes at the end */
+		/*
+		 * Connected once, its peer is gone: a connection whose other end
+		 * goes at the end; through the listener if it was accepted.
+		 */
+		if (e->has_name && e->name.len) {
+			R(f)->accepted = true;
+			return 0;
+		}
 		if ((ret = make_pair(s, e, sv)) < 0)
 			return ret;
 		R(f)->fd = sv[0];
@@ -1306,9 +1313,9 @@ static int create_one(struct usk_set *s, struct file_obj *f)
 static int accept_one(struct usk_set *s, struct file_obj *f)
 {
 	UnixSkEntry *e = E(f);
-	struct file_obj *cf = usk_by_ino(s, e->peer), *lf = usk_listener(s, e);
+	struct file_obj *cf = e->peer ? usk_by_ino(s, e->peer) : NULL, *lf = usk_listener(s, e);
 	_cleanup_close_ int tmp = -1;
-	int lfd, fd;
+	int lfd, cfd, fd;
 
 	if (lf) {
 		lfd = R(lf)->fd;
@@ -1322,8 +1329,17 @@ static int accept_one(struct usk_set *s, struct file_obj *f)
 		}
 		lfd = tmp;
 	}
+	if (cf) {
+		cfd = R(cf)->fd;
+	} else {
+		/* its client is gone: a stand-in, closed once the queue is written */
+		cfd = new_sock(e);
+		if (cfd < 0)
+			return cfd;
+		R(f)->partner = cfd;
+	}
 	/* the accepted end's SO_PEERCRED is whoever connected */
-	if (name_op_as(s, OP_CONNECT, R(cf)->fd, e, e->has_cred_pid ? e->cred_pid : 0) < 0)
+	if (name_op_as(s, OP_CONNECT, cfd, e, e->has_cred_pid ? e->cred_pid : 0) < 0)
 		return -ECONNREFUSED;
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0) {

@@ -6,7 +6,9 @@
  * server: send() without an address still reaches the server; (c) a
  * SOCK_SEQPACKET listener with an accepted connection; (d) a datagram
  * socketpair carrying, in flight, one end of another socketpair whose other
- * end the process keeps: the two still talk after C/R.
+ * end the process keeps: the two still talk after C/R; (e) an accepted
+ * stream socket whose client and listener are closed, with data left: it
+ * keeps the listener's name, reads the data, then EOF.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -26,7 +28,9 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_un dsun, lsun;
 	socklen_t dl, ll;
-	int half[2], srv, cli, lsk, sc, sa, carrier[2], inner[2];
+	int half[2], srv, cli, lsk, sc, sa, carrier[2], inner[2], orphan;
+	struct sockaddr_un osun;
+	socklen_t ol;
 	char buf[256];
 
 	test_init(argc, argv);
@@ -78,6 +82,21 @@ int main(int argc, char **argv)
 			fail("d: sendmsg");
 		close(inner[0]);
 	}
+	/* (e) */
+	ol = mkname(&osun, "orphan");
+	{
+		int l = socket(AF_UNIX, SOCK_STREAM, 0), c = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		if (l < 0 || c < 0 || bind(l, (void *)&osun, ol) || listen(l, 1) ||
+		    connect(c, (void *)&osun, ol))
+			fail("e: listen/connect");
+		orphan = accept(l, NULL, NULL);
+		if (orphan < 0)
+			fail("e: accept");
+		write_pattern(c, 99, 56, "e: to the orphan");
+		close(c);
+		close(l);
+	}
 
 	test_daemon();
 	test_waitsig();
@@ -127,6 +146,17 @@ int main(int argc, char **argv)
 		read_pattern(got, 40, 53, "d: inner data");
 		write_pattern(got, 10, 55, "d: back");
 		read_pattern(inner[1], 10, 55, "d: inner[1] reads");
+	}
+	/* (e) */
+	{
+		struct sockaddr_un got;
+		socklen_t gl = sizeof(got);
+
+		if (getsockname(orphan, (void *)&got, &gl) || gl != ol || memcmp(&got, &osun, ol))
+			fail("e: orphan lost its name");
+		read_pattern(orphan, 99, 56, "e: orphan reads");
+		if (recv(orphan, buf, 1, MSG_DONTWAIT) != 0)
+			fail("e: no EOF after the data");
 	}
 	pass();
 }
