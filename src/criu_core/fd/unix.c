@@ -72,6 +72,7 @@ struct peer_check {
 	pid_t pid;
 	int fd;
 	uint64_t peer;
+	bool ext_ok;		/* may stay outside: --ext-unix-sk, datagram, named */
 };
 static struct peer_check *checks;	/* peers not in the tree: must turn up in flight */
 static unsigned nr_checks;
@@ -844,7 +845,7 @@ static int unix_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 {
 	UnixSkEntry e = UNIX_SK_ENTRY__INIT;
 	_cleanup_close_ int sk = -1;
-	struct usk_diag *d;
+	struct usk_diag *d, *pd;
 	static char dir[PATH_MAX];
 	unsigned long ino;
 	socklen_t l;
@@ -875,7 +876,15 @@ static int unix_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		if (!n)
 			return -ENOMEM;
 		checks = n;
-		checks[nr_checks++] = (struct peer_check){ p->pid, p->fd, d->peer };
+		checks[nr_checks++] = (struct peer_check){ p->pid, p->fd, d->peer, false };
+		pd = usk_find(d->peer);
+		if (ctx->opts->ext_unix_sk && d->type == SOCK_DGRAM && pd && pd->name_len &&
+		    (pd->name[0] == '\0' || pd->name[0] == '/')) {
+			checks[nr_checks - 1].ext_ok = true;
+			e.has_ext_peer = true;
+			e.ext_peer.data = pd->name;
+			e.ext_peer.len = pd->name_len;
+		}
 	}
 	if (nr_dumping >= ARRAY_SIZE(dumping)) {
 		pr_err("pid %d fd %d: unix sockets nested in each other's queues too deep", p->pid, p->fd);
@@ -935,11 +944,16 @@ int unix_dump_finish(void)
 
 		for (unsigned j = 0; j < nr_flying && !found; j++)
 			found = flying[j] == checks[i].peer;
-		if (!found) {
-			pr_err("pid %d fd %d: unix socket is not supported (its peer, socket %llu, is outside the dumped tree)",
-			       checks[i].pid, checks[i].fd, (unsigned long long)checks[i].peer);
-			return -ENOTSUP;
+		if (found)
+			continue;
+		if (checks[i].ext_ok) {
+			pr_info("pid %d fd %d: unix socket connected to socket %llu outside the tree: reconnected by name on restore",
+				checks[i].pid, checks[i].fd, (unsigned long long)checks[i].peer);
+			continue;
 		}
+		pr_err("pid %d fd %d: unix socket is not supported (its peer, socket %llu, is outside the dumped tree; only a named datagram peer may stay outside, with --ext-unix-sk)",
+		       checks[i].pid, checks[i].fd, (unsigned long long)checks[i].peer);
+		return -ENOTSUP;
 	}
 	return 0;
 }
@@ -973,6 +987,11 @@ static int unix_validate(struct rst_ctx *ctx, struct file_obj *f)
 	}
 	if (e->has_name && e->name.len > USK_NAME_MAX) {
 		pr_err("image unixsk.img: socket %u has a %zu-byte name", e->id, e->name.len);
+		return -EINVAL;
+	}
+	if (e->has_ext_peer && (!e->ext_peer.len || e->ext_peer.len > USK_NAME_MAX ||
+				 (e->ext_peer.data[0] != '\0' && e->ext_peer.data[0] != '/'))) {
+		pr_err("image unixsk.img: socket %u: bad name of its outside peer", e->id);
 		return -EINVAL;
 	}
 	if (usk_rel_name(e) && (!e->name_dir || e->name_dir[0] != '/')) {
@@ -1247,7 +1266,7 @@ static int create_one(struct usk_set *s, struct file_obj *f)
 
 	if (R(f)->fd >= 0 || e->has_listener)
 		return 0;
-	if (e->peer && !pf) {
+	if (e->peer && !pf && !e->has_ext_peer) {
 		pr_err("unix socket %u: its peer, socket %llu, is not in the images", e->id,
 		       (unsigned long long)e->peer);
 		return -EINVAL;
@@ -1597,6 +1616,15 @@ static int unix_open_all(struct rst_ctx *ctx)
 		if (e->type != SOCK_DGRAM || !e->peer || R(s.objs[i])->pair)
 			continue;
 		pf = usk_by_ino(&s, e->peer);
+		if (!pf && e->has_ext_peer) {
+			UnixSkEntry ext = UNIX_SK_ENTRY__INIT;
+
+			ext.id = e->id;
+			ext.has_name = true;
+			ext.name = e->ext_peer;
+			ret = name_op(&s, OP_CONNECT, R(s.objs[i])->fd, &ext);
+			continue;
+		}
 		if (!pf || !E(pf)->has_name || !E(pf)->name.len) {
 			pr_err("unix socket %u: connected to an unnamed socket it was not created with", e->id);
 			ret = -ENOTSUP;
