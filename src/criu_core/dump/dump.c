@@ -223,6 +223,8 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 			pr_err("pid %d: dump failed", ctx.items[i]->pid);
 	}
 	if (!ret)
+		ret = files_dump_finish(&ctx);
+	if (!ret)
 		ret = write_pstree(&ctx);
 	if (!ret)
 		ret = write_inventory(&ctx);

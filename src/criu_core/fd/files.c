@@ -23,6 +23,7 @@ static const struct fdtype_ops *fd_kinds[] = {
 	&inotify_fd_ops,
 	&pidfd_fd_ops,
 	&memfd_fd_ops,		/* before reg: a memfd looks like a deleted file */
+	&unix_fd_ops,
 	&reg_fd_ops,
 };
 
@@ -41,6 +42,9 @@ struct dumped_file {
 static struct dumped_file *dumped;
 static unsigned nr_dumped;
 static uint32_t next_file_id = 1;
+/* Descriptors the dumper holds for files in flight (see dump_local_file). */
+static int *local_fds;
+static unsigned nr_local_fds;
 
 void files_dump_resume(void)
 {
@@ -52,6 +56,12 @@ void files_dump_fini(void)
 	locks_dump_fini();
 	tty_dump_fini();
 	inet_dump_fini();
+	unix_dump_fini();
+	for (unsigned i = 0; i < nr_local_fds; i++)
+		close(local_fds[i]);
+	free(local_fds);
+	local_fds = NULL;
+	nr_local_fds = 0;
 	free(dumped);
 	dumped = NULL;
 	nr_dumped = 0;
@@ -96,13 +106,24 @@ static int parse_fdinfo(struct fd_parms *p)
 	return 0;
 }
 
-int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd)
+int files_dump_finish(struct dump_ctx *ctx)
+{
+	(void)ctx;
+	return unix_dump_finish();
+}
+
+uint32_t file_new_id(void)
+{
+	return next_file_id++;
+}
+
+static int fill_parms(struct fd_parms *p, struct pstree_item *item, pid_t pid, int fd)
 {
 	ssize_t n;
 
 	memset(p, 0, sizeof(*p));
 	p->item = item;
-	p->pid = item->pid;
+	p->pid = pid;
 	p->fd = fd;
 	snprintf(p->path, sizeof(p->path), "/proc/%d/fd/%d", p->pid, fd);
 	if (stat(p->path, &p->st) < 0) {
@@ -116,6 +137,11 @@ int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd)
 	}
 	p->link[n] = '\0';
 	return parse_fdinfo(p);
+}
+
+int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd)
+{
+	return fill_parms(p, item, item->pid, fd);
 }
 
 void fd_parms_release(struct fd_parms *p)
@@ -148,10 +174,38 @@ static uint32_t find_dumped(struct fd_parms *p, uint32_t *type)
 	return 0;
 }
 
-static int __dump_fd_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
-			  uint32_t *id, uint32_t *fd_flags, bool with_locks)
+/* The (type, id) of the open file p, dumping it if it was not seen before. */
+static int dump_parms(struct dump_ctx *ctx, struct fd_parms *p, uint32_t *type, uint32_t *id)
 {
 	const struct fdtype_ops *ops;
+	int ret;
+
+	*id = find_dumped(p, type);
+	if (*id)
+		return 0;
+	ops = fd_kind(p);
+	if (!ops) {
+		char proto[32] = "";
+
+		if (S_ISSOCK(p->st.st_mode) &&
+		    getxattr(p->path, "system.sockprotoname", proto, sizeof(proto) - 1) > 0)
+			pr_err("pid %d fd %d: %s socket %s is not supported", p->pid, p->fd, proto,
+			       p->link);
+		else
+			pr_err("pid %d fd %d: %s is not supported", p->pid, p->fd, p->link);
+		return -ENOTSUP;
+	}
+	*id = next_file_id++;
+	*type = ops->type;
+	ret = ops->dump(ctx, p, *id);
+	if (ret < 0)
+		return ret;
+	return remember(p, *type, *id);
+}
+
+int dump_fd_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
+		 uint32_t *id, uint32_t *fd_flags)
+{
 	struct fd_parms p;
 	int ret;
 
@@ -160,38 +214,9 @@ static int __dump_fd_file(struct dump_ctx *ctx, struct pstree_item *item, int fd
 		return ret;
 	if (fd_flags)
 		*fd_flags = p.fd_flags;
-	*id = find_dumped(&p, type);
-	if (*id)
-		goto out;
-	ops = fd_kind(&p);
-	if (!ops) {
-		char proto[32] = "";
-
-		if (S_ISSOCK(p.st.st_mode) &&
-		    getxattr(p.path, "system.sockprotoname", proto, sizeof(proto) - 1) > 0)
-			pr_err("pid %d fd %d: %s socket %s is not supported", p.pid, fd, proto, p.link);
-		else
-			pr_err("pid %d fd %d: %s is not supported", p.pid, fd, p.link);
-		ret = -ENOTSUP;
-		goto out;
-	}
-	*id = next_file_id++;
-	*type = ops->type;
-	ret = ops->dump(ctx, &p, *id);
-	if (ret < 0)
-		goto out;
-	ret = remember(&p, *type, *id);
-out:
-	if (!ret && with_locks)
-		ret = locks_dump_fd(ctx, &p, *id);
+	ret = dump_parms(ctx, &p, type, id);
 	fd_parms_release(&p);
 	return ret;
-}
-
-int dump_fd_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
-		 uint32_t *id, uint32_t *fd_flags)
-{
-	return __dump_fd_file(ctx, item, fd, type, id, fd_flags, false);
 }
 
 int dumped_file_find_epoll_target(pid_t pid, int epfd, int tfd, uint32_t *type, uint32_t *id)
@@ -212,25 +237,57 @@ int dumped_file_find_epoll_target(pid_t pid, int epfd, int tfd, uint32_t *type, 
 	return -ENOENT;
 }
 
+int dump_local_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
+		    uint32_t *id)
+{
+	struct fd_parms p;
+	int *n, ret;
+
+	n = xrealloc_array(local_fds, nr_local_fds + 1, sizeof(*n));
+	if (!n) {
+		close(fd);
+		return -ENOMEM;
+	}
+	local_fds = n;
+	local_fds[nr_local_fds++] = fd;
+	ret = fill_parms(&p, item, getpid(), fd);
+	if (ret < 0)
+		return ret;
+	ret = dump_parms(ctx, &p, type, id);
+	fd_parms_release(&p);
+	return ret;
+}
+
 static int dump_one_fd(struct dump_ctx *ctx, struct pstree_item *item, int fd, FdEntry **out)
 {
-	uint32_t id = 0, type = 0, fd_flags = 0;
+	struct fd_parms p;
+	uint32_t id, type;
 	FdEntry *fe;
 	int ret;
 
-	ret = __dump_fd_file(ctx, item, fd, &type, &id, &fd_flags, true);
+	ret = fd_parms_fill(&p, item, fd);
 	if (ret < 0)
 		return ret;
+	ret = dump_parms(ctx, &p, &type, &id);
+	if (ret < 0)
+		goto out;
+	ret = locks_dump_fd(ctx, &p, id);
+	if (ret < 0)
+		goto out;
 	fe = xzalloc(sizeof(*fe));
-	if (!fe)
-		return -ENOMEM;
+	if (!fe) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	fd_entry__init(fe);
 	fe->fd = fd;
 	fe->type = type;
 	fe->id = id;
-	fe->flags = fd_flags;
+	fe->flags = p.fd_flags;
 	*out = fe;
-	return 0;
+out:
+	fd_parms_release(&p);
+	return ret;
 }
 
 static int cmp_int(const void *a, const void *b)

@@ -82,6 +82,7 @@ extern const struct fdtype_ops inotify_fd_ops;
 extern const struct fdtype_ops pidfd_fd_ops;
 extern const struct fdtype_ops memfd_fd_ops;
 extern const struct fdtype_ops inet_fd_ops;
+extern const struct fdtype_ops unix_fd_ops;
 
 /* dump */
 int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd);
@@ -103,6 +104,19 @@ void memfd_dump_fini(void);
 /* fd/inet.c: connections held in repair mode by the dumper. */
 void inet_dump_resume(void);
 void inet_dump_fini(void);
+/* A new file id, for objects no descriptor refers to (a connection in a backlog). */
+uint32_t file_new_id(void);
+/*
+ * Dump a file the dumper holds a descriptor to (one in flight in a socket
+ * queue, copied out with MSG_PEEK): takes fd over and keeps it open until the
+ * dump ends, so that later descriptors of the same file are recognised.
+ */
+int dump_local_file(struct dump_ctx *ctx, struct pstree_item *item, int fd, uint32_t *type,
+		    uint32_t *id);
+void unix_dump_fini(void);
+/* After every task: what can only be checked once everything was seen. */
+int files_dump_finish(struct dump_ctx *ctx);
+int unix_dump_finish(void);
 
 /* restore */
 int files_collect(struct rst_ctx *ctx);
