@@ -284,7 +284,8 @@ int crc_show(const char *path, int out_fd)
 				names[n++] = xstrdup(de->d_name);
 			}
 		}
-		qsort(names, n, sizeof(char *), cmp_str);
+		if (n)
+			qsort(names, n, sizeof(char *), cmp_str);
 		for (size_t i = 0; i < n; i++) {
 			if (!ret)
 				ret = show_file(dirfd(d), names[i], f, &first);
