@@ -174,7 +174,8 @@ static struct cr_img *__img_open(struct img_dir *d, enum img_type type, unsigned
 		return img;
 	}
 
-	img->fd = openat(d->dfd, img->name, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put where an image should be must be refused, not waited on */
+	img->fd = openat(d->dfd, img->name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (img->fd < 0) {
 		if (optional && errno == ENOENT) {
 			free(img);
@@ -187,6 +188,10 @@ static struct cr_img *__img_open(struct img_dir *d, enum img_type type, unsigned
 	if (fstat(img->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		pr_err("image %s/%s: not a regular file", d->path, img->name);
 		errno = EINVAL;
+		goto err;
+	}
+	if (fcntl(img->fd, F_SETFL, 0) < 0) {
+		pr_perror("image %s/%s: fcntl", d->path, img->name);
 		goto err;
 	}
 	img->size = st.st_size;

@@ -172,14 +172,20 @@ static int show_file(int dfd, const char *name, FILE *f, bool *first)
 {
 	uint32_t hdr[2];
 	struct stat st;
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC), type, ret = 0;
+	/* O_NONBLOCK: a FIFO named like an image must not block us */
+	int fd = openat(dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), type, ret = 0;
 	uint64_t off = IMG_HDR_SIZE;
 
 	if (fd < 0) {
 		pr_perror("image %s: cannot open", name);
 		return -errno;
 	}
-	if (fstat(fd, &st) < 0 || read_all(fd, hdr, sizeof(hdr)) < 0) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		pr_err("image %s: not a regular file", name);
+		close(fd);
+		return -EINVAL;
+	}
+	if (read_all(fd, hdr, sizeof(hdr)) < 0) {
 		pr_err("image %s: truncated header", name);
 		close(fd);
 		return -EINVAL;
@@ -209,7 +215,8 @@ static int show_file(int dfd, const char *name, FILE *f, bool *first)
 
 		if (r == 0)
 			break;
-		if (r != 4 || len > IMG_MAX_ENTRY || len > st.st_size - off - 4) {
+		if (r != 4 || len > IMG_MAX_ENTRY || (uint64_t)st.st_size < off + 4 ||
+		    len > st.st_size - off - 4) {
 			pr_err("image %s: bad record at offset %llu", name, (unsigned long long)off);
 			ret = -EINVAL;
 			break;
@@ -289,7 +296,8 @@ int crc_show(const char *path, int out_fd)
 				names[n++] = xstrdup(de->d_name);
 			}
 		}
-		qsort(names, n, sizeof(char *), cmp_str);
+		if (n)
+			qsort(names, n, sizeof(char *), cmp_str);
 		for (size_t i = 0; i < n; i++) {
 			if (!ret)
 				ret = show_file(dirfd(d), names[i], f, &first);

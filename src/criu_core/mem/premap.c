@@ -159,6 +159,37 @@ static int shmem_fill(struct rst_ctx *ctx, struct pstree_item *item, PagemapEntr
 	return ret;
 }
 
+/*
+ * Before anything is forked: every private pagemap entry must fall in the
+ * process's private mappings (fill_private does the same walk in the task,
+ * where a failure could only kill the half-restored tree), and shared ones
+ * go into their objects.
+ */
+static int pagemap_check_fill(struct rst_ctx *ctx, struct pstree_item *item, PagemapEntry *e,
+			      int pfd, uint64_t off, void *arg)
+{
+	MmEntry *mm = item->rcore->mm;
+	uint64_t start = e->vaddr, end = e->vaddr + (uint64_t)e->nr_pages * PAGE_SIZE;
+
+	if (e->has_shmid)
+		return shmem_fill(ctx, item, e, pfd, off, arg);
+	for (size_t i = 0; i < mm->n_vmas && start < end; i++) {
+		VmaEntry *v = mm->vmas[i];
+
+		if (v->end <= start || v->start >= end)
+			continue;
+		if (v->start > start || (v->status != VMA_ANON_PRIVATE && v->status != VMA_FILE_PRIVATE))
+			break;
+		start = min_t(uint64_t, end, v->end);
+	}
+	if (start < end) {
+		pr_err("image pagemap-%d.img: pages at 0x%llx are outside any private mapping",
+		       item->pid, (unsigned long long)start);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int shmem_prepare(struct rst_ctx *ctx)
 {
 	int ret;
@@ -227,7 +258,7 @@ int shmem_prepare(struct rst_ctx *ctx)
 	for (unsigned i = 0; i < ctx->nr_items; i++) {
 		if (!ctx->items[i]->rcore)
 			continue;
-		ret = pagemap_walk(ctx, ctx->items[i], shmem_fill, NULL);
+		ret = pagemap_walk(ctx, ctx->items[i], pagemap_check_fill, NULL);
 		if (ret)
 			return ret;
 	}

@@ -362,15 +362,16 @@ static int read_cores(struct rst_ctx *ctx)
 			ret = vma_validate(item, item->rcore->mm);
 		if (ret)
 			return ret;
-		for (size_t f = 0; f < item->rcore->n_fds; f++)
-			if ((int)item->rcore->fds[f]->fd > ctx->max_target_fd) {
-				if (item->rcore->fds[f]->fd > 1u << 20) {
-					pr_err("core-%d.img: fd %u is out of range", item->pid,
-					       item->rcore->fds[f]->fd);
-					return -EINVAL;
-				}
-				ctx->max_target_fd = item->rcore->fds[f]->fd;
+		for (size_t f = 0; f < item->rcore->n_fds; f++) {
+			/* bound it before any int comparison: 0x80000000 must not pass as -1 */
+			if (item->rcore->fds[f]->fd > 1u << 20) {
+				pr_err("core-%d.img: fd %u is out of range", item->pid,
+				       item->rcore->fds[f]->fd);
+				return -EINVAL;
 			}
+			if ((int)item->rcore->fds[f]->fd > ctx->max_target_fd)
+				ctx->max_target_fd = item->rcore->fds[f]->fd;
+		}
 	}
 	return 0;
 }

@@ -1,0 +1,427 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Bad input for the built lxc-cr, with real processes (TAP).
+# Dumps of processes that do not exist or hold what we cannot save, and
+# restores from damaged images or onto a taken PID, must fail with one clear
+# line naming the cause, create no process, change no image and leave the
+# original process running.
+#
+# Usage: run.sh   (from the build directory, as `make check` runs it)
+# Env: LXC_CR (default: ./src/lxc-cr, then ../src/lxc-cr), BADINPUT_KEEP=1 keeps the work dir.
+
+set -u
+
+self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
+
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP needs root (ptrace, clone3 set_tid)"
+	exit 0
+fi
+
+lxc_cr=${LXC_CR:-}
+if [ -z "$lxc_cr" ]; then
+	for c in "$PWD/src/lxc-cr" "$PWD/../src/lxc-cr"; do
+		[ -x "$c" ] && { lxc_cr=$c; break; }
+	done
+fi
+if [ -z "$lxc_cr" ] || [ ! -x "$lxc_cr" ]; then
+	echo "Bail out! lxc-cr not found (set LXC_CR or run from the build directory)"
+	exit 1
+fi
+lxc_cr=$(cd "$(dirname "$lxc_cr")" && pwd)/$(basename "$lxc_cr")
+
+# Killed and restored processes must be reaped: run below the zdtm subreaper
+# (PID 1 here does not reap orphans).
+if [ -z "${BADINPUT_UNDER_SUBREAPER:-}" ]; then
+	reaper=
+	for c in "$PWD/tests/zdtm/zdtm-subreaper" "$(dirname "$lxc_cr")/../tests/zdtm/zdtm-subreaper"; do
+		[ -x "$c" ] && { reaper=$c; break; }
+	done
+	if [ -z "$reaper" ]; then
+		echo "Bail out! tests/zdtm/zdtm-subreaper not built (make check TESTS=)"
+		exit 1
+	fi
+	export BADINPUT_UNDER_SUBREAPER=1 LXC_CR=$lxc_cr
+	exec "$reaper" /bin/bash "$self" "$@"
+fi
+
+# Stray inherited descriptors would end up in the processes we dump.
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
+done
+
+work=$(mktemp -d /tmp/badinput.XXXXXX)
+n=0
+failed=0
+started=()
+
+cleanup() {
+	local p
+	for p in "${started[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	if [ "${BADINPUT_KEEP:-0}" = 1 ]; then
+		echo "# work dir kept: $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+
+ok() { # what
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok() { # what why
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1: $2"
+}
+
+# check WHAT: ok if $why is empty, else not ok with it
+check() {
+	if [ -z "$why" ]; then ok "$1"; else not_ok "$1" "$why"; fi
+	why=
+}
+why=
+fail() { [ -z "$why" ] && why=$*; }
+
+alive() { [ -d "/proc/$1" ] && [ "$(proc_state "$1")" != Z ]; }
+
+proc_state() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	echo "${stat%% *}"
+}
+
+# Wait until pid is gone (killed and reaped), at most 5 s.
+wait_gone() {
+	local i
+	for i in $(seq 100); do
+		[ -d "/proc/$1" ] || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# A process that sleeps; prints its pid. It is its own session leader.
+start_sleep() {
+	setsid sleep 1000 </dev/null >/dev/null 2>&1 &
+	started+=($!)
+	echo $!
+}
+
+sums() { (cd "$1" && sha256sum -- *.img) 2>/dev/null; }
+
+# First line of a file, shell-quoted for a message.
+first() { head -n 1 "$1" | cut -c1-200; }
+
+free_pid() {
+	local p max
+	max=$(cat /proc/sys/kernel/pid_max)
+	for ((p = max - 1; p > 300; p--)); do
+		[ -d "/proc/$p" ] || { echo "$p"; return; }
+	done
+}
+
+# ---- (a) dump of a PID that does not exist ----
+pid=$(free_pid)
+mkdir -p "$work/a"
+"$lxc_cr" dump -t "$pid" -D "$work/a" -o "$work/a/dump.log" 2>"$work/a/err"
+rc=$?
+lines=$(wc -l < "$work/a/err")
+[ "$rc" != 0 ] || fail "exit code 0"
+[ "$lines" = 1 ] || fail "$lines lines on stderr: $(tr '\n' '|' < "$work/a/err")"
+grep -q -- "$pid" "$work/a/err" || fail "stderr does not name pid $pid: $(first "$work/a/err")"
+check "dump of pid $pid that does not exist fails with one line naming it (-o log)"
+
+"$lxc_cr" dump -t "$pid" -D "$work/a" 2>"$work/a/err2"
+rc=$?
+[ "$rc" != 0 ] || fail "exit code 0"
+[ -s "$work/a/err2" ] || fail "nothing on stderr"
+if grep -v -q -- "$pid" "$work/a/err2"; then
+	fail "a stderr line does not name pid $pid: $(grep -v -- "$pid" "$work/a/err2" | head -n 1)"
+fi
+ls -A "$work/a" | grep -v -q -e '^err' -e '^dump.log$' && fail "left in the image dir: $(ls -A "$work/a" | tr '\n' ' ')"
+check "dump of pid $pid that does not exist (log on stderr): every line names it, no image left"
+
+# ---- a real dump to damage ----
+orig_pid=$(start_sleep)
+sleep 0.2
+mkdir -p "$work/good"
+if ! "$lxc_cr" dump -t "$orig_pid" -D "$work/good" -o "$work/good.log" 2>"$work/good.err"; then
+	echo "Bail out! cannot dump a sleep process: $(first "$work/good.err")"
+	exit 1
+fi
+wait_gone "$orig_pid" || { echo "Bail out! pid $orig_pid still exists after its dump"; exit 1; }
+imgs=$(cd "$work/good" && ls -- *.img)
+echo "# dumped sleep $orig_pid: $(echo $imgs)"
+
+# restore_must_fail NAME DIR WHAT EXPECT...: restore from DIR must fail, with
+# stderr naming each EXPECT (grep -F), no process at the dumped pid, and the
+# images byte-identical afterwards.
+restore_must_fail() {
+	local name=$1 dir=$2 what=$3 before after rc e
+	shift 3
+	before=$(sums "$dir")
+	timeout 60 "$lxc_cr" restore -D "$dir" -d 2>"$dir.err" >/dev/null
+	rc=$?
+	after=$(sums "$dir")
+	[ "$rc" != 0 ] || fail "restore succeeded"
+	[ "$rc" = 124 ] && fail "restore hung (killed after 60 s)"
+	for e in "$@"; do
+		grep -q -F -- "$e" "$dir.err" || fail "stderr does not say \"$e\": $(first "$dir.err")"
+	done
+	if [ -d "/proc/$orig_pid" ]; then
+		fail "a process with pid $orig_pid exists after the failed restore ($(tr '\0' ' ' < /proc/$orig_pid/cmdline))"
+		kill -9 "$orig_pid" 2>/dev/null
+		wait_gone "$orig_pid"
+	fi
+	[ "$before" = "$after" ] || fail "the images changed"
+	[ -z "$(ls -A "$dir" | grep -v '\.img$')" ] || fail "left in the image dir: $(ls -A "$dir" | grep -v '\.img$' | tr '\n' ' ')"
+	check "$what"
+}
+
+# ---- (b) each image truncated at half its size ----
+for img in $imgs; do
+	d=$work/trunc-$img
+	cp -a "$work/good" "$d"
+	size=$(stat -c %s "$d/$img")
+	truncate -s $((size / 2)) "$d/$img"
+	restore_must_fail "$img" "$d" "restore with $img cut to $((size / 2)) of $size bytes fails naming it" "$img"
+	rm -rf "$d" "$d.err"
+done
+
+# ---- (c) flipped bytes in the core and the pagemap ----
+# flip DIR FILE OFFSET: XOR 0xff into one byte
+flip() {
+	python3 - "$1/$2" "$3" <<'EOF'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+with open(p, "r+b") as f:
+    f.seek(off)
+    b = f.read(1)
+    f.seek(off)
+    f.write(bytes([b[0] ^ 0xff]))
+EOF
+}
+
+# Offsets of record framing that must never pass: the header's magic and
+# version, the first record's length, its first tag byte, and the second
+# record's length and tag.
+framing_offsets() { # file
+	python3 - "$1" <<'EOF'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+offs = [0, 3, 4, 8, 11, 12]
+first = struct.unpack_from("<I", d, 8)[0]
+second = 12 + first
+if second + 4 < len(d):
+    offs += [second, second + 3, second + 4]
+print(" ".join(map(str, offs)))
+EOF
+}
+
+for img in core-$orig_pid.img pagemap-$orig_pid.img; do
+	for off in $(framing_offsets "$work/good/$img"); do
+		d=$work/flip-$img-$off
+		cp -a "$work/good" "$d"
+		flip "$d" "$img" "$off"
+		restore_must_fail "$img" "$d" "restore with byte $off of $img flipped fails naming it" "$img"
+		rm -rf "$d" "$d.err"
+	done
+done
+
+# A pagemap entry pointing outside every mapping of the process: the restore
+# must refuse it, and before any process exists.
+d=$work/pagemap-outside
+cp -a "$work/good" "$d"
+if python3 - "$d/pagemap-$orig_pid.img" <<'EOF'
+import struct, sys
+# records: head (pages_id, nr_entries), then entries (vaddr = field 1 varint).
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+off = 8
+n = struct.unpack_from("<I", d, off)[0]
+off += 4 + n
+n = struct.unpack_from("<I", d, off)[0]
+rec = off + 4
+assert d[rec] == 0x08, "vaddr is not the first field"
+# decode the varint, flip bit 40 (1 TiB away; the same length)
+i = rec + 1
+while d[i] & 0x80:
+    i += 1
+ln = i - rec
+val = 0
+for k, b in enumerate(d[rec + 1:i + 1]):
+    val |= (b & 0x7f) << (7 * k)
+val ^= 1 << 40
+out = []
+for k in range(ln):
+    b = (val >> (7 * k)) & 0x7f
+    out.append(b | (0x80 if k < ln - 1 else 0))
+if val >> (7 * ln):
+    sys.exit(1)
+d[rec + 1:i + 1] = bytes(out)
+open(p, "wb").write(d)
+EOF
+then
+	restore_must_fail "pagemap" "$d" "restore with a pagemap entry outside every mapping fails naming pagemap-$orig_pid.img" "pagemap-$orig_pid.img"
+else
+	not_ok "restore with a pagemap entry outside every mapping" "cannot rewrite the entry's address"
+fi
+rm -rf "$d" "$d.err"
+
+# ---- (d) wrong version in inventory.img ----
+d=$work/version-hdr
+cp -a "$work/good" "$d"
+flip "$d" inventory.img 5
+restore_must_fail inventory "$d" "restore with a wrong version in inventory.img's header fails saying so" inventory.img version
+rm -rf "$d" "$d.err"
+
+d=$work/version-rec
+cp -a "$work/good" "$d"
+# the record's first field is img_version (tag 0x08, varint 1 at byte 13)
+if [ "$(od -An -tx1 -j12 -N2 "$d/inventory.img" | tr -d ' ')" = 0801 ]; then
+	printf '\x07' | dd of="$d/inventory.img" bs=1 seek=13 conv=notrunc status=none
+	restore_must_fail inventory "$d" "restore with img_version 7 in inventory.img fails saying version" inventory.img version
+else
+	not_ok "restore with a wrong img_version in inventory.img" "the record does not start with img_version = 1"
+fi
+rm -rf "$d" "$d.err"
+
+# ---- (e) the PID is taken at restore ----
+pid=$(start_sleep)
+sleep 0.2
+mkdir -p "$work/taken"
+if "$lxc_cr" dump -t "$pid" -D "$work/taken" --leave-running -o "$work/taken.log" 2>"$work/taken.dump.err"; then
+	st=$(proc_state "$pid")
+	[ "$st" = S ] || fail "after dump --leave-running the process is in state '$st'"
+	check "dump --leave-running of sleep $pid leaves it running (state S)"
+	before=$(sums "$work/taken")
+	starttime=$(cut -d' ' -f22 "/proc/$pid/stat")
+	timeout 60 "$lxc_cr" restore -D "$work/taken" -d 2>"$work/taken.err" >/dev/null
+	rc=$?
+	[ "$rc" != 0 ] || fail "restore succeeded"
+	grep -q -- "pid $pid" "$work/taken.err" && grep -q "taken" "$work/taken.err" ||
+		fail "stderr does not say pid $pid is taken: $(first "$work/taken.err")"
+	alive "$pid" || fail "the original process $pid is gone"
+	[ "$(cut -d' ' -f22 "/proc/$pid/stat" 2>/dev/null)" = "$starttime" ] || fail "pid $pid is another process now"
+	st=$(proc_state "$pid")
+	[ "$st" = S ] || fail "the original process is in state '$st'"
+	[ "$(tr '\0' ' ' < "/proc/$pid/cmdline")" = "sleep 1000 " ] || fail "pid $pid is not the sleep any more"
+	[ "$before" = "$(sums "$work/taken")" ] || fail "the images changed"
+	check "restore onto pid $pid that is taken fails naming it; the original runs on; images unchanged"
+else
+	not_ok "dump --leave-running of sleep $pid" "$(first "$work/taken.dump.err")"
+	not_ok "restore onto a taken pid" "no image to restore"
+fi
+kill "$pid" 2>/dev/null
+wait_gone "$pid"
+
+# ---- (f) a dump refused for an fd we cannot save ----
+# counter_running PID FILE: the counter in FILE advances within 2 s
+counter_advances() {
+	local a b i
+	a=$(cat "$2" 2>/dev/null)
+	for i in $(seq 40); do
+		sleep 0.05
+		b=$(cat "$2" 2>/dev/null)
+		[ -n "$b" ] && [ "$b" != "$a" ] && return 0
+	done
+	return 1
+}
+
+# A python counter holding one socket of KIND (packet, netlink): prints its pid.
+start_counter() { # kind file
+	setsid python3 -c '
+import socket, sys, time
+kind, path = sys.argv[1], sys.argv[2]
+if kind == "packet":
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+else:
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+i = 0
+while True:
+    i += 1
+    with open(path + ".tmp", "w") as f:
+        f.write(str(i))
+    import os
+    os.rename(path + ".tmp", path)
+    time.sleep(0.02)
+' "$1" "$2" </dev/null >/dev/null 2>"$2.err" &
+	started+=($!)
+	echo $!
+}
+
+refused=0
+for kind in packet netlink; do
+	cnt=$work/counter-$kind
+	pid=$(start_counter "$kind" "$cnt")
+	for i in $(seq 100); do [ -s "$cnt" ] && break; sleep 0.05; done
+	sockfd=
+	for f in /proc/$pid/fd/*; do
+		case "$(readlink "$f")" in socket:*) sockfd=${f##*/} ;; esac
+	done
+	if [ -z "$sockfd" ]; then
+		not_ok "a $kind socket in a counter process" "no socket fd in pid $pid: $(cat "$cnt.err")"
+		kill "$pid"; wait_gone "$pid"
+		continue
+	fi
+	mkdir -p "$work/fd-$kind"
+	"$lxc_cr" dump -t "$pid" -D "$work/fd-$kind" -o "$work/fd-$kind.log" 2>"$work/fd-$kind.err"
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		echo "# a $kind socket is dumped now: trying the next kind"
+		kill -9 "$pid" 2>/dev/null
+		wait_gone "$pid"
+		continue
+	fi
+	refused=1
+	grep -q -- "pid $pid fd $sockfd: .*not supported" "$work/fd-$kind.log" ||
+		fail "the log does not say \"pid $pid fd $sockfd: ... not supported\": $(first "$work/fd-$kind.log")"
+	alive "$pid" || fail "the process $pid is gone"
+	st=$(proc_state "$pid")
+	case "$st" in S|R) ;; *) fail "the process is in state '$st' after the failed dump" ;; esac
+	counter_advances "$pid" "$cnt" || fail "its counter does not advance after the failed dump"
+	[ -z "$(ls -A "$work/fd-$kind")" ] || fail "left in the image dir: $(ls -A "$work/fd-$kind" | tr '\n' ' ')"
+	check "dump of pid $pid holding a $kind socket (fd $sockfd) is refused; the process keeps counting"
+	# The one line the user sees must name the fd, not only the pid.
+	if grep -q -- "pid $pid fd $sockfd" "$work/fd-$kind.err"; then
+		ok "the error line names \"pid $pid fd $sockfd\""
+	else
+		n=$((n + 1))
+		echo "not ok $n - the error line names \"pid $pid fd $sockfd\": it says \"$(first "$work/fd-$kind.err")\" # TODO dump.c's generic \"pid P: dump failed\" replaces the cause as the last error"
+	fi
+	kill "$pid"
+	wait_gone "$pid"
+	break
+done
+[ "$refused" = 1 ] || echo "ok $((n += 1)) # SKIP every socket kind tried is dumped now: no unsupported fd to test"
+
+# --leave-running leaves a working process working: a bash counter (no fork)
+cnt=$work/counter-bash
+mkfifo "$work/tick"
+setsid bash -c 'exec 3<>"$2"; i=0; while :; do i=$((i + 1)); echo $i >| "$1"; read -t 0.02 -u 3 x; done' \
+	counter "$cnt" "$work/tick" </dev/null >/dev/null 2>&1 &
+pid=$!
+started+=($pid)
+for i in $(seq 100); do [ -s "$cnt" ] && break; sleep 0.05; done
+mkdir -p "$work/lr"
+if "$lxc_cr" dump -t "$pid" -D "$work/lr" --leave-running -o "$work/lr.log" 2>"$work/lr.err"; then
+	alive "$pid" || fail "the process $pid is gone"
+	counter_advances "$pid" "$cnt" || fail "its counter does not advance after the dump"
+	[ -s "$work/lr/core-$pid.img" ] || fail "no core-$pid.img written"
+else
+	fail "dump failed: $(first "$work/lr.err")"
+fi
+check "dump --leave-running of a bash counter $pid: images written, it keeps counting"
+kill "$pid" 2>/dev/null
+wait_gone "$pid"
+
+echo "1..$n"
+[ "$failed" = 0 ]
