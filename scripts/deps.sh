@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(gcc make autoconf automake libtool autopoint gettext pkg-config
       protobuf-c-compiler libprotobuf-c-dev libcap-dev binutils
-      busybox-static clang procps iproute2 util-linux)
+      busybox-static clang libclang-rt-14-dev procps iproute2 util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -59,9 +59,13 @@ count "$logs/zdtm-asan.log"
 
 if [ -x tests/fuzz/run-fuzz.sh ]; then
 	echo "== fuzzing the image reader (${FUZZ_SECONDS:-60} s)"
-	tests/fuzz/run-fuzz.sh "$top/build" "${FUZZ_SECONDS:-60}" >"$logs/fuzz.log" 2>&1
-	tail -n 5 "$logs/fuzz.log"
-	count "$logs/fuzz.log"
+	if tests/fuzz/run-fuzz.sh --builddir "$top/build" --seconds "${FUZZ_SECONDS:-60}" \
+		--out "$logs/fuzz" >"$logs/fuzz.log" 2>&1; then
+		total_pass=$((total_pass + 1))
+	else
+		total_fail=$((total_fail + 1))
+	fi
+	tail -n 3 "$logs/fuzz.log"
 fi
 
 echo "logs in $logs"

@@ -220,7 +220,7 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 	for (unsigned i = 0; !ret && i < ctx.nr_items; i++) {
 		ret = dump_one_task(&ctx, ctx.items[i]);
 		if (ret)
-			pr_err("pid %d: dump failed", ctx.items[i]->pid);
+			pr_warn("pid %d: dump failed", ctx.items[i]->pid);
 	}
 	if (!ret)
 		ret = files_dump_finish(&ctx);
