@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <libintl.h>
 #include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,7 @@ int main(int argc, char **argv)
 	const char *dir = NULL, *log = NULL, *cmd;
 	char *logpath = NULL;
 	int level = 2, c, ret;
+	bool level_given = false;
 
 	atexit(free_at_exit);
 	setlocale(LC_ALL, "");
@@ -101,7 +103,10 @@ int main(int argc, char **argv)
 			break;
 		case 'D': dir = optarg; break;
 		case 'o': log = optarg; break;
-		case 'v': level = optarg ? atoi(optarg) : level + 1; break;
+		case 'v':
+			level = optarg ? atoi(optarg) : level + 1;
+			level_given = true;
+			break;
 		case 'd': ropts.detach = true; break;
 		case OPT_LEAVE_RUNNING: dopts.leave_running = true; break;
 		case OPT_SHELL_JOB: dopts.shell_job = ropts.shell_job = true; break;
@@ -124,6 +129,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cmd = argv[optind];
+	/* with a log file, the default detail is CRIU's -v2 plus what we report (info) */
+	if (log && !level_given)
+		level = 3;
 	if (log && log[0] != '/' && dir) {
 		if (asprintf(&logpath, "%s/%s", dir, log) < 0)
 			return 1;

@@ -314,7 +314,7 @@ static void test_write(const char *dir)
 			(st.st_mode & 077)))
 		fail("inventory.img is not a private regular file after commit");
 	if (!why[0] && (stat(path_in(dir, "pages-4242.img"), &st) ||
-			(uint64_t)st.st_size != IMG_HDR_SIZE + RAW_SMALL + RAW_BIG))
+			(uint64_t)st.st_size != IMG_PAGES_DATA_OFF + RAW_SMALL + RAW_BIG))
 		fail("pages-4242.img has %lld bytes", (long long)st.st_size);
 	check_why("write an image set (inventory, pstree, core with a 1.5 MiB record, 2 MiB raw) and commit it");
 }

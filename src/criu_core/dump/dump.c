@@ -177,27 +177,13 @@ static int write_inventory(struct dump_ctx *ctx)
 	return img_write_pb(img, &e.base);
 }
 
-/* Kill the tree and wait until its threads have died (we trace them, so we
- * hear of it); their parents reap them. */
+/* Kill the tree. Its parents reap it; a restore that finds a PID still taken
+ * gives the dying tree a moment (restore/restore.c: check_pids_free). */
 static void kill_tree(struct dump_ctx *ctx)
 {
 	for (unsigned i = 0; i < ctx->nr_items; i++)
 		if (ctx->items[i]->state != TASK_ZOMBIE)
 			kill(ctx->items[i]->pid, SIGKILL);
-	for (unsigned i = 0; i < ctx->nr_items; i++) {
-		struct pstree_item *it = ctx->items[i];
-
-		if (it->state == TASK_ZOMBIE)
-			continue;
-		/* the leader is reported last: wait for the other threads first */
-		for (unsigned t = it->nr_threads; t-- > 0;) {
-			int st;
-
-			while (waitpid(it->threads[t], &st, __WALL) > 0 && !WIFEXITED(st) &&
-			       !WIFSIGNALED(st))
-				;
-		}
-	}
 }
 
 int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)

@@ -14,7 +14,7 @@ const struct img_desc img_descs[IMG_TYPE_MAX] = {
 	[IMG_PSTREE]      = { "pstree.img",       0x58505354, false, false },
 	[IMG_CORE]        = { "core-%u.img",      0x58434f52, false, true },
 	[IMG_PAGEMAP]     = { "pagemap-%u.img",   0x58504d50, false, true },
-	[IMG_PAGES]       = { "pages-%u.img",     0x58504753, true,  true },
+	[IMG_PAGES]       = { "pages-%u.img",     0x58504753, true,  true, true },
 	[IMG_REG_FILES]   = { "reg-files.img",    0x58524547, false, false },
 	[IMG_GHOST]       = { "ghost-%u.img",     0x58474853, true,  true },
 	[IMG_PIPES]       = { "pipes.img",        0x58504950, false, false },
@@ -154,7 +154,7 @@ static struct cr_img *__img_open(struct img_dir *d, enum img_type type, unsigned
 	if (write) {
 		char **w;
 
-		img->fd = openat(d->wdfd, img->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		img->fd = openat(d->wdfd, img->name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (img->fd < 0) {
 			pr_perror("image %s/%s: cannot create", d->path, img->name);
 			goto err;
@@ -169,8 +169,9 @@ static struct cr_img *__img_open(struct img_dir *d, enum img_type type, unsigned
 			goto err;
 		hdr[0] = img_descs[type].magic;
 		hdr[1] = IMG_VERSION;
+		memset(img->buf, 0, img_data_off(img));
 		memcpy(img->buf, hdr, sizeof(hdr));
-		img->buf_len = sizeof(hdr);
+		img->buf_len = img_data_off(img);
 		return img;
 	}
 
@@ -212,7 +213,14 @@ static struct cr_img *__img_open(struct img_dir *d, enum img_type type, unsigned
 		errno = EINVAL;
 		goto err;
 	}
-	img->off = IMG_HDR_SIZE;
+	img->off = img_data_off(img);
+	if (img->size < img->off) {
+		pr_err("image %s/%s: truncated header", d->path, img->name);
+		errno = EINVAL;
+		goto err;
+	}
+	if (img->off != IMG_HDR_SIZE && lseek(img->fd, img->off, SEEK_SET) < 0)
+		goto err;
 	return img;
 err:
 	if (img->fd >= 0)
@@ -388,7 +396,14 @@ int img_read_raw(struct cr_img *img, void *buf, size_t len)
 
 int img_raw_fd(struct cr_img *img) { return img->fd; }
 
+uint64_t img_data_off(const struct cr_img *img)
+{
+	return img_descs[img->type].aligned ? IMG_PAGES_DATA_OFF : IMG_HDR_SIZE;
+}
+
 uint64_t img_raw_size(struct cr_img *img)
 {
-	return img->size > IMG_HDR_SIZE ? img->size - IMG_HDR_SIZE : 0;
+	uint64_t off = img_data_off(img);
+
+	return img->size > off ? img->size - off : 0;
 }

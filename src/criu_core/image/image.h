@@ -15,6 +15,7 @@
 #define IMG_VERSION		1
 #define IMG_MAX_ENTRY		(64u << 20)	/* one protobuf record */
 #define IMG_HDR_SIZE		8
+#define IMG_PAGES_DATA_OFF	4096	/* pages images: data page-aligned in the file */
 
 /* inventory flags */
 #define INV_F_SHELL_JOB		0x1
@@ -56,6 +57,7 @@ struct img_desc {
 	uint32_t magic;
 	bool raw;
 	bool per_id;
+	bool aligned;	/* raw data starts at IMG_PAGES_DATA_OFF */
 };
 
 extern const struct img_desc img_descs[IMG_TYPE_MAX];
@@ -107,6 +109,8 @@ int img_flush(struct cr_img *img);
 int img_read_raw(struct cr_img *img, void *buf, size_t len);
 int img_raw_fd(struct cr_img *img);
 uint64_t img_raw_size(struct cr_img *img);
+/* Where a raw image's data starts in its file. */
+uint64_t img_data_off(const struct cr_img *img);
 
 /* Identify an image file by its magic; -1 if unknown. */
 int img_type_by_magic(uint32_t magic);

@@ -201,7 +201,10 @@ static int show_file(int dfd, const char *name, FILE *f, bool *first)
 	json_str(f, name, strlen(name));
 	fprintf(f, ", \"version\": %u", hdr[1]);
 	if (img_descs[type].raw) {
-		fprintf(f, ", \"raw_bytes\": %llu}", (unsigned long long)(st.st_size - IMG_HDR_SIZE));
+		uint64_t doff = img_descs[type].aligned ? IMG_PAGES_DATA_OFF : IMG_HDR_SIZE;
+
+		fprintf(f, ", \"raw_bytes\": %llu}",
+			(unsigned long long)((uint64_t)st.st_size > doff ? st.st_size - doff : 0));
 		close(fd);
 		return 0;
 	}

@@ -13,6 +13,7 @@
 #include <sys/rseq.h>
 
 #include "mem/vma.h"
+#include "mem/xfer.h"
 #include "fd/files.h"
 #include "restore/restore.h"
 #include "restore/restorer.h"
@@ -64,11 +65,12 @@ static struct shmem_obj *shmem_find(struct rst_ctx *ctx, uint64_t shmid)
 typedef int (*pm_fn)(struct rst_ctx *ctx, struct pstree_item *item, PagemapEntry *e, int pfd,
 		     uint64_t off, void *arg);
 
-static int pagemap_walk(struct rst_ctx *ctx, struct pstree_item *item, pm_fn fn, void *arg)
+static int pagemap_walk(struct rst_ctx *ctx, struct pstree_item *item, pm_fn fn, void *arg,
+			struct xfer_queue *q)
 {
 	struct cr_img *pm, *pages;
 	PagemapHead *head = NULL;
-	uint64_t off = IMG_HDR_SIZE, size;
+	uint64_t off, size;
 	int ret;
 
 	pm = img_open(&ctx->dir, IMG_PAGEMAP, item->pid, false);
@@ -79,7 +81,8 @@ static int pagemap_walk(struct rst_ctx *ctx, struct pstree_item *item, pm_fn fn,
 		img_close(pm);
 		return -EINVAL;
 	}
-	size = img_raw_size(pages) + IMG_HDR_SIZE;
+	off = img_data_off(pages);
+	size = img_raw_size(pages) + off;
 	ret = img_read_one(pm, &pagemap_head__descriptor, (void **)&head);
 	if (ret)
 		goto out;
@@ -105,6 +108,9 @@ static int pagemap_walk(struct rst_ctx *ctx, struct pstree_item *item, pm_fn fn,
 		if (ret)
 			break;
 	}
+	/* copies the callbacks queued, while the pages image is open */
+	if (!ret && q)
+		ret = xfer_run_restore(q, img_raw_fd(pages));
 out:
 	img_free_pb(head);
 	img_close(pm);
@@ -258,7 +264,7 @@ int shmem_prepare(struct rst_ctx *ctx)
 	for (unsigned i = 0; i < ctx->nr_items; i++) {
 		if (!ctx->items[i]->rcore)
 			continue;
-		ret = pagemap_walk(ctx, ctx->items[i], pagemap_check_fill, NULL);
+		ret = pagemap_walk(ctx, ctx->items[i], pagemap_check_fill, NULL, NULL);
 		if (ret)
 			return ret;
 	}
@@ -271,6 +277,7 @@ struct premap {
 	MmEntry *mm;
 	uint64_t *addr;		/* premap address per VMA (0 for vdso/vvar) */
 	bool *data;		/* the VMA has saved pages */
+	struct xfer_queue q;
 };
 
 static int mark_data(struct rst_ctx *ctx, struct pstree_item *item, PagemapEntry *e, int pfd,
@@ -316,12 +323,10 @@ static int fill_private(struct rst_ctx *ctx, struct pstree_item *item, PagemapEn
 			break;
 		s = start;
 		t = min_t(uint64_t, end, v->end);
-		ret = pread_all(pfd, (void *)(pm->addr[i] + (s - v->start)), t - s,
-				off + (s - e->vaddr));
-		if (ret) {
-			pr_err("pages-%d.img: truncated at 0x%llx", item->pid, (unsigned long long)s);
-			return -EINVAL;
-		}
+		ret = xfer_queue_add(&pm->q, pfd, off + (s - e->vaddr),
+				     pm->addr[i] + (s - v->start), t - s);
+		if (ret)
+			return ret;
 		if (ctx->stats)
 			ctx->stats->pages_restored += (t - s) / PAGE_SIZE;
 		start = t;
@@ -412,7 +417,7 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 	pm.data = xzalloc(sizeof(bool) * (mm->n_vmas + 1));
 	if (!pm.addr || !pm.data)
 		return -ENOMEM;
-	ret = pagemap_walk(ctx, item, mark_data, &pm);
+	ret = pagemap_walk(ctx, item, mark_data, &pm, NULL);
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < mm->n_vmas; i++) {
@@ -511,7 +516,8 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 		pm.addr[i] = pos;
 		pos += len;
 	}
-	ret = pagemap_walk(ctx, item, fill_private, &pm);
+	ret = pagemap_walk(ctx, item, fill_private, &pm, &pm.q);
+	xfer_queue_free(&pm.q);
 	if (ret)
 		return ret;
 

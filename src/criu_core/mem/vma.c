@@ -15,6 +15,7 @@
 #include "mem/vma.h"
 #include "fd/files.h"
 #include "compat.h"
+#include "mem/xfer.h"
 
 #define PME_PRESENT	(1ULL << 63)
 #define PME_SWAP	(1ULL << 62)
@@ -144,6 +145,10 @@ struct page_xfer {
 	size_t nr_entries;
 	uint8_t *buf;
 	uint64_t written, skipped;
+	struct xfer_queue q;		/* copies into the pages image, run at the end */
+	uint64_t data_off;		/* bytes queued so far */
+	int *fds;			/* sources of queued copies, closed at the end */
+	unsigned nr_fds;
 };
 
 static int xfer_add_entry(struct page_xfer *x, uint64_t vaddr, uint32_t nr, uint64_t shmid)
@@ -175,28 +180,15 @@ static int xfer_add_entry(struct page_xfer *x, uint64_t vaddr, uint32_t nr, uint
 	return 0;
 }
 
-/* Copy [addr, addr+len) of the process into the pages image. */
-static int xfer_copy(struct page_xfer *x, uint64_t addr, uint64_t len, bool readable)
+/* Queue the copy of [addr, addr+len) of the process (src_fd < 0) or of a file. */
+static int xfer_copy(struct page_xfer *x, int src_fd, uint64_t addr, uint64_t len)
 {
-	while (len) {
-		uint64_t chunk = min_t(uint64_t, len, XFER_BATCH);
-		int ret;
+	int ret = xfer_queue_add(&x->q, src_fd, addr, x->data_off, len);
 
-		if (readable) {
-			struct iovec l = { x->buf, chunk }, r = { (void *)addr, chunk };
-
-			if (process_vm_readv(x->item->pid, &l, 1, &r, 1, 0) != (ssize_t)chunk)
-				readable = false;
-		}
-		if (!readable && (ret = infect_read(x->item->pid, addr, x->buf, chunk)) < 0)
-			return ret;
-		ret = img_write_raw(x->pages, x->buf, chunk);
-		if (ret)
-			return ret;
-		x->written += chunk / PAGE_SIZE;
-		addr += chunk;
-		len -= chunk;
-	}
+	if (ret)
+		return ret;
+	x->data_off += len;
+	x->written += len / PAGE_SIZE;
 	return 0;
 }
 
@@ -207,7 +199,7 @@ static int copy_run(struct page_xfer *x, struct vma_area *v, uint64_t start, uin
 	int ret = xfer_add_entry(x, start, (end - start) / PAGE_SIZE, 0);
 
 	if (!ret)
-		ret = xfer_copy(x, start, end - start, v->prot & PROT_READ);
+		ret = xfer_copy(x, -1, start, end - start);
 	return ret;
 }
 
@@ -304,8 +296,7 @@ static int read_vma_pages(struct page_xfer *x, int pmfd, struct vma_area *v)
 			}
 			ret = xfer_add_entry(x, base + i * PAGE_SIZE, j - i, 0);
 			if (!ret)
-				ret = xfer_copy(x, base + i * PAGE_SIZE, (j - i) * PAGE_SIZE,
-						v->prot & PROT_READ);
+				ret = xfer_copy(x, -1, base + i * PAGE_SIZE, (j - i) * PAGE_SIZE);
 			if (ret)
 				return ret;
 			i = j;
@@ -356,25 +347,49 @@ static int dump_shmem(struct page_xfer *x, struct vma_area *v)
 		data &= ~(off_t)(PAGE_SIZE - 1);
 		hole = PAGE_ALIGN(hole);
 		ret = xfer_add_entry(x, data, (hole - data) / PAGE_SIZE, v->shmid);
-		for (off_t o = data; !ret && o < hole;) {
-			size_t chunk = min_t(uint64_t, hole - o, XFER_BATCH);
-			ssize_t r = pread(fd, x->buf, chunk, o);
-
-			if (r < 0) {
-				ret = -errno;
-				break;
-			}
-			if ((size_t)r < chunk)
-				memset(x->buf + r, 0, chunk - r);
-			ret = img_write_raw(x->pages, x->buf, chunk);
-			x->written += chunk / PAGE_SIZE;
-			o += chunk;
-		}
+		if (!ret)
+			ret = xfer_copy(x, fd, data, hole - data);
 		if (ret)
 			return ret;
 		pos = hole;
 	}
+	/* keep the object open until the queued copies ran */
+	{
+		int *nf = xrealloc_array(x->fds, x->nr_fds + 1, sizeof(int));
+
+		if (!nf)
+			return -ENOMEM;
+		x->fds = nf;
+		x->fds[x->nr_fds++] = TAKE_FD(fd);
+	}
 	return 0;
+}
+
+/* Run the queued copies straight into a mapping of the pages image. */
+static int xfer_flush(struct page_xfer *x)
+{
+	int fd = img_raw_fd(x->pages), ret;
+	uint8_t *map;
+
+	ret = img_flush(x->pages);
+	if (ret || !x->data_off)
+		return ret;
+	if (ftruncate(fd, IMG_PAGES_DATA_OFF + x->data_off) < 0) {
+		pr_perror("image %s: cannot size it to %llu bytes", x->pages->name,
+			  (unsigned long long)x->data_off);
+		return -errno;
+	}
+	map = mmap(NULL, x->data_off, PROT_READ | PROT_WRITE, MAP_SHARED, fd, IMG_PAGES_DATA_OFF);
+	if (map == MAP_FAILED) {
+		pr_perror("image %s: cannot map it", x->pages->name);
+		return -errno;
+	}
+	ret = xfer_run_dump(&x->q, x->item->pid, map);
+	if (munmap(map, x->data_off) < 0 && !ret)
+		ret = -errno;
+	if (ret)
+		pr_err("pid %d: cannot save its memory: %s", x->item->pid, strerror(-ret));
+	return ret;
 }
 
 int vma_dump(struct dump_ctx *ctx, struct pstree_item *item, MmEntry *mm)
@@ -456,6 +471,9 @@ int vma_dump(struct dump_ctx *ctx, struct pstree_item *item, MmEntry *mm)
 		if (ret)
 			goto out;
 	}
+	ret = xfer_flush(&x);
+	if (ret)
+		goto out;
 	head.pages_id = item->pid;
 	head.nr_entries = x.nr_entries;
 	ret = img_write_pb(x.pm, &head.base);
@@ -474,5 +492,9 @@ out:
 		free(x.entries[i]);
 	free(x.entries);
 	free(x.buf);
+	for (unsigned i = 0; i < x.nr_fds; i++)
+		close(x.fds[i]);
+	free(x.fds);
+	xfer_queue_free(&x.q);
 	return ret;
 }

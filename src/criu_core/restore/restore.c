@@ -144,7 +144,17 @@ static pid_t clone_with_pid(pid_t pid, int exit_signal)
 		.set_tid_size = 1,
 	};
 
-	return syscall(SYS_clone3, &ca, sizeof(ca));
+	long r;
+
+	/* A PID whose task is dying (a tree just killed by its dump) is still
+	 * taken for a moment after /proc stopped showing it. */
+	for (int i = 0; i < 200; i++) {
+		r = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (r >= 0 || errno != EEXIST)
+			break;
+		usleep(10000);
+	}
+	return r;
 }
 
 /* Session and group leaders make theirs as soon as they exist, so that the
