@@ -4,7 +4,9 @@
 # Dump/restore benchmark: lxc-cr against CRIU on the same workload.
 #
 # bench/run.sh [--sizes "256 1024 4096"] [--runs 5] [--lxc-cr PATH] [--criu PATH]
-#              [--warmup 1] [--tools "lxc-cr criu"] [--out DIR] [--no-limits]
+#              [--warmup 1] [--tools "lxc-cr criu"] [--out DIR] [--no-limits] [--huge]
+# --huge: the image tmpfs is mounted huge=always (2 MiB pages in its page cache),
+#         for both tools alike: page allocation then no longer bounds the copy.
 #
 # For each size (MiB) and tool, N times: start bench/memhog SIZE under a
 # reaping subreaper, time `TOOL dump -t PID -D DIR --shell-job -o dump.log`,
@@ -26,6 +28,7 @@ CRIU=${CRIU:-}
 TOOLS="lxc-cr criu"
 OUT=""
 LIMITS=1
+HUGE=
 
 usage() {
 	sed -n '4,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--tools) TOOLS=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--no-limits) LIMITS=0; shift ;;
+	--huge) HUGE=1; shift ;;
 	-h|--help) usage 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; usage 2 ;;
 	esac
@@ -111,7 +115,7 @@ for s in $SIZES; do [ "$s" -gt "$max_mb" ] && max_mb=$s; done
 WORK=/tmp/lxc-cr-bench-tmpfs.$$
 mkdir -p "$WORK"
 # Images of the largest size plus slack; tmpfs only takes what is written.
-if mount -t tmpfs -o "size=$((max_mb + max_mb / 4 + 1024))m,mode=0700" lxc-cr-bench "$WORK" 2>/dev/null; then
+if mount -t tmpfs -o "size=$((max_mb + max_mb / 4 + 1024))m,mode=0700${HUGE:+,huge=always}" lxc-cr-bench "$WORK" 2>/dev/null; then
 	MOUNTED=1
 else
 	MOUNTED=0
@@ -296,7 +300,7 @@ done
 # --- report ------------------------------------------------------------------------
 {
 	echo
-	echo "lxc-cr benchmark $STAMP  ($(uname -r), $(nproc) CPUs, images on tmpfs, medians of $RUNS runs after $WARMUP warm-up)"
+	echo "lxc-cr benchmark $STAMP  ($(uname -r), $(nproc) CPUs, images on tmpfs${HUGE:+ (huge=always)}, medians of $RUNS runs after $WARMUP warm-up)"
 	for t in "${ACTIVE[@]}"; do echo "  $t: ${TOOL_BIN[$t]}"; done
 	printf "%9s  %-7s %8s %9s %10s %10s %12s  %s\n" \
 		"size" "tool" "dump s" "dump GB/s" "frozen ms" "restore s" "restore GB/s" "runs"
