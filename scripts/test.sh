@@ -47,10 +47,15 @@ n=$(grep -E '^# PASS:' "$logs/check.log" | awk '{print $3}'); f=$(grep -E '^# (F
 s=$(grep -E '^# SKIP:' "$logs/check.log" | awk '{print $3}')
 total_pass=$((total_pass + ${n:-0})); total_fail=$((total_fail + ${f:-0})); total_skip=$((total_skip + ${s:-0}))
 
-echo "== ZDTM suite"
+echo "== ZDTM suite, two dump/restore cycles"
 (cd "$top/build" && "$top/tests/zdtm/run.sh" --lxc-cr "$top/build/src/lxc-cr" \
 	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm.log" | grep -E '^(===|[0-9]+ passed)'
 count "$logs/zdtm.log"
+
+echo "== ZDTM suite, one dump/restore cycle"
+(cd "$top/build" && "$top/tests/zdtm/run.sh" --lxc-cr "$top/build/src/lxc-cr" \
+	--builddir "$top/build/tests/zdtm" --iters 1) 2>&1 | tee "$logs/zdtm-1.log" | grep -E '^(===.*(FAIL|SKIP)|[0-9]+ passed)'
+count "$logs/zdtm-1.log"
 
 echo "== ZDTM suite, tool built with ASan/UBSan"
 (cd "$top/build-asan" && "$top/tests/zdtm/run.sh" --lxc-cr "$top/build-asan/src/lxc-cr" \

@@ -59,9 +59,14 @@ static int check_tree(struct dump_ctx *ctx)
 		if (it->state == TASK_ZOMBIE)
 			continue;
 		if (it->sid != it->pid && it->sid != it->parent->sid) {
-			pr_err("pid %d: its session %d is not its parent's; not supported", it->pid,
-			       it->sid);
-			return -ENOTSUP;
+			/* a session led by a sibling (maybe a zombie now) can be rebuilt */
+			struct pstree_item *l = pstree_find(ctx->items, ctx->nr_items, it->sid);
+
+			if (!l || l->parent != it->parent) {
+				pr_err("pid %d: its session %d is neither its own, its parent's nor a sibling's; not supported",
+				       it->pid, it->sid);
+				return -ENOTSUP;
+			}
 		}
 	}
 	return 0;

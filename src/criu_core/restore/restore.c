@@ -172,11 +172,74 @@ static int task_lead(struct pstree_item *item)
 	return 0;
 }
 
-static void zombie_main(struct pstree_item *item)
+static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstree_item *item);
+static void zombie_main(struct rst_ctx *ctx, struct pstree_item *item);
+
+/*
+ * A child whose session is neither its own nor its parent's joined a session
+ * led by a sibling (which may be dead now): the sibling creates it, after
+ * setsid(), with CLONE_PARENT so that it still is our child.
+ */
+static bool adopted(struct pstree_item *c)
+{
+	return c->pe->sid != (uint32_t)c->pid && c->parent && c->pe->sid != c->parent->pe->sid;
+}
+
+static pid_t clone_child(struct pstree_item *c, uint64_t flags)
+{
+	int esig = c->rcore && c->rcore->has_exit_signal ? c->rcore->exit_signal : SIGCHLD;
+	struct clone_args ca = {
+		.flags = flags,
+		.exit_signal = flags & CLONE_PARENT ? 0 : esig,
+		.set_tid = (uint64_t)&c->pid,
+		.set_tid_size = 1,
+	};
+	long r;
+
+	for (int i = 0; i < 200; i++) {
+		r = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (r >= 0 || errno != EEXIST)
+			break;
+		usleep(10000);
+	}
+	if (r == 0) {
+		if (c->pe->state == TASK_ZOMBIE)
+			zombie_main(NULL, c);
+		task_main(NULL, c);
+	}
+	return r;
+}
+
+/* Create the siblings that joined item's session. */
+static int create_adopted(struct pstree_item *item)
+{
+	struct pstree_item *p = item->parent;
+
+	if (!p || item->pe->sid != (uint32_t)item->pid)
+		return 0;
+	for (int i = 0; i < p->nr_children; i++) {
+		struct pstree_item *c = p->children[i];
+
+		if (!adopted(c) || c->pe->sid != (uint32_t)item->pid)
+			continue;
+		if (clone_child(c, CLONE_PARENT) < 0) {
+			pr_perror("pid %d: cannot create %d in its session", item->pid, c->pid);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static struct rst_ctx *task_ctx;
+
+static void zombie_main(struct rst_ctx *ctx, struct pstree_item *item)
 {
 	int st = item->pe->has_exit_status ? item->pe->exit_status : 0;
 
+	(void)ctx;
 	task_lead(item);
+	if (create_adopted(item) < 0)
+		task_abort(task_ctx->shared);
 	if (WIFSIGNALED(st)) {
 		sigset_t all;
 
@@ -215,7 +278,11 @@ static void jump_to_restorer(struct restorer_args *a, uint64_t stack, uint64_t e
 
 static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstree_item *item)
 {
-	struct rst_shared *sh = ctx->shared;
+	struct rst_shared *sh;
+
+	if (!ctx)
+		ctx = task_ctx;
+	sh = ctx->shared;
 	struct restorer_args *a;
 	uint64_t stack, entry;
 	char prefix[32];
@@ -227,21 +294,17 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	/* before its children are forked: they inherit the controlling terminal */
 	if (item->pe->sid == (uint32_t)item->pid && tty_restore_ctty(ctx, item) < 0)
 		task_abort(sh);
+	if (create_adopted(item) < 0)
+		task_abort(sh);
 	for (int i = 0; i < item->nr_children; i++) {
 		struct pstree_item *c = item->children[i];
-		int esig = c->rcore && c->rcore->has_exit_signal ? c->rcore->exit_signal : SIGCHLD;
-		pid_t p = clone_with_pid(c->pid, esig);
 
-		if (p < 0) {
+		if (adopted(c))
+			continue;
+		if (clone_child(c, 0) < 0) {
 			pr_perror("pid %d: cannot create child %d", item->pid, c->pid);
 			task_abort(sh);
 		}
-		if (p == 0) {
-			if (c->pe->state == TASK_ZOMBIE)
-				zombie_main(c);
-			task_main(ctx, c);
-		}
-		c->rst = (void *)1;
 	}
 	task_report(sh);
 	task_wait_stage(sh, STAGE_PREPARE);
@@ -652,8 +715,10 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = -errno;
 		goto out;
 	}
-	if (root == 0)
+	if (root == 0) {
+		task_ctx = &ctx;
 		task_main(&ctx, ctx.items[0]);
+	}
 	for (unsigned i = 0; i < ctx.nr_items; i++)
 		ctx.items[i]->rst = (void *)1;
 	ret = wait_count(&ctx, nr_alive, "forking");
