@@ -37,11 +37,6 @@ static int eventfd_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	return img_write_pb(dump_img(ctx, IMG_EVENTFD), &e.base);
 }
 
-static uint32_t eventfd_msg_id(const void *msg)
-{
-	return ((const EventfdEntry *)msg)->id;
-}
-
 static int eventfd_validate(struct rst_ctx *ctx, struct file_obj *f)
 {
 	EventfdEntry *e = f->msg;
@@ -85,7 +80,6 @@ const struct fdtype_ops eventfd_fd_ops = {
 	.desc = &eventfd_entry__descriptor,
 	.match = eventfd_match,
 	.dump = eventfd_dump,
-	.msg_id = eventfd_msg_id,
 	.validate = eventfd_validate,
 	.open = eventfd_open,
 };

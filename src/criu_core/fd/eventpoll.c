@@ -120,11 +120,6 @@ static int epoll_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	return ret;
 }
 
-static uint32_t epoll_msg_id(const void *msg)
-{
-	return ((const EpollEntry *)msg)->id;
-}
-
 static int epoll_validate(struct rst_ctx *ctx, struct file_obj *f)
 {
 	EpollEntry *e = f->msg;
@@ -310,7 +305,6 @@ const struct fdtype_ops epoll_fd_ops = {
 	.desc = &epoll_entry__descriptor,
 	.match = epoll_match,
 	.dump = epoll_dump,
-	.msg_id = epoll_msg_id,
 	.validate = epoll_validate,
 	.open = epoll_open,
 	.post_open = epoll_post_open,

@@ -398,8 +398,26 @@ struct file_obj *file_find_mapped(struct rst_ctx *ctx, uint32_t id)
 	return file_find(ctx, FD_TYPES__REG, id) ?: file_find(ctx, FD_TYPES__MEMFD, id);
 }
 
+/* The id of a kind's record: its "id" field, found through the descriptor. */
+static uint32_t record_id(const struct fdtype_ops *ops, const void *msg)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(ops->desc, "id");
+
+	return *(const uint32_t *)((const char *)msg + f->offset);
+}
+
 int files_collect(struct rst_ctx *ctx)
 {
+	for (unsigned k = 0; k < ARRAY_SIZE(fd_kinds); k++) {
+		const ProtobufCFieldDescriptor *f =
+			protobuf_c_message_descriptor_get_field_by_name(fd_kinds[k]->desc, "id");
+
+		if (!f || f->type != PROTOBUF_C_TYPE_UINT32 || f->label != PROTOBUF_C_LABEL_REQUIRED) {
+			pr_err("%s: its record has no required uint32 id (a bug)", fd_kinds[k]->name);
+			return -EINVAL;
+		}
+	}
 	for (unsigned k = 0; k < ARRAY_SIZE(fd_kinds); k++) {
 		const struct fdtype_ops *ops = fd_kinds[k];
 		struct cr_img *img;
@@ -414,7 +432,7 @@ int files_collect(struct rst_ctx *ctx)
 		}
 		while ((ret = img_read_pb(img, ops->desc, &msg)) > 0) {
 			struct file_obj *f;
-			uint32_t id = ops->msg_id(msg);
+			uint32_t id = record_id(ops, msg);
 
 			if (file_find(ctx, ops->type, id)) {
 				pr_err("image %s: %s object %u appears twice", img->name, ops->name, id);

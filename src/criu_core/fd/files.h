@@ -39,9 +39,9 @@ struct fdtype_ops {
 	/* dump */
 	bool (*match)(const struct fd_parms *p);
 	int (*dump)(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id);
-	/* restore: id of an image record; open it in the restorer (returns an fd);
-	 * then, optionally, finish it in the task once every fd is at its number. */
-	uint32_t (*msg_id)(const void *msg);
+	/* restore: every kind's record has "required uint32 id = 1" (read through
+	 * desc); open it in the restorer (returns an fd); then, optionally, finish
+	 * it in the task once every fd is at its number. */
 	int (*validate)(struct rst_ctx *ctx, struct file_obj *f);
 	int (*open)(struct rst_ctx *ctx, struct file_obj *f);
 	int (*post_open)(struct rst_ctx *ctx, struct pstree_item *item, FdEntry *fe, struct file_obj *f);

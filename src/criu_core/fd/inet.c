@@ -757,11 +757,6 @@ out:
 
 /* ---------------------------------------------------------------- restore */
 
-static uint32_t inet_msg_id(const void *msg)
-{
-	return ((const InetSkEntry *)msg)->id;
-}
-
 static size_t family_alen(uint32_t family)
 {
 	return family == AF_INET ? 4 : 16;
@@ -1264,7 +1259,6 @@ const struct fdtype_ops inet_fd_ops = {
 	.desc = &inet_sk_entry__descriptor,
 	.match = inet_match,
 	.dump = inet_dump,
-	.msg_id = inet_msg_id,
 	.validate = inet_validate,
 	.open = inet_open,
 	.post_open = inet_post_open,

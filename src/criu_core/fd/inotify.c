@@ -184,11 +184,6 @@ static int inotify_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	return ret;
 }
 
-static uint32_t inotify_msg_id(const void *msg)
-{
-	return ((const InotifyEntry *)msg)->id;
-}
-
 static int cmp_wd(const void *a, const void *b)
 {
 	const InotifyWdEntry *x = *(InotifyWdEntry *const *)a, *y = *(InotifyWdEntry *const *)b;
@@ -305,7 +300,6 @@ const struct fdtype_ops inotify_fd_ops = {
 	.desc = &inotify_entry__descriptor,
 	.match = inotify_match,
 	.dump = inotify_dump,
-	.msg_id = inotify_msg_id,
 	.validate = inotify_validate,
 	.open = inotify_open,
 };

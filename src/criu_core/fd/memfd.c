@@ -124,11 +124,6 @@ static int memfd_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	return img_write_pb(dump_img(ctx, IMG_MEMFD), &e.base);
 }
 
-static uint32_t memfd_msg_id(const void *msg)
-{
-	return ((const MemfdEntry *)msg)->id;
-}
-
 static int memfd_validate(struct rst_ctx *ctx, struct file_obj *f)
 {
 	MemfdEntry *e = f->msg;
@@ -291,7 +286,6 @@ const struct fdtype_ops memfd_fd_ops = {
 	.desc = &memfd_entry__descriptor,
 	.match = memfd_match,
 	.dump = memfd_dump,
-	.msg_id = memfd_msg_id,
 	.validate = memfd_validate,
 	.open = memfd_open,
 };

@@ -49,11 +49,6 @@ static int pidfd_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	return img_write_pb(dump_img(ctx, IMG_PIDFD), &e.base);
 }
 
-static uint32_t pidfd_msg_id(const void *msg)
-{
-	return ((const PidfdEntry *)msg)->id;
-}
-
 static int pidfd_validate(struct rst_ctx *ctx, struct file_obj *f)
 {
 	PidfdEntry *e = f->msg;
@@ -106,7 +101,6 @@ const struct fdtype_ops pidfd_fd_ops = {
 	.desc = &pidfd_entry__descriptor,
 	.match = pidfd_match,
 	.dump = pidfd_dump,
-	.msg_id = pidfd_msg_id,
 	.validate = pidfd_validate,
 	.open = pidfd_open_placeholder,
 	.post_open = pidfd_post_open,

@@ -130,8 +130,6 @@ static int fifo_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	return img_write_pb(dump_img(ctx, IMG_FIFO), &e.base);
 }
 
-static uint32_t pipe_msg_id(const void *msg) { return ((const PipeEntry *)msg)->id; }
-static uint32_t fifo_msg_id(const void *msg) { return ((const FifoEntry *)msg)->id; }
 
 /* Write the saved data of pipe pipe_id into the write end wfd. */
 static int restore_pipe_data(struct rst_ctx *ctx, uint64_t pipe_id, uint32_t size,
@@ -300,7 +298,6 @@ const struct fdtype_ops pipe_fd_ops = {
 	.desc = &pipe_entry__descriptor,
 	.match = pipe_match,
 	.dump = pipe_dump,
-	.msg_id = pipe_msg_id,
 	.open = pipe_open,
 };
 
@@ -311,6 +308,5 @@ const struct fdtype_ops fifo_fd_ops = {
 	.desc = &fifo_entry__descriptor,
 	.match = fifo_match,
 	.dump = fifo_dump,
-	.msg_id = fifo_msg_id,
 	.open = fifo_open,
 };

@@ -135,11 +135,6 @@ static int reg_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	return img_write_pb(dump_img(ctx, IMG_REG_FILES), &e.base);
 }
 
-static uint32_t reg_msg_id(const void *msg)
-{
-	return ((const RegFileEntry *)msg)->id;
-}
-
 static int reg_validate(struct rst_ctx *ctx, struct file_obj *f)
 {
 	RegFileEntry *e = f->msg;
@@ -274,7 +269,6 @@ const struct fdtype_ops reg_fd_ops = {
 	.desc = &reg_file_entry__descriptor,
 	.match = reg_match,
 	.dump = reg_dump,
-	.msg_id = reg_msg_id,
 	.validate = reg_validate,
 	.open = reg_open,
 };

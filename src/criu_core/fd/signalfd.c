@@ -31,11 +31,6 @@ static int signalfd_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	return img_write_pb(dump_img(ctx, IMG_SIGNALFD), &e.base);
 }
 
-static uint32_t signalfd_msg_id(const void *msg)
-{
-	return ((const SignalfdEntry *)msg)->id;
-}
-
 static int signalfd_open(struct rst_ctx *ctx, struct file_obj *f)
 {
 	SignalfdEntry *e = f->msg;
@@ -64,6 +59,5 @@ const struct fdtype_ops signalfd_fd_ops = {
 	.desc = &signalfd_entry__descriptor,
 	.match = signalfd_match,
 	.dump = signalfd_dump,
-	.msg_id = signalfd_msg_id,
 	.open = signalfd_open,
 };

@@ -51,11 +51,6 @@ static int timerfd_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	return img_write_pb(dump_img(ctx, IMG_TIMERFD), &e.base);
 }
 
-static uint32_t timerfd_msg_id(const void *msg)
-{
-	return ((const TimerfdEntry *)msg)->id;
-}
-
 static int timerfd_validate(struct rst_ctx *ctx, struct file_obj *f)
 {
 	TimerfdEntry *e = f->msg;
@@ -122,7 +117,6 @@ const struct fdtype_ops timerfd_fd_ops = {
 	.desc = &timerfd_entry__descriptor,
 	.match = timerfd_match,
 	.dump = timerfd_dump,
-	.msg_id = timerfd_msg_id,
 	.validate = timerfd_validate,
 	.open = timerfd_open,
 };

@@ -385,11 +385,6 @@ out:
 	return ret;
 }
 
-static uint32_t tty_msg_id(const void *msg)
-{
-	return ((const TtyFileEntry *)msg)->id;
-}
-
 /* ---------------------------------------------------------------- restore */
 
 struct tty_pair {
@@ -712,7 +707,6 @@ const struct fdtype_ops tty_fd_ops = {
 	.desc = &tty_file_entry__descriptor,
 	.match = tty_match,
 	.dump = tty_dump,
-	.msg_id = tty_msg_id,
 	.validate = tty_validate,
 	.open = tty_open,
 	.release = tty_release,

@@ -960,11 +960,6 @@ int unix_dump_finish(void)
 
 /* ---------------------------------------------------------------- restore */
 
-static uint32_t unix_msg_id(const void *msg)
-{
-	return ((const UnixSkEntry *)msg)->id;
-}
-
 static bool usk_path_name(const UnixSkEntry *e)
 {
 	return e->has_name && e->name.len && e->name.data[0] != '\0';
@@ -1755,7 +1750,6 @@ const struct fdtype_ops unix_fd_ops = {
 	.desc = &unix_sk_entry__descriptor,
 	.match = unix_match,
 	.dump = unix_dump,
-	.msg_id = unix_msg_id,
 	.validate = unix_validate,
 	.open = unix_open,
 };
