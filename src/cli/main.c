@@ -104,7 +104,12 @@ int main(int argc, char **argv)
 		case 'D': dir = optarg; break;
 		case 'o': log = optarg; break;
 		case 'v':
-			level = optarg ? atoi(optarg) : level + 1;
+			if (!optarg)
+				level++;
+			else if (optarg[0] == 'v')	/* -vv, -vvv: one more per v */
+				level += 1 + strspn(optarg, "v");
+			else
+				level = atoi(optarg);
 			level_given = true;
 			break;
 		case 'd': ropts.detach = true; break;
