@@ -6,6 +6,7 @@
 #include <linux/filter.h>
 #include <linux/rseq.h>
 #include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <signal.h>
 #include <sys/capability.h>
 #include <sys/fsuid.h>
@@ -754,6 +755,8 @@ int restore_task_creds(struct rst_ctx *ctx, struct pstree_item *item)
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 	int last_cap = 40;
+	unsigned int secbits;
+	bool keepcaps_locked;
 
 	for (size_t i = 0; i < pc->n_rlimits; i++) {
 		struct rlimit rl = { pc->rlimits[i]->cur, pc->rlimits[i]->max };
@@ -765,25 +768,37 @@ int restore_task_creds(struct rst_ctx *ctx, struct pstree_item *item)
 		pr_perror("pid %d: cannot restore supplementary groups", item->pid);
 		return -errno;
 	}
-	/* Keep the capabilities across the uid change, then set them exactly. */
-	if (prctl(PR_SET_KEEPCAPS, 1) < 0)
-		return -errno;
-	if (setresgid(cr->gid, cr->egid, cr->sgid) < 0 || setfsgid(cr->fsgid) < 0 ||
-	    setresuid(cr->uid, cr->euid, cr->suid) < 0 || (setfsuid(cr->fsuid), 0)) {
-		pr_perror("pid %d: cannot restore uids/gids", item->pid);
-		return -errno;
-	}
 	{
 		_cleanup_free_ char *lc = read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", NULL);
 
 		if (lc)
 			last_cap = atoi(lc);
 	}
+	/*
+	 * Dropping from the bounding set and setting securebits need
+	 * CAP_SETPCAP in the effective set, which a change to non-zero uids
+	 * clears: do both while we still are root.
+	 */
 	for (int c = 0; c <= last_cap; c++)
 		if (!(cr->cap_bnd & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c) < 0 && errno != EINVAL) {
 			pr_perror("pid %d: cannot drop capability %d from the bounding set", item->pid, c);
 			return -errno;
 		}
+	/* Keep the permitted capabilities across the uid change, then set them exactly. */
+	secbits = cr->has_secbits ? cr->secbits : 0;
+	keepcaps_locked = (secbits & SECBIT_KEEP_CAPS_LOCKED) && !(secbits & SECBIT_KEEP_CAPS);
+	if (keepcaps_locked) {
+		if (prctl(PR_SET_KEEPCAPS, 1) < 0)
+			return -errno;
+	} else if (prctl(PR_SET_SECUREBITS, secbits | SECBIT_KEEP_CAPS) < 0) {
+		pr_perror("pid %d: cannot restore securebits 0x%x", item->pid, secbits);
+		return -errno;
+	}
+	if (setresgid(cr->gid, cr->egid, cr->sgid) < 0 || setfsgid(cr->fsgid) < 0 ||
+	    setresuid(cr->uid, cr->euid, cr->suid) < 0 || (setfsuid(cr->fsuid), 0)) {
+		pr_perror("pid %d: cannot restore uids/gids", item->pid);
+		return -errno;
+	}
 	data[0].effective = cr->cap_eff;
 	data[1].effective = cr->cap_eff >> 32;
 	data[0].permitted = cr->cap_prm;
@@ -796,10 +811,19 @@ int restore_task_creds(struct rst_ctx *ctx, struct pstree_item *item)
 	}
 	if (cr->has_cap_amb)
 		for (int c = 0; c <= last_cap; c++)
-			if (cr->cap_amb & (1ULL << c))
-				prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
-	if (cr->has_secbits && prctl(PR_SET_SECUREBITS, cr->secbits) < 0) {
-		pr_perror("pid %d: cannot restore securebits 0x%x", item->pid, cr->secbits);
+			if ((cr->cap_amb & (1ULL << c)) &&
+			    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) {
+				pr_perror("pid %d: cannot raise ambient capability %d", item->pid, c);
+				return -errno;
+			}
+	if (keepcaps_locked) {
+		/* Setting locked securebits needs CAP_SETPCAP in the restored set. */
+		if (prctl(PR_SET_SECUREBITS, secbits) < 0) {
+			pr_perror("pid %d: cannot restore securebits 0x%x", item->pid, secbits);
+			return -errno;
+		}
+	} else if (!(secbits & SECBIT_KEEP_CAPS) && prctl(PR_SET_KEEPCAPS, 0) < 0) {
+		pr_perror("pid %d: cannot clear keep-caps", item->pid);
 		return -errno;
 	}
 	if (pc->has_no_new_privs && pc->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
