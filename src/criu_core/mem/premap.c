@@ -17,6 +17,7 @@
 #include "fd/files.h"
 #include "restore/restore.h"
 #include "restore/restorer.h"
+#include "task/core.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -611,6 +612,13 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 			th->stack_top = (uint64_t)blob + stacks_off + (uint64_t)RST_STACK_SIZE * (t + 2);
 			th->no_new_privs = tc->has_no_new_privs && tc->no_new_privs;
 			th->timer_slack = tc->has_timer_slack ? tc->timer_slack : 0;
+			restore_fill_creds(item, tc, &th->creds);
+			th->has_nice = tc->has_nice;
+			th->nice = tc->nice;
+			if (tc->has_affinity && tc->affinity.len <= sizeof(th->affinity)) {
+				th->affinity_len = tc->affinity.len;
+				memcpy(th->affinity, tc->affinity.data, tc->affinity.len);
+			}
 			th->nr_seccomp = tc->n_seccomp;
 			th->seccomp = (uint64_t)filt;
 			{

@@ -693,6 +693,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = -errno;
 		goto out;
 	}
+	/* several tasks hold the write end: reading must not wait for them */
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
 	errp[0] = rst_svc_fd(&ctx, errp[0]);
 	errp[1] = rst_svc_fd(&ctx, errp[1]);
 	ctx.err_fd = errp[1];

@@ -69,6 +69,44 @@ static void trap(void)
 	asm volatile("int3" ::: "memory");
 }
 
+/* Last: from here on the thread may lack the privileges everything above needs. */
+static int setup_creds(const struct rst_creds *c)
+{
+	struct {
+		uint32_t version;
+		int pid;
+	} hdr = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
+	struct {
+		uint32_t eff, prm, inh;
+	} data[2] = {
+		{ (uint32_t)c->eff, (uint32_t)c->prm, (uint32_t)c->inh },
+		{ (uint32_t)(c->eff >> 32), (uint32_t)(c->prm >> 32), (uint32_t)(c->inh >> 32) },
+	};
+
+	if (!c->has)
+		return 0;
+	if (sys3(__NR_setresgid, c->gid, c->egid, c->sgid) < 0)
+		return RST_STEP_CREDS;
+	sys1(__NR_setfsgid, c->fsgid);
+	if (sys3(__NR_setresuid, c->uid, c->euid, c->suid) < 0)
+		return RST_STEP_CREDS;
+	sys1(__NR_setfsuid, c->fsuid);
+	if (sys2(__NR_capset, &hdr, data) < 0)
+		return RST_STEP_CREDS;
+	for (uint32_t cap = 0; cap <= c->last_cap && cap < 64; cap++)
+		if ((c->amb >> cap) & 1)
+			if (sys5(__NR_prctl, 47 /* PR_CAP_AMBIENT */, 2 /* RAISE */, cap, 0, 0) < 0)
+				return RST_STEP_CREDS;
+	if (c->keepcaps_locked) {
+		if (sys2(__NR_prctl, 28 /* PR_SET_SECUREBITS */, c->secbits) < 0)
+			return RST_STEP_CREDS;
+	} else if (!(c->secbits & (1u << 4) /* SECBIT_KEEP_CAPS */)) {
+		if (sys2(__NR_prctl, 8 /* PR_SET_KEEPCAPS */, 0) < 0)
+			return RST_STEP_CREDS;
+	}
+	return 0;
+}
+
 static int setup_thread(struct restorer_args *a, struct rst_thread *t)
 {
 	long r;
@@ -98,6 +136,11 @@ static int setup_thread(struct restorer_args *a, struct rst_thread *t)
 		sys2(__NR_prctl, 29 /* PR_SET_TIMERSLACK */, t->timer_slack);
 	if (t->comm[0])
 		sys2(__NR_prctl, PR_SET_NAME, t->comm);
+	/* scheduling before credentials: a lower nice needs CAP_SYS_NICE */
+	if (t->has_nice)
+		sys3(__NR_setpriority, 0 /* PRIO_PROCESS */, 0, t->nice);
+	if (t->affinity_len)
+		sys3(__NR_sched_setaffinity, 0, t->affinity_len, t->affinity);
 	if (t->no_new_privs)
 		sys5(__NR_prctl, 38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0);
 	for (uint32_t i = 0; i < t->nr_seccomp; i++) {
@@ -120,7 +163,7 @@ static int setup_thread(struct restorer_args *a, struct rst_thread *t)
 		if (r < 0)
 			return RST_STEP_SIGQUEUE;
 	}
-	return 0;
+	return setup_creds(&t->creds);
 }
 
 /* A new thread starts here on its own stack. */

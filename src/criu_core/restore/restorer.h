@@ -28,6 +28,7 @@ enum {
 	RST_STEP_SIGQUEUE,
 	RST_STEP_MADVISE,
 	RST_STEP_SECCOMP,
+	RST_STEP_CREDS,
 };
 
 struct rst_err {
@@ -44,6 +45,16 @@ struct rst_vma {
 	uint64_t premap;	/* where the area is now */
 	uint64_t start, end;	/* where it goes */
 	uint32_t prot, flags, madv, pad;
+};
+
+/* Credentials, set by each thread for itself as its last step (raw setresuid and
+ * capset change only the calling thread). */
+struct rst_creds {
+	uint32_t has;
+	uint32_t uid, euid, suid, fsuid;
+	uint32_t gid, egid, sgid, fsgid;
+	uint32_t secbits, keepcaps_locked, last_cap;
+	uint64_t eff, prm, inh, amb;
 };
 
 struct rst_thread {
@@ -63,6 +74,10 @@ struct rst_thread {
 	uint32_t no_new_privs;
 	uint64_t seccomp;	/* struct rst_filter[] */
 	uint64_t timer_slack;
+	struct rst_creds creds;
+	int32_t has_nice, nice;
+	uint32_t affinity_len;
+	uint8_t affinity[128];
 	char comm[16];
 };
 

@@ -7,6 +7,7 @@
 #include <linux/rseq.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/capability.h>
 #include <sys/fsuid.h>
@@ -24,6 +25,7 @@
 #include "fd/files.h"
 #include "restore/restore.h"
 #include "task/core.h"
+#include "restore/restorer.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
@@ -195,7 +197,24 @@ int dump_thread_core(struct dump_ctx *ctx, struct pstree_item *item, unsigned id
 		ret = proc_parse_status_path(path, &ts);
 		if (ret)
 			return ret;
-		free(ts.groups);
+		tc->creds = xzalloc(sizeof(*tc->creds));
+		if (!tc->creds) {
+			free(ts.groups);
+			return -ENOMEM;
+		}
+		creds_entry__init(tc->creds);
+		tc->creds->uid = ts.uid[0], tc->creds->euid = ts.uid[1];
+		tc->creds->suid = ts.uid[2], tc->creds->fsuid = ts.uid[3];
+		tc->creds->gid = ts.gid[0], tc->creds->egid = ts.gid[1];
+		tc->creds->sgid = ts.gid[2], tc->creds->fsgid = ts.gid[3];
+		tc->creds->groups = ts.groups;
+		tc->creds->n_groups = ts.nr_groups;
+		tc->creds->cap_inh = ts.cap_inh;
+		tc->creds->cap_prm = ts.cap_prm;
+		tc->creds->cap_eff = ts.cap_eff;
+		tc->creds->cap_bnd = ts.cap_bnd;
+		tc->creds->has_cap_amb = true;
+		tc->creds->cap_amb = ts.cap_amb;
 		tc->has_no_new_privs = true;
 		tc->no_new_privs = ts.no_new_privs;
 		if (ts.seccomp == SECCOMP_MODE_STRICT) {
@@ -214,6 +233,18 @@ int dump_thread_core(struct dump_ctx *ctx, struct pstree_item *item, unsigned id
 		if (nl)
 			*nl = '\0';
 		tc->comm = comm;
+	}
+	{
+		cpu_set_t set;
+
+		if (sched_getaffinity(tid, sizeof(set), &set) == 0) {
+			tc->affinity.data = malloc(sizeof(set));
+			if (!tc->affinity.data)
+				return -ENOMEM;
+			memcpy(tc->affinity.data, &set, sizeof(set));
+			tc->affinity.len = sizeof(set);
+			tc->has_affinity = true;
+		}
 	}
 	errno = 0;
 	r = getpriority(PRIO_PROCESS, tid);
@@ -752,8 +783,6 @@ int restore_task_creds(struct rst_ctx *ctx, struct pstree_item *item)
 {
 	ProcessCore *pc = item->rcore;
 	CredsEntry *cr = pc->creds;
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
 	int last_cap = 40;
 	unsigned int secbits;
 	bool keepcaps_locked;
@@ -794,42 +823,30 @@ int restore_task_creds(struct rst_ctx *ctx, struct pstree_item *item)
 		pr_perror("pid %d: cannot restore securebits 0x%x", item->pid, secbits);
 		return -errno;
 	}
-	if (setresgid(cr->gid, cr->egid, cr->sgid) < 0 || setfsgid(cr->fsgid) < 0 ||
-	    setresuid(cr->uid, cr->euid, cr->suid) < 0 || (setfsuid(cr->fsuid), 0)) {
-		pr_perror("pid %d: cannot restore uids/gids", item->pid);
-		return -errno;
-	}
-	data[0].effective = cr->cap_eff;
-	data[1].effective = cr->cap_eff >> 32;
-	data[0].permitted = cr->cap_prm;
-	data[1].permitted = cr->cap_prm >> 32;
-	data[0].inheritable = cr->cap_inh;
-	data[1].inheritable = cr->cap_inh >> 32;
-	if (syscall(SYS_capset, &hdr, data) < 0) {
-		pr_perror("pid %d: cannot restore capabilities", item->pid);
-		return -errno;
-	}
-	if (cr->has_cap_amb)
-		for (int c = 0; c <= last_cap; c++)
-			if ((cr->cap_amb & (1ULL << c)) &&
-			    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) {
-				pr_perror("pid %d: cannot raise ambient capability %d", item->pid, c);
-				return -errno;
-			}
-	if (keepcaps_locked) {
-		/* Setting locked securebits needs CAP_SETPCAP in the restored set. */
-		if (prctl(PR_SET_SECUREBITS, secbits) < 0) {
-			pr_perror("pid %d: cannot restore securebits 0x%x", item->pid, secbits);
-			return -errno;
-		}
-	} else if (!(secbits & SECBIT_KEEP_CAPS) && prctl(PR_SET_KEEPCAPS, 0) < 0) {
-		pr_perror("pid %d: cannot clear keep-caps", item->pid);
-		return -errno;
-	}
-	if (pc->has_no_new_privs && pc->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
+	/* uids, gids and capabilities: each thread sets its own last, in the
+	 * restorer (restore_fill_creds), after what needs privileges. */
 	return 0;
 }
+
+void restore_fill_creds(struct pstree_item *item, ThreadCore *tc, struct rst_creds *out)
+{
+	CredsEntry *cr = tc->creds ? tc->creds : item->rcore->creds;
+	CredsEntry *pcr = item->rcore->creds;
+	unsigned int secbits = pcr->has_secbits ? pcr->secbits : 0;
+	_cleanup_free_ char *lc = read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", NULL);
+
+	*out = (struct rst_creds){
+		.has = 1,
+		.uid = cr->uid, .euid = cr->euid, .suid = cr->suid, .fsuid = cr->fsuid,
+		.gid = cr->gid, .egid = cr->egid, .sgid = cr->sgid, .fsgid = cr->fsgid,
+		.secbits = secbits,
+		.keepcaps_locked = (secbits & SECBIT_KEEP_CAPS_LOCKED) && !(secbits & SECBIT_KEEP_CAPS),
+		.last_cap = lc ? atoi(lc) : 40,
+		.eff = cr->cap_eff, .prm = cr->cap_prm, .inh = cr->cap_inh,
+		.amb = cr->has_cap_amb ? cr->cap_amb : 0,
+	};
+}
+
 
 int restore_thread_regs(pid_t tid, ThreadCore *tc)
 {

@@ -7,6 +7,7 @@
 
 struct rst_ctx;
 struct restorer_args;
+struct rst_creds;
 
 uint32_t xsave_size(void);
 int dump_task_core(struct dump_ctx *ctx, struct pstree_item *item, ProcessCore **out);
@@ -17,6 +18,8 @@ int validate_task_core(struct pstree_item *item, ProcessCore *pc, ThreadCore **t
 int restore_task_early(struct rst_ctx *ctx, struct pstree_item *item);
 /* Restore, in the task, last privileged step before the restorer. */
 int restore_task_creds(struct rst_ctx *ctx, struct pstree_item *item);
+/* In the task: what the restorer's thread sets as its last step. */
+void restore_fill_creds(struct pstree_item *item, ThreadCore *tc, struct rst_creds *out);
 /* From the tracer once the restorer trapped: registers and masks of a thread. */
 int restore_thread_regs(pid_t tid, ThreadCore *tc);
 
