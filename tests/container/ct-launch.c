@@ -671,8 +671,12 @@ static int child_main(void *arg)
 	child_mount(c, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	child_mount(c, "sysfs", "/sys", "sysfs",
 		    MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
-	child_mount(c, c->dev_dir, "/dev", NULL, MS_MOVE, NULL);
-	child_mount(c, c->devpts_dir, "/dev/pts", NULL, MS_MOVE, NULL);
+	/*
+	 * libvirt moves them; mounts inherited into a new user namespace are
+	 * locked and cannot be moved, only bound.
+	 */
+	child_mount(c, c->dev_dir, "/dev", NULL, c->o.userns ? MS_BIND : MS_MOVE, NULL);
+	child_mount(c, c->devpts_dir, "/dev/pts", NULL, c->o.userns ? MS_BIND : MS_MOVE, NULL);
 	snprintf(path, sizeof(path), "%s/dev/pts/%d", c->o.rootfs, c->pty_index);
 	child_mount(c, path, "/dev/console", NULL, MS_BIND, NULL);
 
