@@ -16,6 +16,7 @@
 #include "core.pb-c.h"
 #include "mm.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "ns.pb-c.h"
 
 enum {
 	TASK_ALIVE = 1,
@@ -49,6 +50,8 @@ struct pstree_item {
 	ThreadCore **rtcores;
 	int nr_children;
 	struct pstree_item **children;
+	pid_t hpid;				/* pid seen by lxc-cr (pid above is the tree's) */
+	pid_t *hthreads;			/* tids seen by lxc-cr */
 	void *rst;				/* restore/restore.c's per-task state */
 };
 

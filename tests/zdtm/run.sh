@@ -5,8 +5,10 @@
 # N times with lxc-cr, then ask it (SIGTERM) to verify its own state.
 #
 # Usage: run.sh [--lxc-cr PATH] [--builddir DIR] [--iters N] [--keep] [--tap]
-#               [--no-cr] [--strict] [TEST...]
+#               [--no-cr] [--strict] [--ns] [TEST...]
 # --strict: tests in known-gaps.list count as failures.
+# --ns: each test tree's root is the init of new PID, UTS and IPC namespaces
+#   (ZDTM_NEWNS=1); a restored root has a new host PID, which the harness follows.
 # Tests default to every name in tests.list without "flags: noauto".
 
 set -u
@@ -26,6 +28,7 @@ keep=0
 tap=0
 nocr=0
 strict=0
+ns=0
 tests=()
 orig_args=("$@")
 
@@ -41,12 +44,15 @@ while [ $# -gt 0 ]; do
 	--tap) tap=1; shift ;;
 	--no-cr) nocr=1; shift ;;
 	--strict) strict=1; shift ;;
+	--ns) ns=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; tests+=("$@"); break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
 	*) tests+=("$1"); shift ;;
 	esac
 done
+
+[ "$ns" = 1 ] && export ZDTM_NEWNS=1
 
 case "$iters" in ''|*[!0-9]*) echo "run.sh: --iters needs a number" >&2; exit 2 ;; esac
 
@@ -276,13 +282,15 @@ run_one() {
 				kill_leftovers "$pid"
 				return
 			fi
+			rpid=$(cat "$wd/rpid" 2>/dev/null)
+			# the init of a PID namespace of its own gets whatever host PID is free
+			[ "$ns" = 1 ] && [ -n "$rpid" ] && pid=$rpid
 			if [ ! -d "/proc/$pid" ]; then
 				r_reason="restore #$i: pid $pid does not exist after restore"
 				show_tail "restore log" "$(find_log "$wd" "$img" restore.log)"
 				show_tail output "$outf"
 				return
 			fi
-			rpid=$(cat "$wd/rpid" 2>/dev/null)
 			if [ "$rpid" != "$pid" ]; then
 				r_reason="restore #$i: pidfile says '$rpid', expected $pid"
 				kill_leftovers "$pid"

@@ -14,6 +14,7 @@
 #include "infect/infect.h"
 #include "fd/files.h"
 #include "mem/vma.h"
+#include "ns/ns.h"
 #include "task/core.h"
 #include "proc_parse.h"
 
@@ -96,7 +97,7 @@ static int dump_one_task(struct dump_ctx *ctx, struct pstree_item *item)
 		return 0;
 	if ((ret = get_regs(item)) || (ret = vma_collect(item)) || (ret = infect_find_syscall_ip(item)))
 		return ret;
-	img = img_open(&ctx->dir, IMG_CORE, item->pid, true);
+	img = img_open(&ctx->dir, IMG_CORE, ns_vpid(item->pid), true);
 	if (!img)
 		return -EIO;
 	ret = dump_task_core(ctx, item, &pc);
@@ -135,12 +136,13 @@ static int write_pstree(struct dump_ctx *ctx)
 		uint32_t tids[it->nr_threads ? it->nr_threads : 1];
 		int ret;
 
-		e.pid = it->pid;
-		e.ppid = it->ppid;
-		e.pgid = it->pgid;
-		e.sid = it->sid;
+		/* the tree's own PIDs: seen from inside its PID namespace */
+		e.pid = ns_vpid(it->pid);
+		e.ppid = it->ppid ? ns_vpid(it->ppid) : 0;
+		e.pgid = ns_vpid(it->pgid);
+		e.sid = ns_vpid(it->sid);
 		for (unsigned t = 0; t < it->nr_threads; t++)
-			tids[t] = it->threads[t];
+			tids[t] = ns_vpid(it->threads[t]);
 		e.threads = tids;
 		e.n_threads = it->nr_threads;
 		e.has_state = true;
@@ -168,7 +170,7 @@ static int write_inventory(struct dump_ctx *ctx)
 	if (!img)
 		return -EIO;
 	e.img_version = IMG_VERSION;
-	e.root_pid = ctx->items[0]->pid;
+	e.root_pid = ns_vpid(ctx->items[0]->pid);
 	e.has_flags = true;
 	e.flags = (ctx->opts->shell_job ? INV_F_SHELL_JOB : 0) |
 		  (ctx->opts->tcp_established ? INV_F_TCP_ESTABLISHED : 0) |
@@ -208,6 +210,8 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 	pr_info("stopped %u processes in %llu us", ctx.nr_items,
 		(unsigned long long)(tf - t0) / 1000);
 	ret = check_tree(&ctx);
+	if (!ret)
+		ret = ns_dump_check(&ctx);
 	for (unsigned i = 0; !ret && i < ctx.nr_items; i++) {
 		ret = dump_one_task(&ctx, ctx.items[i]);
 		if (ret)
@@ -215,6 +219,8 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 	}
 	if (!ret)
 		ret = files_dump_finish(&ctx);
+	if (!ret)
+		ret = ns_dump(&ctx);
 	if (!ret)
 		ret = write_pstree(&ctx);
 	if (!ret)
@@ -242,6 +248,7 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 	pr_info("frozen for %llu ms", (unsigned long long)(now_ns() - tf) / 1000000);
 	infect_unseize_tree(ctx.items, ctx.nr_items);
 out_dir:
+	ns_dump_fini();
 	files_dump_fini();
 	img_dir_close(&ctx.dir);
 	return ret;

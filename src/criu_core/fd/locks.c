@@ -15,6 +15,7 @@
 #include <sys/file.h>
 
 #include "fd/files.h"
+#include "ns/ns.h"
 #include "restore/restore.h"
 
 enum { LK_FLOCK = 1, LK_POSIX = 2, LK_OFD = 3 };
@@ -137,7 +138,7 @@ int locks_dump_fd(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		dlocks[nr_dlocks++] = l;
 		e.kind = l.kind;
 		e.type = l.type;
-		e.pid = p->pid;
+		e.pid = ns_vpid(p->pid);
 		e.fd = p->fd;
 		e.start = l.start;
 		e.len = l.len;

@@ -8,8 +8,19 @@
 #include <sys/syscall.h>
 
 #include "fd/files.h"
+#include "ns/ns.h"
 #include "proc_parse.h"
 #include "restore/restore.h"
+
+static unsigned nspid_levels(const char *v)
+{
+	unsigned n = 1;
+
+	for (; *v && *v != '\n'; v++)
+		if (*v == '\t')
+			n++;
+	return n;
+}
 
 static bool pidfd_match(const struct fd_parms *p)
 {
@@ -33,7 +44,7 @@ static int pidfd_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		       pid < 0 ? "is gone" : "is in another PID namespace");
 		return -ENOTSUP;
 	}
-	if (ns && strchr(ns, '\t')) {
+	if (ns && nspid_levels(ns) != ns_pid_levels()) {
 		pr_err("pid %d fd %d: a pidfd is not supported (process %d is in a nested PID namespace)",
 		       p->pid, p->fd, pid);
 		return -ENOTSUP;
@@ -45,7 +56,7 @@ static int pidfd_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	}
 	e.id = id;
 	e.flags = p->flags;
-	e.pid = pid;
+	e.pid = ns_vpid(pid);
 	return img_write_pb(dump_img(ctx, IMG_PIDFD), &e.base);
 }
 

@@ -21,6 +21,7 @@
 #include <termios.h>
 
 #include "fd/files.h"
+#include "ns/ns.h"
 #include "restore/restore.h"
 
 #ifndef TIOCGPTPEER
@@ -302,10 +303,10 @@ static int dump_pair(struct dump_ctx *ctx, struct fd_parms *p, int mfd, int inde
 			return -ENOTSUP;
 		}
 		info->has_sid = true;
-		info->sid = sid;
+		info->sid = ns_vpid(sid);
 		if (ioctl(mfd, TIOCGPGRP, &pgrp) == 0 && pgrp > 0) {
 			info->has_pgrp = true;
-			info->pgrp = pgrp;
+			info->pgrp = ns_vpid(pgrp);
 		}
 	}
 	/* the slave: one of the tree's, else a new open of it */

@@ -49,6 +49,7 @@ enum img_type {
 	IMG_TCP_STREAM,
 	IMG_SHMEM_PAGES,	/* raw */
 	IMG_MEMFD_DATA,		/* raw: contents of a memfd, per memfd-entry id */
+	IMG_NS,
 	IMG_TYPE_MAX,
 };
 

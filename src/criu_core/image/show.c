@@ -25,6 +25,7 @@ static const ProtobufCMessageDescriptor *pb_descs[IMG_TYPE_MAX] = {
 	[IMG_INETSK] = &inet_sk_entry__descriptor,
 	[IMG_TCP_STREAM] = &tcp_stream_entry__descriptor,
 	[IMG_UNIXSK] = &unix_sk_entry__descriptor,
+	[IMG_NS] = &ns_entry__descriptor,
 };
 
 const ProtobufCMessageDescriptor *img_pb_desc(enum img_type type)

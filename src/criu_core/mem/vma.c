@@ -16,6 +16,7 @@
 #include "fd/files.h"
 #include "compat.h"
 #include "mem/xfer.h"
+#include "ns/ns.h"
 
 #define PME_PRESENT	(1ULL << 63)
 #define PME_SWAP	(1ULL << 62)
@@ -413,8 +414,8 @@ int vma_dump(struct dump_ctx *ctx, struct pstree_item *item, MmEntry *mm)
 		free(x.buf);
 		return -errno;
 	}
-	x.pm = img_open(&ctx->dir, IMG_PAGEMAP, item->pid, true);
-	x.pages = img_open(&ctx->dir, IMG_PAGES, item->pid, true);
+	x.pm = img_open(&ctx->dir, IMG_PAGEMAP, ns_vpid(item->pid), true);
+	x.pages = img_open(&ctx->dir, IMG_PAGES, ns_vpid(item->pid), true);
 	if (!x.pm || !x.pages) {
 		ret = -EIO;
 		goto out;
@@ -474,7 +475,7 @@ int vma_dump(struct dump_ctx *ctx, struct pstree_item *item, MmEntry *mm)
 	ret = xfer_flush(&x);
 	if (ret)
 		goto out;
-	head.pages_id = item->pid;
+	head.pages_id = ns_vpid(item->pid);
 	head.nr_entries = x.nr_entries;
 	ret = img_write_pb(x.pm, &head.base);
 	for (size_t i = 0; !ret && i < x.nr_entries; i++)

@@ -34,6 +34,7 @@
 #include "restore/restorer.h"
 #include "fd/files.h"
 #include "mem/vma.h"
+#include "ns/ns.h"
 #include "task/core.h"
 #include "proc_parse.h"
 
@@ -51,7 +52,39 @@ struct rst_shared {
 	_Atomic int32_t stage;
 	_Atomic int32_t count;
 	_Atomic int32_t abort;
+	_Atomic int32_t hpid[];		/* per item: its PID seen by lxc-cr */
 };
+
+static size_t shared_size(unsigned nr_items)
+{
+	return (sizeof(struct rst_shared) + sizeof(int32_t) * nr_items + PAGE_SIZE - 1) &
+	       ~(size_t)(PAGE_SIZE - 1);
+}
+
+/* In the task: tell the tracer our PID in its namespace. The host's /proc
+ * names its own PIDs, whatever PID namespace the reader is in. */
+static void task_report_hpid(struct rst_ctx *ctx, struct pstree_item *item)
+{
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (unsigned i = 0; i < ctx->nr_items; i++)
+		if (ctx->items[i] == item)
+			atomic_store(&ctx->shared->hpid[i], atoi(buf));
+}
+
+/* In the tracer: the PID of item i in lxc-cr's namespace, 0 while unknown. */
+static pid_t item_hpid(struct rst_ctx *ctx, unsigned i)
+{
+	struct pstree_item *it = ctx->items[i];
+
+	if (!it->hpid)
+		it->hpid = atomic_load(&ctx->shared->hpid[i]);
+	return it->hpid;
+}
 
 struct rst_task {
 	bool trapped_all;
@@ -90,12 +123,12 @@ static void task_wait_stage(struct rst_shared *sh, int stage)
 	}
 }
 
-static bool task_dead(struct pstree_item *item)
+static bool task_dead(pid_t hpid)
 {
 	int state = 0, st;
 
 	/* not created yet, or dead and not reaped (no task reaps during a restore) */
-	return proc_parse_stat_state(item->pid, &state, &st) == 0 && state == TASK_ZOMBIE;
+	return hpid && proc_parse_stat_state(hpid, &state, &st) == 0 && state == TASK_ZOMBIE;
 }
 
 /* Wait until n tasks reported; fails if one aborted or died. */
@@ -117,7 +150,7 @@ static int wait_count(struct rst_ctx *ctx, int n, const char *what)
 		for (unsigned i = 0; i < ctx->nr_items; i++) {
 			struct pstree_item *it = ctx->items[i];
 
-			if (it->pe->state != TASK_ZOMBIE && it->rst && task_dead(it)) {
+			if (it->pe->state != TASK_ZOMBIE && it->rst && task_dead(item_hpid(ctx, i))) {
 				pr_err("pid %d: died while %s", it->pid, what);
 				return -ESRCH;
 			}
@@ -136,9 +169,10 @@ static void advance(struct rst_ctx *ctx, int stage)
 	futex(&ctx->shared->stage, FUTEX_WAKE, INT32_MAX, NULL);
 }
 
-static pid_t clone_with_pid(pid_t pid, int exit_signal)
+static pid_t clone_with_pid(pid_t pid, int exit_signal, uint64_t flags)
 {
 	struct clone_args ca = {
+		.flags = flags,
 		.exit_signal = exit_signal,
 		.set_tid = (uint64_t)&pid,
 		.set_tid_size = 1,
@@ -237,6 +271,7 @@ static void zombie_main(struct rst_ctx *ctx, struct pstree_item *item)
 	int st = item->pe->has_exit_status ? item->pe->exit_status : 0;
 
 	(void)ctx;
+	task_report_hpid(task_ctx, item);
 	task_lead(item);
 	if (create_adopted(item) < 0)
 		task_abort(task_ctx->shared);
@@ -289,6 +324,10 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 
 	snprintf(prefix, sizeof(prefix), "%d: ", item->pid);
 	log_set_prefix(prefix);
+	task_report_hpid(ctx, item);
+	/* the root, in its new namespaces: what they hold, before any child */
+	if (!item->parent && ns_restore_root(ctx) < 0)
+		task_abort(sh);
 	if (task_lead(item) < 0)
 		task_abort(sh);
 	/* before its children are forked: they inherit the controlling terminal */
@@ -483,6 +522,8 @@ static void free_items(struct rst_ctx *ctx)
 			for (unsigned t = 0; t < item->nr_threads; t++)
 				img_free_pb(item->rtcores[t]);
 		free(item->rtcores);
+		if (item->hthreads != item->threads)
+			free(item->hthreads);
 		free(item->threads);
 		free(item->children);
 		free(item);
@@ -554,6 +595,46 @@ static int syscall_step(pid_t tid)
 	return 0;
 }
 
+/* The tids of every restored thread as lxc-cr sees them: the same without a
+ * PID namespace of its own, else from each one's NSpid. */
+static int map_threads(struct rst_ctx *ctx)
+{
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *item = ctx->items[i];
+		pid_t *tids = NULL;
+		unsigned nr = 0;
+		int ret;
+
+		if (item->pe->state != TASK_ALIVE)
+			continue;
+		if (!(ns_root_flags(ctx) & CLONE_NEWPID)) {
+			item->hthreads = item->threads;
+			continue;
+		}
+		item->hthreads = xzalloc(sizeof(pid_t) * item->nr_threads);
+		if (!item->hthreads)
+			return -ENOMEM;
+		ret = proc_list_tids(item->hpid, &tids, &nr);
+		if (ret < 0)
+			return ret;
+		for (unsigned k = 0; k < nr; k++) {
+			pid_t v = ns_proc_vpid(item->hpid, tids[k]);
+
+			for (unsigned t = 0; v > 0 && t < item->nr_threads; t++)
+				if (item->threads[t] == v)
+					item->hthreads[t] = tids[k];
+		}
+		free(tids);
+		for (unsigned t = 0; t < item->nr_threads; t++)
+			if (!item->hthreads[t]) {
+				pr_err("pid %d: thread %d was not found after the restorer", item->pid,
+				       item->threads[t]);
+				return -ESRCH;
+			}
+	}
+	return 0;
+}
+
 static int finish_tasks(struct rst_ctx *ctx)
 {
 	int ret;
@@ -564,16 +645,16 @@ static int finish_tasks(struct rst_ctx *ctx)
 		if (item->pe->state != TASK_ALIVE)
 			continue;
 		for (unsigned t = 1; t < item->nr_threads; t++) {
-			ret = restore_thread_regs(item->threads[t], item->rtcores[t]);
+			ret = restore_thread_regs(item->hthreads[t], item->rtcores[t]);
 			if (ret)
 				return ret;
 		}
 		/* leader: into munmap(blob) and out of it */
-		ret = syscall_step(item->pid);
+		ret = syscall_step(item->hpid);
 		if (!ret)
-			ret = syscall_step(item->pid);
+			ret = syscall_step(item->hpid);
 		if (!ret)
-			ret = restore_thread_regs(item->pid, item->rtcores[0]);
+			ret = restore_thread_regs(item->hpid, item->rtcores[0]);
 		if (ret) {
 			pr_err("pid %d: cannot leave the restorer", item->pid);
 			return ret;
@@ -590,10 +671,10 @@ static void release_tasks(struct rst_ctx *ctx)
 		if (item->pe->state != TASK_ALIVE)
 			continue;
 		for (unsigned t = 0; t < item->nr_threads; t++)
-			if (ptrace(PTRACE_DETACH, item->threads[t], NULL,
+			if (ptrace(PTRACE_DETACH, item->hthreads[t], NULL,
 				   (void *)(long)(t == 0 && item->pe->has_stopped && item->pe->stopped ?
 						  SIGSTOP : 0)) < 0)
-				pr_perror("thread %d: detach", item->threads[t]);
+				pr_perror("thread %d: detach", item->hthreads[t]);
 	}
 }
 
@@ -602,11 +683,11 @@ static void kill_tasks(struct rst_ctx *ctx)
 	for (unsigned i = ctx->nr_items; i-- > 0;) {
 		struct pstree_item *item = ctx->items[i];
 
-		if (item->rst)
-			kill(item->pid, SIGKILL);
+		if (item->rst && item_hpid(ctx, i))
+			kill(item->hpid, SIGKILL);
 	}
 	if (ctx->nr_items && ctx->items[0]->rst)
-		waitpid(ctx->items[0]->pid, NULL, __WALL);
+		waitpid(ctx->items[0]->hpid, NULL, __WALL);
 }
 
 static int write_pidfile(const char *path, pid_t pid)
@@ -670,9 +751,14 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 			goto out;
 		}
 	}
-	if ((ret = read_pstree(&ctx)) || (ret = read_cores(&ctx)) || (ret = files_collect(&ctx)))
+	if ((ret = ns_read(&ctx)) || (ret = read_pstree(&ctx)) || (ret = read_cores(&ctx)) ||
+	    (ret = files_collect(&ctx)))
 		goto out;
-	if ((ret = check_pids_free(&ctx)))
+	if (!(ns_root_flags(&ctx) & CLONE_NEWPID))
+		for (unsigned i = 0; i < ctx.nr_items; i++)
+			ctx.items[i]->hpid = ctx.items[i]->pid;
+	/* in a PID namespace of its own the tree's PIDs are free by construction */
+	if (!(ns_root_flags(&ctx) & CLONE_NEWPID) && (ret = check_pids_free(&ctx)))
 		goto out;
 
 	/* service fds above every target fd */
@@ -698,7 +784,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	errp[0] = rst_svc_fd(&ctx, errp[0]);
 	errp[1] = rst_svc_fd(&ctx, errp[1]);
 	ctx.err_fd = errp[1];
-	ctx.shared = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ctx.shared = mmap(NULL, shared_size(ctx.nr_items), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ctx.shared == MAP_FAILED) {
 		ctx.shared = NULL;
 		ret = -errno;
@@ -711,7 +797,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		if (ctx.items[i]->pe->state == TASK_ALIVE)
 			nr_alive++;
 	/* STAGE_FORK */
-	root = clone_with_pid(ctx.items[0]->pid, SIGCHLD);
+	root = clone_with_pid(ctx.items[0]->pid, SIGCHLD, ns_root_flags(&ctx));
 	if (root < 0) {
 		pr_perror("cannot create the root process %d", ctx.items[0]->pid);
 		ret = -errno;
@@ -721,6 +807,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		task_ctx = &ctx;
 		task_main(&ctx, ctx.items[0]);
 	}
+	ctx.items[0]->hpid = root;
 	for (unsigned i = 0; i < ctx.nr_items; i++)
 		ctx.items[i]->rst = (void *)1;
 	ret = wait_count(&ctx, nr_alive, "forking");
@@ -731,7 +818,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		struct pstree_item *it = ctx.items[i];
 		int tries = 10000;
 
-		while (it->pe->state == TASK_ZOMBIE && !task_dead(it) && --tries)
+		while (it->pe->state == TASK_ZOMBIE && !task_dead(item_hpid(&ctx, i)) && --tries)
 			usleep(100);
 	}
 	advance(&ctx, STAGE_PREPARE);
@@ -743,7 +830,12 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 
 		if (it->pe->state != TASK_ALIVE)
 			continue;
-		if (ptrace(PTRACE_SEIZE, it->pid, NULL,
+		if (!item_hpid(&ctx, i)) {
+			pr_err("pid %d: did not report its host pid", it->pid);
+			ret = -ESRCH;
+			goto out_kill;
+		}
+		if (ptrace(PTRACE_SEIZE, it->hpid, NULL,
 			   (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD |
 					  PTRACE_O_SUSPEND_SECCOMP)) < 0) {
 			pr_perror("pid %d: cannot seize the restored task", it->pid);
@@ -754,17 +846,19 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	advance(&ctx, STAGE_GO);
 	ret = wait_traps(&ctx, errp[0]);
 	if (!ret)
+		ret = map_threads(&ctx);
+	if (!ret)
 		ret = finish_tasks(&ctx);
 	if (ret)
 		goto out_kill;
-	if (opts->pidfile && (ret = write_pidfile(opts->pidfile, ctx.items[0]->pid)))
+	if (opts->pidfile && (ret = write_pidfile(opts->pidfile, ctx.items[0]->hpid)))
 		goto out_kill;
 	release_tasks(&ctx);
 	if (stats)
 		stats->total_ns = now_ns() - t0;
 	pr_info("restored %u processes in %llu ms", ctx.nr_items,
 		(unsigned long long)(now_ns() - t0) / 1000000);
-	*root_pid = ctx.items[0]->pid;
+	*root_pid = ctx.items[0]->hpid;
 	if (!opts->detach) {
 		int st;
 
@@ -781,13 +875,14 @@ out:
 	if (errp[1] >= 0)
 		close(errp[1]);
 	if (ctx.shared)
-		munmap(ctx.shared, PAGE_SIZE);
+		munmap(ctx.shared, shared_size(ctx.nr_items));
 	for (unsigned i = 0; i < ctx.nr_shmems; i++)
 		close(ctx.shmems[i].fd);
 	free(ctx.shmems);
 	files_free(&ctx);
 	free_items(&ctx);
 	img_free_pb(ctx.inv);
+	img_free_pb(ctx.ns);
 	img_dir_close(&ctx.dir);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return ret;

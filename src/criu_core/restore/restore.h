@@ -17,6 +17,7 @@ struct rst_ctx {
 	const struct crc_restore_opts *opts;
 	struct img_dir dir;
 	InventoryEntry *inv;
+	NsEntry *ns;			/* ns.img, NULL when absent */
 	struct pstree_item **items;	/* parents before children */
 	unsigned nr_items;
 	struct file_obj *files;

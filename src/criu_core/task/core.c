@@ -23,6 +23,7 @@
 #include "infect/infect.h"
 #include "proc_parse.h"
 #include "fd/files.h"
+#include "ns/ns.h"
 #include "restore/restore.h"
 #include "task/core.h"
 #include "restore/restorer.h"
@@ -117,7 +118,7 @@ int dump_thread_core(struct dump_ctx *ctx, struct pstree_item *item, unsigned id
 		return -ENOMEM;
 	thread_core__init(tc);
 	*out = tc;
-	tc->tid = tid;
+	tc->tid = ns_vpid(tid);
 	infect_fixup_syscall_regs(&regs, true);
 	tc->gpregs.len = sizeof(regs);
 	tc->gpregs.data = malloc(sizeof(regs));
@@ -392,7 +393,7 @@ static int dump_posix_timers(struct pstree_item *item, ProcessCore *pc, uint64_t
 		if (!strcmp(who, "tid")) {
 			te->notify |= SIGEV_THREAD_ID;
 			te->has_notify_tid = true;
-			te->notify_tid = ntid;
+			te->notify_tid = ns_vpid(ntid);
 		}
 		te->isec = its.it_interval.tv_sec;
 		te->insec = its.it_interval.tv_nsec;
@@ -525,7 +526,7 @@ int dump_task_core(struct dump_ctx *ctx, struct pstree_item *item, ProcessCore *
 	creds_entry__init(cr);
 	*out = pc;
 	pc->creds = cr;
-	pc->pid = item->pid;
+	pc->pid = ns_vpid(item->pid);
 
 	ret = proc_parse_status(item->pid, &st);
 	if (ret)

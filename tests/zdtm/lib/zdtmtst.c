@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -165,6 +166,46 @@ static void close_fds_above(int lo, int keep)
 	}
 }
 
+/*
+ * ZDTM_NEWNS=1: the tested tree's root becomes the init (pid 1) of new PID,
+ * UTS and IPC namespaces. A raw clone, so that no atfork handler closes the
+ * launcher's pipe: the new init still has to release it.
+ */
+static int in_new_ns;
+
+static void enter_new_ns(void)
+{
+	long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, NULL,
+			   NULL, NULL, 0);
+
+	if (pid < 0) {
+		perror("clone(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC)");
+		_exit(1);
+	}
+	if (pid > 0)
+		_exit(0);
+	in_new_ns = 1;
+	if (setsid() < 0) {
+		perror("setsid in the new namespaces");
+		_exit(1);
+	}
+}
+
+/* Our pid as the harness sees it: the host's /proc names host pids. */
+static int host_pid(void)
+{
+	char buf[32];
+	ssize_t n;
+
+	if (!in_new_ns)
+		return getpid();
+	n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return getpid();
+	buf[n] = '\0';
+	return atoi(buf);
+}
+
 void test_init(int argc, char **argv)
 {
 	struct sigaction sa;
@@ -254,6 +295,8 @@ void test_init(int argc, char **argv)
 			close(fd);
 	}
 	close_fds_above(3, sync_fd);
+	if (getenv("ZDTM_NEWNS") && !strcmp(getenv("ZDTM_NEWNS"), "1"))
+		enter_new_ns();
 }
 
 void test_daemon(void)
@@ -269,7 +312,7 @@ void test_daemon(void)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		fail("cannot create %s: %s", tmp, strerror(errno));
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	n = snprintf(buf, sizeof(buf), "%d\n", host_pid());
 	if (write(fd, buf, n) != n)
 		fail("cannot write %s: %s", tmp, strerror(errno));
 	if (close(fd) < 0)

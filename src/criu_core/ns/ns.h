@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Namespaces of the tree: which ones it has of its own, and what they hold. */
+#ifndef CRCORE_NS_NS_H
+#define CRCORE_NS_NS_H
+
+#include "cr.h"
+
+struct rst_ctx;
+
+/* Dump: check every task's namespaces, learn the tree's own PIDs. */
+int ns_dump_check(struct dump_ctx *ctx);
+/* Dump: write ns.img (UTS names, SysV IPC objects). */
+int ns_dump(struct dump_ctx *ctx);
+/* Dump: the PID the tree knows for a host PID (itself without a PID
+ * namespace of its own; 0 for a process outside the tree's namespace). */
+pid_t ns_vpid(pid_t host);
+/* Dump: how many levels a PID of the tree has, seen from lxc-cr. */
+unsigned ns_pid_levels(void);
+/* Dump: forget what ns_dump_check learnt. */
+void ns_dump_fini(void);
+
+/* Restore: read ns.img (absent: no namespace of its own). */
+int ns_read(struct rst_ctx *ctx);
+/* Restore: the clone flags of the root. */
+uint64_t ns_root_flags(struct rst_ctx *ctx);
+/* Restore, in the root, in its new namespaces, before its children. */
+int ns_restore_root(struct rst_ctx *ctx);
+/* Restore: the innermost PID of a host task (NSpid's last field), or -errno. */
+pid_t ns_proc_vpid(pid_t hpid, pid_t htid);
+
+#endif
