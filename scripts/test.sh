@@ -57,6 +57,11 @@ echo "== ZDTM suite, one dump/restore cycle"
 	--builddir "$top/build/tests/zdtm" --iters 1) 2>&1 | tee "$logs/zdtm-1.log" | grep -E '^(===.*(FAIL|SKIP)|[0-9]+ passed)'
 count "$logs/zdtm-1.log"
 
+echo "== ZDTM suite, each tree in its own pid/uts/ipc namespaces"
+(cd "$top/build" && "$top/tests/zdtm/run.sh" --ns --lxc-cr "$top/build/src/lxc-cr" \
+	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm-ns.log" | grep -E '^(===.*(FAIL|SKIP)|[0-9]+ passed)'
+count "$logs/zdtm-ns.log"
+
 echo "== ZDTM suite, tool built with ASan/UBSan"
 (cd "$top/build-asan" && "$top/tests/zdtm/run.sh" --lxc-cr "$top/build-asan/src/lxc-cr" \
 	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm-asan.log" | grep -E '^(===|[0-9]+ passed)'
