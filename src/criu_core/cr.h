@@ -17,6 +17,7 @@
 #include "mm.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "ns.pb-c.h"
+#include "cgroup.pb-c.h"
 
 enum {
 	TASK_ALIVE = 1,

@@ -15,6 +15,7 @@
 #include "fd/files.h"
 #include "mem/vma.h"
 #include "ns/ns.h"
+#include "ns/cgroup.h"
 #include "task/core.h"
 #include "proc_parse.h"
 
@@ -221,6 +222,8 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 		ret = files_dump_finish(&ctx);
 	if (!ret)
 		ret = ns_dump(&ctx);
+	if (!ret)
+		ret = cgroup_dump(&ctx);
 	if (!ret)
 		ret = write_pstree(&ctx);
 	if (!ret)

@@ -30,6 +30,7 @@ struct crc_restore_opts {
 	bool tcp_established;
 	bool file_locks;			/* accepted for criu's sake; locks in the images are always taken */
 	const char *pidfile;		/* write the root's PID here */
+	const char *cgroup_root;	/* the root task's cgroup in every hierarchy; NULL: as saved */
 };
 
 struct crc_stats {

@@ -35,6 +35,7 @@
 #include "fd/files.h"
 #include "mem/vma.h"
 #include "ns/ns.h"
+#include "ns/cgroup.h"
 #include "task/core.h"
 #include "proc_parse.h"
 
@@ -325,6 +326,9 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	snprintf(prefix, sizeof(prefix), "%d: ", item->pid);
 	log_set_prefix(prefix);
 	task_report_hpid(ctx, item);
+	/* into its cgroups before it forks, long before it is seized */
+	if (cgroup_enter(ctx, item) < 0)
+		task_abort(sh);
 	/* the root, in its new namespaces: what they hold, before any child */
 	if (!item->parent && ns_restore_root(ctx) < 0)
 		task_abort(sh);
@@ -752,7 +756,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		}
 	}
 	if ((ret = ns_read(&ctx)) || (ret = read_pstree(&ctx)) || (ret = read_cores(&ctx)) ||
-	    (ret = files_collect(&ctx)))
+	    (ret = cgroup_read(&ctx)) || (ret = files_collect(&ctx)))
 		goto out;
 	if (!(ns_root_flags(&ctx) & CLONE_NEWPID))
 		for (unsigned i = 0; i < ctx.nr_items; i++)
@@ -790,7 +794,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = -errno;
 		goto out;
 	}
-	if ((ret = shmem_prepare(&ctx)) || (ret = files_open_all(&ctx)))
+	if ((ret = shmem_prepare(&ctx)) || (ret = files_open_all(&ctx)) ||
+	    (ret = cgroup_prepare(&ctx)))
 		goto out;
 
 	for (unsigned i = 0; i < ctx.nr_items; i++)
@@ -882,7 +887,9 @@ out:
 	files_free(&ctx);
 	free_items(&ctx);
 	img_free_pb(ctx.inv);
+	cgroup_fini(&ctx, ret < 0);
 	img_free_pb(ctx.ns);
+	img_free_pb(ctx.cg);
 	img_dir_close(&ctx.dir);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return ret;

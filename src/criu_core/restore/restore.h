@@ -18,6 +18,7 @@ struct rst_ctx {
 	struct img_dir dir;
 	InventoryEntry *inv;
 	NsEntry *ns;			/* ns.img, NULL when absent */
+	CgroupEntry *cg;		/* cgroup.img, NULL when absent */
 	struct pstree_item **items;	/* parents before children */
 	unsigned nr_items;
 	struct file_obj *files;
