@@ -5,6 +5,7 @@
  * (a fork or clone can race the seize).
  */
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -67,6 +68,10 @@ static int wait_interrupt_stop(pid_t tid, bool *group_stop)
 	}
 }
 
+/* With the tree frozen by its freezer cgroup the interrupt stops come only
+ * after the thaw: seize everything first, wait afterwards. */
+static bool defer_wait;
+
 static int seize_thread(pid_t tid, bool *group_stop)
 {
 	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)SEIZE_OPTS) < 0) {
@@ -81,7 +86,136 @@ static int seize_thread(pid_t tid, bool *group_stop)
 		pr_perror("thread %d: cannot interrupt", tid);
 		return -errno;
 	}
+	if (defer_wait)
+		return 0;
 	return wait_interrupt_stop(tid, group_stop);
+}
+
+/* ---- the v1 freezer: a consistent cut without racing forks ---- */
+
+#define FREEZER_ROOT "/sys/fs/cgroup/freezer"
+
+static char *freezer_of(pid_t pid)
+{
+	char path[64], *p, *r = NULL;
+	_cleanup_free_ char *buf = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	buf = read_file_at(AT_FDCWD, path, NULL);
+	if (!buf)
+		return NULL;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		char *c = strchr(p, ':'), *e;
+
+		if (!c || strncmp(c + 1, "freezer:", 8))
+			continue;
+		e = strchr(c + 9, '\n');
+		r = strndup(c + 9, e ? (size_t)(e - c - 9) : strlen(c + 9));
+		break;
+	}
+	return r;
+}
+
+static bool descends_from(pid_t pid, pid_t root)
+{
+	for (int depth = 0; pid > 1 && depth < 4096; depth++) {
+		char path[64], *b, *q;
+
+		if (pid == root)
+			return true;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		b = read_file_at(AT_FDCWD, path, NULL);
+		if (!b)
+			return false;
+		q = strrchr(b, ')');
+		pid = q ? atoi(q + 4) : 0;
+		free(b);
+	}
+	return pid == root;
+}
+
+/* Every process in dir and below belongs to the tree of root. */
+static bool freezer_only_tree(const char *dir, pid_t root)
+{
+	char path[PATH_MAX];
+	_cleanup_free_ char *procs = NULL;
+	DIR *d;
+	struct dirent *de;
+	bool ok = true;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	procs = read_file_at(AT_FDCWD, path, NULL);
+	if (!procs)
+		return false;
+	for (char *p = procs; *p; ) {
+		char *e;
+		long pid = strtol(p, &e, 10);
+
+		if (e == p)
+			break;
+		if (!descends_from(pid, root))
+			return false;
+		p = e;
+		while (*p == '\n')
+			p++;
+	}
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (ok && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ok = freezer_only_tree(path, root);
+	}
+	closedir(d);
+	return ok;
+}
+
+static int freezer_set(const char *dir, const char *state)
+{
+	char path[PATH_MAX];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, state, strlen(state)) < 0) {
+		pr_perror("freezer %s: cannot set %s", dir, state);
+		ret = -errno;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (ret || strcmp(state, "FROZEN"))
+		return ret;
+	for (int i = 0; i < 5000; i++) {
+		_cleanup_free_ char *st = read_file_at(AT_FDCWD, path, NULL);
+
+		if (st && !strncmp(st, "FROZEN", 6))
+			return 0;
+		usleep(1000);
+	}
+	pr_err("freezer %s: the tree did not freeze in 5 s", dir);
+	return -ETIMEDOUT;
+}
+
+/* The freezer cgroup of the tree if it holds nothing else and not us. */
+static char *freezer_for_tree(pid_t root)
+{
+	_cleanup_free_ char *rel = freezer_of(root), *self = freezer_of(getpid());
+	char *dir;
+	size_t l;
+
+	if (!rel || !strcmp(rel, "/") || !self)
+		return NULL;
+	l = strlen(rel);
+	if (!strncmp(self, rel, l) && (self[l] == '\0' || self[l] == '/'))
+		return NULL;
+	dir = xsprintf(FREEZER_ROOT "%s", rel);
+	if (dir && (access(dir, W_OK) != 0 || !freezer_only_tree(dir, root))) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
 }
 
 /* Seize the threads of item not seized yet; returns how many were new. */
@@ -152,6 +286,7 @@ int infect_seize_tree(pid_t root, struct pstree_item ***pitems, unsigned *pnr)
 	struct pstree_item **items = NULL, *item;
 	unsigned nr = 0;
 	bool changed;
+	char *frozen = NULL;
 	int ret;
 
 	if (root == getpid()) {
@@ -174,6 +309,18 @@ int infect_seize_tree(pid_t root, struct pstree_item ***pitems, unsigned *pnr)
 		goto err;
 	}
 
+	frozen = freezer_for_tree(root);
+	if (frozen) {
+		ret = freezer_set(frozen, "FROZEN");
+		if (ret) {
+			freezer_set(frozen, "THAWED");
+			free(frozen);
+			frozen = NULL;
+		} else {
+			pr_info("froze the tree through %s", frozen);
+			defer_wait = true;
+		}
+	}
 	do {
 		changed = false;
 		for (unsigned i = 0; i < nr; i++) {
@@ -230,6 +377,26 @@ int infect_seize_tree(pid_t root, struct pstree_item ***pitems, unsigned *pnr)
 		}
 	} while (changed);
 
+	if (frozen) {
+		/* every thread is seized and interrupted: thaw, then collect the stops */
+		defer_wait = false;
+		ret = freezer_set(frozen, "THAWED");
+		for (unsigned i = 0; !ret && i < nr; i++) {
+			if (items[i]->state == TASK_ZOMBIE)
+				continue;
+			for (unsigned t = 0; !ret && t < items[i]->nr_threads; t++) {
+				bool gstop = false;
+
+				ret = wait_interrupt_stop(items[i]->threads[t], &gstop);
+				if (!ret && t == 0 && gstop)
+					items[i]->stopped_in_group = true;
+			}
+		}
+		free(frozen);
+		frozen = NULL;
+		if (ret)
+			goto err;
+	}
 	for (unsigned i = 0; i < nr; i++) {
 		ret = proc_parse_ids(items[i]);
 		if (ret < 0)
@@ -239,6 +406,15 @@ int infect_seize_tree(pid_t root, struct pstree_item ***pitems, unsigned *pnr)
 	*pnr = nr;
 	return 0;
 err:
+	if (frozen) {
+		defer_wait = false;
+		freezer_set(frozen, "THAWED");
+		free(frozen);
+		/* detaching needs the interrupt stops that come with the thaw */
+		for (unsigned i = 0; i < nr; i++)
+			for (unsigned t = 0; items[i]->state != TASK_ZOMBIE && t < items[i]->nr_threads; t++)
+				wait_interrupt_stop(items[i]->threads[t], NULL);
+	}
 	infect_unseize_tree(items, nr);
 	return ret;
 }
