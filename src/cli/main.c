@@ -32,6 +32,7 @@ enum {
 	OPT_EXT_UNIX_SK,
 	OPT_GHOST_LIMIT,
 	OPT_PIDFILE,
+	OPT_ROOT,
 };
 
 static void usage(FILE *f)
@@ -41,7 +42,7 @@ static void usage(FILE *f)
 		  "  lxc-cr dump -t PID -D DIR [-o LOG] [-v0..4] [--leave-running] [--shell-job]\n"
 		  "              [--tcp-established] [--file-locks] [--ext-unix-sk] [--ghost-limit SIZE]\n"
 		  "  lxc-cr restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-o LOG]\n"
-		  "              [--shell-job] [--tcp-established] [--file-locks]\n"
+		  "              [--shell-job] [--tcp-established] [--file-locks] [--root DIR]\n"
 		  "  lxc-cr check\n"
 		  "  lxc-cr show DIR|FILE\n"));
 }
@@ -76,6 +77,7 @@ int main(int argc, char **argv)
 		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },
 		{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -125,6 +127,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_PIDFILE: ropts.pidfile = optarg; break;
+		case OPT_ROOT: ropts.root = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}

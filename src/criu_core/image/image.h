@@ -50,6 +50,7 @@ enum img_type {
 	IMG_SHMEM_PAGES,	/* raw */
 	IMG_MEMFD_DATA,		/* raw: contents of a memfd, per memfd-entry id */
 	IMG_NS,
+	IMG_TMPFS,		/* contents of a tmpfs mount, per mnt-entry id */
 	IMG_TYPE_MAX,
 };
 
