@@ -33,6 +33,7 @@ enum {
 	OPT_GHOST_LIMIT,
 	OPT_PIDFILE,
 	OPT_CGROUP_ROOT,
+	OPT_ROOT,
 };
 
 static void usage(FILE *f)
@@ -42,7 +43,8 @@ static void usage(FILE *f)
 		  "  lxc-cr dump -t PID -D DIR [-o LOG] [-v0..4] [--leave-running] [--shell-job]\n"
 		  "              [--tcp-established] [--file-locks] [--ext-unix-sk] [--ghost-limit SIZE]\n"
 		  "  lxc-cr restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-o LOG]\n"
-		  "              [--shell-job] [--tcp-established] [--file-locks] [--cgroup-root DIR]\n"
+		  "              [--shell-job] [--tcp-established] [--file-locks] [--root DIR]\n"
+		  "              [--cgroup-root DIR]\n"
 		  "  lxc-cr check\n"
 		  "  lxc-cr show DIR|FILE\n"));
 }
@@ -78,6 +80,7 @@ int main(int argc, char **argv)
 		{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -128,6 +131,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PIDFILE: ropts.pidfile = optarg; break;
 		case OPT_CGROUP_ROOT: ropts.cgroup_root = optarg; break;
+		case OPT_ROOT: ropts.root = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}

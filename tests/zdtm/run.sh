@@ -5,10 +5,11 @@
 # N times with lxc-cr, then ask it (SIGTERM) to verify its own state.
 #
 # Usage: run.sh [--lxc-cr PATH] [--builddir DIR] [--iters N] [--keep] [--tap]
-#               [--no-cr] [--strict] [--ns] [TEST...]
+#               [--no-cr] [--strict] [--ns] [--ns-mnt] [TEST...]
 # --strict: tests in known-gaps.list count as failures.
 # --ns: each test tree's root is the init of new PID, UTS and IPC namespaces
 #   (ZDTM_NEWNS=1); a restored root has a new host PID, which the harness follows.
+# --ns-mnt: the same and a mount namespace: a private /proc and a tmpfs (ZDTM_NEWNS=2).
 # Tests default to every name in tests.list without "flags: noauto".
 
 set -u
@@ -17,7 +18,7 @@ srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 self="$srcdir/$(basename "${BASH_SOURCE[0]}")"
 
 usage() {
-	sed -n '6,10s/^# \{0,1\}//p' "$self" >&2
+	sed -n '6,11s/^# \{0,1\}//p' "$self" >&2
 	exit 2
 }
 
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--no-cr) nocr=1; shift ;;
 	--strict) strict=1; shift ;;
 	--ns) ns=1; shift ;;
+	--ns-mnt) ns=2; shift ;;
 	-h|--help) usage ;;
 	--) shift; tests+=("$@"); break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -52,7 +54,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-[ "$ns" = 1 ] && export ZDTM_NEWNS=1
+[ "$ns" != 0 ] && export ZDTM_NEWNS=$ns
 
 case "$iters" in ''|*[!0-9]*) echo "run.sh: --iters needs a number" >&2; exit 2 ;; esac
 
@@ -284,7 +286,7 @@ run_one() {
 			fi
 			rpid=$(cat "$wd/rpid" 2>/dev/null)
 			# the init of a PID namespace of its own gets whatever host PID is free
-			[ "$ns" = 1 ] && [ -n "$rpid" ] && pid=$rpid
+			[ "$ns" != 0 ] && [ -n "$rpid" ] && pid=$rpid
 			if [ ! -d "/proc/$pid" ]; then
 				r_reason="restore #$i: pid $pid does not exist after restore"
 				show_tail "restore log" "$(find_log "$wd" "$img" restore.log)"
@@ -348,6 +350,7 @@ done
 # passed), a pass is reported so that the line can be removed.
 gaps_files=("$srcdir/known-gaps.list")
 [ "$ns" = 1 ] && gaps_files+=("$srcdir/known-gaps-ns.list")
+[ "$ns" = 2 ] && gaps_files+=("$srcdir/known-gaps-ns-mnt.list")
 gap_reason() {
 	local f
 	for f in "${gaps_files[@]}"; do

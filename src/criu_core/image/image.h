@@ -51,6 +51,7 @@ enum img_type {
 	IMG_MEMFD_DATA,		/* raw: contents of a memfd, per memfd-entry id */
 	IMG_NS,
 	IMG_CGROUP,
+	IMG_TMPFS,		/* contents of a tmpfs mount, per mnt-entry id */
 	IMG_TYPE_MAX,
 };
 

@@ -27,6 +27,7 @@ static const ProtobufCMessageDescriptor *pb_descs[IMG_TYPE_MAX] = {
 	[IMG_UNIXSK] = &unix_sk_entry__descriptor,
 	[IMG_NS] = &ns_entry__descriptor,
 	[IMG_CGROUP] = &cgroup_entry__descriptor,
+	[IMG_TMPFS] = &tmpfs_file__descriptor,
 };
 
 const ProtobufCMessageDescriptor *img_pb_desc(enum img_type type)

@@ -31,6 +31,7 @@ struct crc_restore_opts {
 	bool file_locks;			/* accepted for criu's sake; locks in the images are always taken */
 	const char *pidfile;		/* write the root's PID here */
 	const char *cgroup_root;	/* the root task's cgroup in every hierarchy; NULL: as saved */
+	const char *root;		/* where the tree's root filesystem is on this host (NULL: where it was) */
 };
 
 struct crc_stats {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Namespaces. The tree's root may have PID, UTS and IPC namespaces of its
- * own (it must then be the init of its PID namespace); every other task
- * must share all of the root's. Mount, network, user, cgroup and time
- * namespaces must still be lxc-cr's.
+ * own (it must then be the init of its PID namespace), and a mount
+ * namespace (mnt.c); every other task must share all of the root's.
+ * Network, user, cgroup and time namespaces must still be lxc-cr's.
  *
  * PID: images name tasks by their PIDs inside the root's namespace (the
  * last field of NSpid); host PIDs are only used to reach them at dump.
@@ -39,7 +39,7 @@
 #define MSG_COPY 040000
 #endif
 
-#define NS_OWN_FLAGS (CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC)
+#define NS_OWN_FLAGS (CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS)
 #define NS_MAX_DATA (48u << 20)		/* all shm contents and messages: one record */
 
 union semun {
@@ -266,9 +266,9 @@ int ns_dump_check(struct dump_ctx *ctx)
 			return ret;
 	}
 	if (dns.flags)
-		pr_info("the tree has namespaces of its own: %s%s%s",
+		pr_info("the tree has namespaces of its own: %s%s%s%s",
 			dns.flags & CLONE_NEWPID ? "pid " : "", dns.flags & CLONE_NEWUTS ? "uts " : "",
-			dns.flags & CLONE_NEWIPC ? "ipc" : "");
+			dns.flags & CLONE_NEWIPC ? "ipc " : "", dns.flags & CLONE_NEWNS ? "mnt" : "");
 	return 0;
 }
 
@@ -539,6 +539,8 @@ int ns_dump(struct dump_ctx *ctx)
 		ret = in_ns(root, "uts", CLONE_NEWUTS, dump_uts, &e, &total);
 	if (!ret && (dns.flags & CLONE_NEWIPC))
 		ret = in_ns(root, "ipc", CLONE_NEWIPC, dump_ipc, &e, &total);
+	if (!ret && (dns.flags & CLONE_NEWNS))
+		ret = mnt_dump(ctx, root, &e);
 	if (!ret)
 		ret = img_write_pb(dump_img(ctx, IMG_NS), &e.base);
 	if (!ret && (e.n_shm || e.n_sem || e.n_msg))
@@ -553,9 +555,12 @@ int ns_dump(struct dump_ctx *ctx)
 		protobuf_c_message_free_unpacked(&e.sem[i]->base, NULL);
 	for (size_t i = 0; i < e.n_msg; i++)
 		protobuf_c_message_free_unpacked(&e.msg[i]->base, NULL);
+	for (size_t i = 0; i < e.n_mnts; i++)
+		protobuf_c_message_free_unpacked(&e.mnts[i]->base, NULL);
 	free(e.shm);
 	free(e.sem);
 	free(e.msg);
+	free(e.mnts);
 	return ret;
 }
 
@@ -611,7 +616,7 @@ int ns_read(struct rst_ctx *ctx)
 			pr_err("image ns.img: message queue %d is invalid", e->msg[i]->id);
 			return -EINVAL;
 		}
-	return 0;
+	return mnt_check(e);
 }
 
 uint64_t ns_root_flags(struct rst_ctx *ctx)
@@ -762,6 +767,8 @@ int ns_restore_root(struct rst_ctx *ctx)
 
 	if (!e)
 		return 0;
+	if ((ret = mnt_restore(ctx)))
+		return ret;
 	if (e->hostname && sethostname(e->hostname, strlen(e->hostname)) < 0) {
 		pr_perror("cannot set the host name to '%s'", e->hostname);
 		return -errno;

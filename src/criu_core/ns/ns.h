@@ -28,4 +28,11 @@ int ns_restore_root(struct rst_ctx *ctx);
 /* Restore: the innermost PID of a host task (NSpid's last field), or -errno. */
 pid_t ns_proc_vpid(pid_t hpid, pid_t htid);
 
+/* mnt.c. Dump: record the tree's own mounts in e (tmpfs contents in their images). */
+int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e);
+/* Restore: validate the mounts of ns.img. */
+int mnt_check(NsEntry *e);
+/* Restore, in the root, in its new mount namespace: re-create the tree's mounts. */
+int mnt_restore(struct rst_ctx *ctx);
+
 #endif

@@ -63,11 +63,12 @@ static size_t shared_size(unsigned nr_items)
 }
 
 /* In the task: tell the tracer our PID in its namespace. The host's /proc
- * names its own PIDs, whatever PID namespace the reader is in. */
+ * names its own PIDs, whatever PID namespace the reader is in; it is reached
+ * through a descriptor, as the root may have mounted a /proc of its own. */
 static void task_report_hpid(struct rst_ctx *ctx, struct pstree_item *item)
 {
 	char buf[32];
-	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	ssize_t n = readlinkat(ctx->host_proc, "self", buf, sizeof(buf) - 1);
 
 	if (n <= 0)
 		return;
@@ -719,7 +720,7 @@ static int write_pidfile(const char *path, pid_t pid)
 
 int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc_stats *stats)
 {
-	struct rst_ctx ctx = { .opts = opts, .stats = stats };
+	struct rst_ctx ctx = { .opts = opts, .stats = stats, .host_proc = -1 };
 	sigset_t all, old;
 	int ret, errp[2] = { -1, -1 }, nr_alive = 0;
 	uint64_t t0 = now_ns();
@@ -797,6 +798,13 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	if ((ret = shmem_prepare(&ctx)) || (ret = files_open_all(&ctx)) ||
 	    (ret = cgroup_prepare(&ctx)))
 		goto out;
+	ctx.host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx.host_proc < 0) {
+		ret = -errno;
+		pr_perror("cannot open /proc");
+		goto out;
+	}
+	ctx.host_proc = rst_svc_fd(&ctx, ctx.host_proc);
 
 	for (unsigned i = 0; i < ctx.nr_items; i++)
 		if (ctx.items[i]->pe->state == TASK_ALIVE)
@@ -881,6 +889,8 @@ out:
 		close(errp[1]);
 	if (ctx.shared)
 		munmap(ctx.shared, shared_size(ctx.nr_items));
+	if (ctx.host_proc > 0)
+		close(ctx.host_proc);
 	for (unsigned i = 0; i < ctx.nr_shmems; i++)
 		close(ctx.shmems[i].fd);
 	free(ctx.shmems);

@@ -19,6 +19,7 @@ struct rst_ctx {
 	InventoryEntry *inv;
 	NsEntry *ns;			/* ns.img, NULL when absent */
 	CgroupEntry *cg;		/* cgroup.img, NULL when absent */
+	int host_proc;			/* lxc-cr's /proc (O_PATH), for the tasks */
 	struct pstree_item **items;	/* parents before children */
 	unsigned nr_items;
 	struct file_obj *files;

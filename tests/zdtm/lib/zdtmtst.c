@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -170,13 +171,59 @@ static void close_fds_above(int lo, int keep)
  * ZDTM_NEWNS=1: the tested tree's root becomes the init (pid 1) of new PID,
  * UTS and IPC namespaces. A raw clone, so that no atfork handler closes the
  * launcher's pipe: the new init still has to release it.
+ * ZDTM_NEWNS=2: a new mount namespace too, every mount private, a /proc of
+ * its own, and a small tmpfs with a few files on ./zdtm.tmpfs (the test's
+ * directory on the host stays reachable: the root is the host's).
  */
 static int in_new_ns;
+static int host_pid_cached;
 
-static void enter_new_ns(void)
+/* Our pid as the harness sees it: the host's /proc names host pids. */
+static int host_pid(void)
 {
-	long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, NULL,
-			   NULL, NULL, 0);
+	char buf[32];
+	ssize_t n;
+
+	if (!in_new_ns)
+		return getpid();
+	if (host_pid_cached)
+		return host_pid_cached;
+	n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return getpid();
+	buf[n] = '\0';
+	return atoi(buf);
+}
+
+static void new_mounts(void)
+{
+	int fd;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		perror("mount --make-rprivate /");
+		_exit(1);
+	}
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		perror("mount proc on /proc");
+		_exit(1);
+	}
+	if ((mkdir("zdtm.tmpfs", 0755) < 0 && errno != EEXIST) ||
+	    mount("zdtm-tmpfs", "zdtm.tmpfs", "tmpfs", MS_NOSUID, "size=1m,mode=750") < 0) {
+		perror("mount tmpfs on zdtm.tmpfs");
+		_exit(1);
+	}
+	fd = open("zdtm.tmpfs/hello", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0 || write(fd, "hello\n", 6) != 6 || close(fd) < 0 ||
+	    mkdir("zdtm.tmpfs/dir", 0700) < 0 || symlink("../hello", "zdtm.tmpfs/dir/link") < 0) {
+		perror("files in zdtm.tmpfs");
+		_exit(1);
+	}
+}
+
+static void enter_new_ns(int level)
+{
+	long flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (level > 1 ? CLONE_NEWNS : 0);
+	long pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 
 	if (pid < 0) {
 		perror("clone(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC)");
@@ -189,21 +236,10 @@ static void enter_new_ns(void)
 		perror("setsid in the new namespaces");
 		_exit(1);
 	}
-}
-
-/* Our pid as the harness sees it: the host's /proc names host pids. */
-static int host_pid(void)
-{
-	char buf[32];
-	ssize_t n;
-
-	if (!in_new_ns)
-		return getpid();
-	n = readlink("/proc/self", buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return getpid();
-	buf[n] = '\0';
-	return atoi(buf);
+	if (level > 1) {
+		host_pid_cached = host_pid();
+		new_mounts();
+	}
 }
 
 void test_init(int argc, char **argv)
@@ -295,8 +331,8 @@ void test_init(int argc, char **argv)
 			close(fd);
 	}
 	close_fds_above(3, sync_fd);
-	if (getenv("ZDTM_NEWNS") && !strcmp(getenv("ZDTM_NEWNS"), "1"))
-		enter_new_ns();
+	if (getenv("ZDTM_NEWNS") && (!strcmp(getenv("ZDTM_NEWNS"), "1") || !strcmp(getenv("ZDTM_NEWNS"), "2")))
+		enter_new_ns(atoi(getenv("ZDTM_NEWNS")));
 }
 
 void test_daemon(void)

@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Mount namespace. The root's mounts come from /proc/ROOT/mountinfo and are
+ * compared with lxc-cr's own: a mount with the same device, root, mountpoint
+ * and type as one of lxc-cr's was inherited (CLONE_NEWNS copies the caller's
+ * mounts) and is "external": the restore starts from a copy of lxc-cr's
+ * namespace, so it is there again. The tree's own mounts are recorded and
+ * re-created on top, all private: proc, sysfs, tmpfs (with its files, in
+ * tmpfs-ID.img), devpts (a new instance) and binds of host directories (a
+ * mount whose device lxc-cr also has mounted: its host path is the host
+ * mount's mountpoint plus the rest of its root). Shared mounts and any other
+ * filesystem are refused.
+ *
+ * A root filesystem of the tree's own (a container that pivot_root'ed) is a
+ * bind of a host directory: the restore binds it (or --root DIR) onto itself,
+ * mounts the rest below it and pivots into it. Files the tree holds open are
+ * still opened by lxc-cr from its own namespace, so such a tree is refused at
+ * dump for now.
+ */
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include "ns/ns.h"
+#include "restore/restore.h"
+
+#define TMPFS_MAX_FILE (32u << 20)
+#define TMPFS_MAX_TOTAL (256u << 20)
+
+struct mi {
+	unsigned id, parent;
+	dev_t dev;
+	char *root, *mnt, *opts, *tags, *fstype, *source, *super;
+	bool own;
+};
+
+struct mi_list {
+	struct mi *m;
+	unsigned nr;
+	char *buf;
+};
+
+/* Undo mountinfo's octal escapes (\040 and friends) in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 4;
+		} else {
+			*d++ = *s++;
+		}
+	}
+	*d = '\0';
+}
+
+static void mi_free(struct mi_list *l)
+{
+	free(l->m);
+	free(l->buf);
+	l->m = NULL;
+	l->buf = NULL;
+	l->nr = 0;
+}
+
+static int mi_read(const char *path, struct mi_list *l)
+{
+	char *line, *next;
+
+	l->buf = read_file_at(AT_FDCWD, path, NULL);
+	if (!l->buf) {
+		pr_perror("cannot read %s", path);
+		return -errno ? -errno : -EIO;
+	}
+	for (line = l->buf; *line; line = next) {
+		char *f[7], *sep, *p;
+		unsigned maj, min;
+		struct mi *m, *n;
+		int i;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		sep = strstr(line, " - ");
+		if (!sep)
+			goto bad;
+		*sep = '\0';
+		p = line;
+		for (i = 0; i < 6; i++) {
+			f[i] = strsep(&p, " ");
+			if (!f[i])
+				goto bad;
+		}
+		f[6] = p ? p : "";	/* optional fields */
+		n = xrealloc_array(l->m, l->nr + 1, sizeof(*l->m));
+		if (!n)
+			return -ENOMEM;
+		l->m = n;
+		m = &l->m[l->nr];
+		memset(m, 0, sizeof(*m));
+		if (sscanf(f[0], "%u", &m->id) != 1 || sscanf(f[1], "%u", &m->parent) != 1 ||
+		    sscanf(f[2], "%u:%u", &maj, &min) != 2)
+			goto bad;
+		m->dev = makedev(maj, min);
+		m->root = f[3];
+		m->mnt = f[4];
+		m->opts = f[5];
+		m->tags = f[6];
+		p = sep + 3;
+		m->fstype = strsep(&p, " ");
+		m->source = strsep(&p, " ");
+		m->super = p ? p : "";
+		if (!m->fstype || !m->source)
+			goto bad;
+		unescape(m->root);
+		unescape(m->mnt);
+		unescape(m->source);
+		l->nr++;
+	}
+	return 0;
+bad:
+	pr_err("%s: cannot parse line '%s'", path, line);
+	return -EINVAL;
+}
+
+static bool has_opt(const char *list, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, opt, n) && (p[n] == ',' || !p[n] || p[n] == ' '))
+			return true;
+	return false;
+}
+
+static uint32_t mnt_flags(const char *opts)
+{
+	static const struct { const char *name; uint32_t flag; } map[] = {
+		{ "ro", MS_RDONLY },	     { "nosuid", MS_NOSUID },	  { "nodev", MS_NODEV },
+		{ "noexec", MS_NOEXEC },     { "noatime", MS_NOATIME }, { "nodiratime", MS_NODIRATIME },
+		{ "relatime", MS_RELATIME }, { "strictatime", MS_STRICTATIME },
+	};
+	uint32_t f = 0;
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (has_opt(opts, map[i].name))
+			f |= map[i].flag;
+	return f;
+}
+
+/* Superblock options worth passing again: all but rw/ro and the LSM's. */
+static char *super_opts(const char *super, const char *extra)
+{
+	size_t n = strlen(super) + (extra ? strlen(extra) : 0) + 2;
+	char *out = xzalloc(n), *copy = xstrdup(super), *p = copy, *o;
+
+	if (!out || !copy) {
+		free(out);
+		free(copy);
+		return NULL;
+	}
+	while ((o = strsep(&p, ","))) {
+		if (!*o || !strcmp(o, "rw") || !strcmp(o, "ro") || !strcmp(o, "seclabel"))
+			continue;
+		if (*out)
+			strcat(out, ",");
+		strcat(out, o);
+	}
+	if (extra && !has_opt(out, extra)) {
+		if (*out)
+			strcat(out, ",");
+		strcat(out, extra);
+	}
+	free(copy);
+	return out;
+}
+
+/* The host directory a mount of the tree shows, found through lxc-cr's
+ * mounts of the same device; NULL when lxc-cr has none. */
+static char *host_path(const struct mi *m, const struct mi_list *host)
+{
+	const struct mi *best = NULL;
+	const char *rest;
+	size_t blen = 0;
+	char *out;
+
+	for (unsigned i = 0; i < host->nr; i++) {
+		const struct mi *h = &host->m[i];
+		size_t n = strlen(h->root);
+
+		if (h->dev != m->dev || strncmp(h->root, m->root, n))
+			continue;
+		if (n > 1 && m->root[n] && m->root[n] != '/')
+			continue;
+		if (!best || n > blen) {
+			best = h;
+			blen = n;
+		}
+	}
+	if (!best)
+		return NULL;
+	rest = strcmp(best->root, "/") ? m->root + blen : m->root;
+	if (!strcmp(rest, "/"))
+		rest = "";
+	out = xzalloc(strlen(best->mnt) + strlen(rest) + 2);
+	if (!out)
+		return NULL;
+	if (strcmp(best->mnt, "/") || !*rest)
+		strcpy(out, best->mnt);
+	strcat(out, rest);
+	return out;
+}
+
+static bool inherited(const struct mi *m, const struct mi_list *host)
+{
+	for (unsigned i = 0; i < host->nr; i++) {
+		const struct mi *h = &host->m[i];
+
+		if (h->dev == m->dev && !strcmp(h->root, m->root) && !strcmp(h->mnt, m->mnt) &&
+		    !strcmp(h->fstype, m->fstype))
+			return true;
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- dump: tmpfs */
+
+static struct {
+	struct cr_img *img;
+	const char *top;
+	size_t top_len, total;
+	const char *mnt;
+	int err;
+} walk;
+
+static int walk_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	TmpfsFile f = TMPFS_FILE__INIT;
+	char target[PATH_MAX];
+	_cleanup_free_ uint8_t *data = NULL;
+	int ret;
+
+	(void)type;
+	(void)ftw;
+	f.path = (char *)path + walk.top_len;
+	if (*f.path == '/')
+		f.path++;
+	f.mode = st->st_mode;
+	f.uid = st->st_uid;
+	f.gid = st->st_gid;
+	f.atime_ns = st->st_atim.tv_sec * 1000000000LL + st->st_atim.tv_nsec;
+	f.mtime_ns = st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		f.has_rdev = true;
+		f.rdev = st->st_rdev;
+	} else if (S_ISLNK(st->st_mode)) {
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+		if (n < 0) {
+			pr_perror("tmpfs %s: cannot read the symlink %s", walk.mnt, f.path);
+			walk.err = -errno;
+			return 1;
+		}
+		target[n] = '\0';
+		f.target = target;
+	} else if (S_ISREG(st->st_mode)) {
+		_cleanup_close_ int fd = -1;
+		size_t len = st->st_size;
+
+		walk.total += len;
+		if (len > TMPFS_MAX_FILE || walk.total > TMPFS_MAX_TOTAL) {
+			pr_err("tmpfs %s: file %s makes it hold more than we save (%u MiB a file, %u MiB in all); not supported",
+			       walk.mnt, f.path, TMPFS_MAX_FILE >> 20, TMPFS_MAX_TOTAL >> 20);
+			walk.err = -EFBIG;
+			return 1;
+		}
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+		if (fd < 0)
+			fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		data = malloc(len ? len : 1);
+		if (fd < 0 || !data || read_all(fd, data, len) < 0) {
+			pr_perror("tmpfs %s: cannot read %s", walk.mnt, f.path);
+			walk.err = errno ? -errno : -EIO;
+			return 1;
+		}
+		f.has_data = true;
+		f.data.data = data;
+		f.data.len = len;
+	} else if (S_ISSOCK(st->st_mode)) {
+		pr_err("tmpfs %s: %s is a unix socket; not supported", walk.mnt, f.path);
+		walk.err = -ENOTSUP;
+		return 1;
+	}
+	ret = img_write_pb(walk.img, &f.base);
+	if (ret) {
+		walk.err = ret;
+		return 1;
+	}
+	return 0;
+}
+
+static int dump_tmpfs(struct dump_ctx *ctx, pid_t root, const struct mi *m)
+{
+	char top[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	snprintf(top, sizeof(top), "/proc/%d/root%s", root, m->mnt);
+	if (stat(top, &st) < 0 || st.st_dev != m->dev) {
+		pr_err("tmpfs %s: cannot be reached (another mount covers it); not supported", m->mnt);
+		return -ENOTSUP;
+	}
+	memset(&walk, 0, sizeof(walk));
+	walk.img = img_open(&ctx->dir, IMG_TMPFS, m->id, true);
+	if (!walk.img)
+		return -EIO;
+	walk.top = top;
+	walk.top_len = strlen(top);
+	walk.mnt = m->mnt;
+	ret = nftw(top, walk_one, 16, FTW_PHYS | FTW_MOUNT);
+	if (ret < 0 && !walk.err) {
+		pr_perror("tmpfs %s: cannot walk it", m->mnt);
+		walk.err = -errno;
+	}
+	ret = img_close(walk.img);
+	return walk.err ? walk.err : ret;
+}
+
+/* ---------------------------------------------------------------- dump */
+
+static int record(MntEntry ***out, size_t *n, const struct mi *m, const char *fstype,
+		  char *source, char *options, bool is_root, const struct mi_list *ct)
+{
+	MntEntry *e = xzalloc(sizeof(*e)), **v = xrealloc_array(*out, *n + 1, sizeof(*v));
+
+	if (v)
+		*out = v;
+	if (!e || !v) {
+		free(e);
+		free(source);
+		free(options);
+		return -ENOMEM;
+	}
+	mnt_entry__init(e);
+	(*out)[(*n)++] = e;
+	e->id = m->id;
+	for (unsigned i = 0; i < ct->nr; i++)
+		if (ct->m[i].id == m->parent && ct->m[i].own && &ct->m[i] != m)
+			e->parent = m->parent;
+	e->mountpoint = xstrdup(m->mnt);
+	e->fstype = xstrdup(fstype);
+	e->source = source;
+	e->options = options;
+	e->flags = mnt_flags(m->opts);
+	if (is_root) {
+		e->has_is_root = true;
+		e->is_root = true;
+	}
+	return e->mountpoint && e->fstype ? 0 : -ENOMEM;
+}
+
+int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
+{
+	struct mi_list host = { 0 }, ct = { 0 };
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", root);
+	if ((ret = mi_read("/proc/self/mountinfo", &host)) || (ret = mi_read(path, &ct)))
+		goto out;
+	for (unsigned i = 0; i < ct.nr; i++)
+		ct.m[i].own = !inherited(&ct.m[i], &host);
+	/* parents first: mountinfo lists them so, but make sure */
+	for (unsigned i = 0; i < ct.nr; i++) {
+		struct mi *m = &ct.m[i];
+		char *src = NULL, *opts = NULL;
+		const char *type = m->fstype;
+
+		if (!m->own) {
+			for (unsigned k = 0; k < ct.nr; k++)
+				if (ct.m[k].id == m->parent && ct.m[k].own && k != i) {
+					pr_err("mount %s (%s) inherited from lxc-cr lies on the tree's own mount %s; not supported",
+					       m->mnt, m->fstype, ct.m[k].mnt);
+					ret = -ENOTSUP;
+					goto out;
+				}
+			continue;
+		}
+		for (unsigned k = i + 1; k < ct.nr; k++)
+			if (ct.m[k].id == m->parent && ct.m[k].own) {
+				pr_err("mount %s is listed before its parent %s; not supported", m->mnt,
+				       ct.m[k].mnt);
+				ret = -ENOTSUP;
+				goto out;
+			}
+		if (strstr(m->tags, "shared:")) {
+			pr_err("mount %s (%s) is shared; only private mounts are supported", m->mnt,
+			       m->fstype);
+			ret = -ENOTSUP;
+			goto out;
+		}
+		if (strstr(m->tags, "master:"))
+			pr_info("mount %s (%s) is a slave: it is restored private", m->mnt, m->fstype);
+		src = host_path(m, &host);
+		if (src) {
+			type = "bind";
+		} else if (!strcmp(type, "proc") || !strcmp(type, "sysfs") || !strcmp(type, "tmpfs")) {
+			src = xstrdup(m->source);
+			opts = super_opts(m->super, NULL);
+		} else if (!strcmp(type, "devpts")) {
+			src = xstrdup(m->source);
+			opts = super_opts(m->super, "newinstance");
+		} else {
+			pr_err("mount %s: filesystem type %s is not supported", m->mnt, m->fstype);
+			ret = -ENOTSUP;
+			goto out;
+		}
+		if (i == 0 && strcmp(type, "bind")) {
+			pr_err("the tree's root filesystem (%s) is not a bind of a host directory; not supported",
+			       m->fstype);
+			free(src);
+			free(opts);
+			ret = -ENOTSUP;
+			goto out;
+		}
+		ret = record(&e->mnts, &e->n_mnts, m, type, src, opts, i == 0, &ct);
+		if (ret)
+			goto out;
+		pr_info("mount %s: %s %s%s%s", m->mnt, type, src ? src : "", opts ? " " : "",
+			opts ? opts : "");
+		if (!strcmp(type, "tmpfs") && (ret = dump_tmpfs(ctx, root, m)))
+			goto out;
+	}
+	if (e->n_mnts && e->mnts[0]->is_root) {
+		pr_err("pid %d: its root filesystem is not lxc-cr's (%s, a container that pivot_root'ed): "
+		       "restoring the files it holds open is not supported yet", root, e->mnts[0]->source);
+		ret = -ENOTSUP;
+	}
+out:
+	mi_free(&host);
+	mi_free(&ct);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- restore */
+
+int mnt_check(NsEntry *e)
+{
+	for (size_t i = 0; i < e->n_mnts; i++) {
+		MntEntry *m = e->mnts[i];
+		bool parent_ok = !m->parent;
+		static const char *const types[] = { "bind", "proc", "sysfs", "tmpfs", "devpts" };
+		bool type_ok = false;
+
+		for (size_t k = 0; k < i; k++)
+			if (e->mnts[k]->id == m->parent)
+				parent_ok = true;
+		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+			if (!strcmp(m->fstype, types[k]))
+				type_ok = true;
+		if (!(e->flags & CLONE_NEWNS) || m->mountpoint[0] != '/' || strstr(m->mountpoint, "/../") ||
+		    !parent_ok || !type_ok || (!strcmp(m->fstype, "bind") && (!m->source || m->source[0] != '/')) ||
+		    (m->is_root && (i || strcmp(m->mountpoint, "/"))) || !m->id) {
+			pr_err("image ns.img: mount %u at %s is invalid", m->id, m->mountpoint);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int mkdir_p(char *path, mode_t mode)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, mode) < 0 && errno != EEXIST) {
+			*p = '/';
+			return -errno;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int tmpfs_fill(struct rst_ctx *ctx, const MntEntry *m, const char *top)
+{
+	struct cr_img *img = img_open(&ctx->dir, IMG_TMPFS, m->id, false);
+	TmpfsFile **files = NULL;
+	size_t nr = 0;
+	int ret = 0, fd = -1;
+
+	if (!img)
+		return -EIO;
+	for (;;) {
+		TmpfsFile *f, **n;
+
+		ret = img_read_pb(img, &tmpfs_file__descriptor, (void **)&f);
+		if (ret <= 0)
+			break;
+		n = xrealloc_array(files, nr + 1, sizeof(*n));
+		if (!n) {
+			img_free_pb(f);
+			ret = -ENOMEM;
+			break;
+		}
+		files = n;
+		files[nr++] = f;
+	}
+	img_close(img);
+	for (size_t i = 0; !ret && i < nr; i++) {
+		TmpfsFile *f = files[i];
+		char p[PATH_MAX];
+		mode_t perm = f->mode & 07777;
+
+		if (strstr(f->path, "..") || f->path[0] == '/' ||
+		    snprintf(p, sizeof(p), "%s/%s", top, f->path) >= (int)sizeof(p)) {
+			pr_err("image tmpfs-%u.img: bad path '%s'", m->id, f->path);
+			ret = -EINVAL;
+			break;
+		}
+		if (!*f->path) {
+			if (!S_ISDIR(f->mode))
+				ret = -EINVAL;
+		} else if (S_ISDIR(f->mode)) {
+			if (mkdir(p, perm) < 0 && errno != EEXIST)
+				ret = -errno;
+		} else if (S_ISLNK(f->mode)) {
+			if (!f->target || symlink(f->target, p) < 0)
+				ret = f->target ? -errno : -EINVAL;
+		} else if (S_ISREG(f->mode)) {
+			fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd < 0 || (f->has_data && write_all(fd, f->data.data, f->data.len) < 0))
+				ret = -errno;
+			close(fd);
+		} else if (S_ISCHR(f->mode) || S_ISBLK(f->mode) || S_ISFIFO(f->mode)) {
+			if (mknod(p, f->mode, f->rdev) < 0)
+				ret = -errno;
+		} else {
+			ret = -EINVAL;
+		}
+		if (!ret && fchownat(AT_FDCWD, p, f->uid, f->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			ret = -errno;
+		if (!ret && !S_ISLNK(f->mode) && chmod(p, perm) < 0)
+			ret = -errno;
+		if (ret)
+			pr_err("tmpfs %s: cannot re-create %s: %s", m->mountpoint, f->path, strerror(-ret));
+	}
+	/* times last, deepest first: creating a file changes its directory's */
+	for (size_t i = nr; !ret && i-- > 0;) {
+		char p[PATH_MAX];
+		struct timespec ts[2] = {
+			{ files[i]->atime_ns / 1000000000LL, files[i]->atime_ns % 1000000000LL },
+			{ files[i]->mtime_ns / 1000000000LL, files[i]->mtime_ns % 1000000000LL },
+		};
+
+		if (snprintf(p, sizeof(p), "%s/%s", top, files[i]->path) >= (int)sizeof(p))
+			continue;
+		if (utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW) < 0) {
+			pr_perror("tmpfs %s: cannot set the times of %s", m->mountpoint, files[i]->path);
+			ret = -errno;
+		}
+	}
+	for (size_t i = 0; i < nr; i++)
+		img_free_pb(files[i]);
+	free(files);
+	return ret;
+}
+
+static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	snprintf(target, sizeof(target), "%s%s", prefix, m->mountpoint);
+	if (!strcmp(m->fstype, "bind") && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
+	} else if ((ret = mkdir_p(target, 0755))) {
+		pr_err("cannot create the mountpoint %s: %s", target, strerror(-ret));
+		return ret;
+	}
+	if (!strcmp(m->fstype, "bind"))
+		ret = mount(m->source, target, NULL, MS_BIND, NULL);
+	else
+		ret = mount(m->source ? m->source : m->fstype, target, m->fstype,
+			    m->flags & ~MS_RDONLY, m->options);
+	if (ret < 0) {
+		pr_perror("cannot mount %s %s on %s", m->fstype, m->source ? m->source : "", target);
+		return -errno;
+	}
+	if (!strcmp(m->fstype, "tmpfs") && (ret = tmpfs_fill(ctx, m, target)))
+		return ret;
+	if (m->flags && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | m->flags, NULL) < 0) {
+		pr_perror("cannot set the flags 0x%x of mount %s", m->flags, target);
+		return -errno;
+	}
+	if (mount(NULL, target, NULL, MS_PRIVATE, NULL) < 0) {
+		pr_perror("cannot make mount %s private", target);
+		return -errno;
+	}
+	return 0;
+}
+
+int mnt_restore(struct rst_ctx *ctx)
+{
+	NsEntry *e = ctx->ns;
+	const char *prefix = "";
+	size_t i = 0;
+	int ret;
+
+	if (!e || !(e->flags & CLONE_NEWNS))
+		return 0;
+	/* our copy of lxc-cr's mounts: nothing done here may reach the host */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		pr_perror("cannot make the new mount namespace private");
+		return -errno;
+	}
+	if (e->n_mnts && e->mnts[0]->is_root) {
+		prefix = ctx->opts->root ? ctx->opts->root : e->mnts[0]->source;
+		if (mount(prefix, prefix, NULL, MS_BIND, NULL) < 0) {
+			pr_perror("cannot bind the root filesystem %s", prefix);
+			return -errno;
+		}
+		i = 1;
+	}
+	for (; i < e->n_mnts; i++)
+		if ((ret = mount_one(ctx, e->mnts[i], prefix)))
+			return ret;
+	if (*prefix) {
+		if (e->mnts[0]->flags &&
+		    mount(NULL, prefix, NULL, MS_REMOUNT | MS_BIND | e->mnts[0]->flags, NULL) < 0) {
+			pr_perror("cannot set the flags of the root filesystem %s", prefix);
+			return -errno;
+		}
+		if (chdir(prefix) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+		    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+			pr_perror("cannot pivot into the root filesystem %s", prefix);
+			return -errno;
+		}
+	}
+	pr_info("%zu mounts of the tree's own re-created", e->n_mnts);
+	return 0;
+}
