@@ -30,6 +30,8 @@ struct crc_restore_opts {
 	bool tcp_established;
 	bool file_locks;			/* accepted for criu's sake; locks in the images are always taken */
 	const char *pidfile;		/* write the root's PID here */
+	const char *const *externals;	/* "veth[INSIDE]:OUTSIDE[@BRIDGE]" */
+	unsigned nr_externals;
 };
 
 struct crc_stats {
