@@ -5,10 +5,11 @@
 # N times with lxc-cr, then ask it (SIGTERM) to verify its own state.
 #
 # Usage: run.sh [--lxc-cr PATH] [--builddir DIR] [--iters N] [--keep] [--tap]
-#               [--no-cr] [--strict] [--ns] [TEST...]
+#               [--no-cr] [--strict] [--ns] [--ns-net] [TEST...]
 # --strict: tests in known-gaps.list count as failures.
 # --ns: each test tree's root is the init of new PID, UTS and IPC namespaces
 #   (ZDTM_NEWNS=1); a restored root has a new host PID, which the harness follows.
+# --ns-net: as --ns, and a network namespace too (ZDTM_NEWNS=3), left empty.
 # Tests default to every name in tests.list without "flags: noauto".
 
 set -u
@@ -17,7 +18,7 @@ srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 self="$srcdir/$(basename "${BASH_SOURCE[0]}")"
 
 usage() {
-	sed -n '6,10s/^# \{0,1\}//p' "$self" >&2
+	sed -n '6,11s/^# \{0,1\}//p' "$self" >&2
 	exit 2
 }
 
@@ -29,6 +30,7 @@ tap=0
 nocr=0
 strict=0
 ns=0
+nsnet=0
 tests=()
 orig_args=("$@")
 
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--no-cr) nocr=1; shift ;;
 	--strict) strict=1; shift ;;
 	--ns) ns=1; shift ;;
+	--ns-net) ns=1; nsnet=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; tests+=("$@"); break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -53,6 +56,7 @@ while [ $# -gt 0 ]; do
 done
 
 [ "$ns" = 1 ] && export ZDTM_NEWNS=1
+[ "$nsnet" = 1 ] && export ZDTM_NEWNS=3
 
 case "$iters" in ''|*[!0-9]*) echo "run.sh: --iters needs a number" >&2; exit 2 ;; esac
 

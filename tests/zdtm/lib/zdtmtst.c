@@ -168,15 +168,16 @@ static void close_fds_above(int lo, int keep)
 
 /*
  * ZDTM_NEWNS=1: the tested tree's root becomes the init (pid 1) of new PID,
- * UTS and IPC namespaces. A raw clone, so that no atfork handler closes the
+ * UTS and IPC namespaces; ZDTM_NEWNS=3 adds a network namespace, where the
+ * harness creates nothing (the test makes its links). A raw clone, so that no atfork handler closes the
  * launcher's pipe: the new init still has to release it.
  */
 static int in_new_ns;
 
-static void enter_new_ns(void)
+static void enter_new_ns(int net)
 {
-	long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, NULL,
-			   NULL, NULL, 0);
+	long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+			   (net ? CLONE_NEWNET : 0) | SIGCHLD, NULL, NULL, NULL, 0);
 
 	if (pid < 0) {
 		perror("clone(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC)");
@@ -295,8 +296,8 @@ void test_init(int argc, char **argv)
 			close(fd);
 	}
 	close_fds_above(3, sync_fd);
-	if (getenv("ZDTM_NEWNS") && !strcmp(getenv("ZDTM_NEWNS"), "1"))
-		enter_new_ns();
+	if (getenv("ZDTM_NEWNS") && (!strcmp(getenv("ZDTM_NEWNS"), "1") || !strcmp(getenv("ZDTM_NEWNS"), "3")))
+		enter_new_ns(!strcmp(getenv("ZDTM_NEWNS"), "3"));
 }
 
 void test_daemon(void)
