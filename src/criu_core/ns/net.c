@@ -361,7 +361,8 @@ static int read_sysctls(NetnsEntry *n)
 
 /* In lxc-cr's namespace: the host end of an external veth. */
 struct host_peer {
-	int want_link;
+	int want_index;		/* our end's IFLA_LINK */
+	int want_link;		/* our end's index */
 	const char *inner;
 	char name[IFNAMSIZ];
 	int master;
@@ -377,7 +378,8 @@ static int host_link_cb(struct nlmsghdr *h, void *arg)
 	if (h->nlmsg_type != RTM_NEWLINK)
 		return 0;
 	parse_attrs(tb, IFLA_MAX, IFLA_RTA(ifi), IFLA_PAYLOAD(h));
-	if (!tb[IFLA_IFNAME] || !tb[IFLA_LINK] || *(int *)RTA_DATA(tb[IFLA_LINK]) != p->want_link)
+	if (ifi->ifi_index != p->want_index || !tb[IFLA_IFNAME] || !tb[IFLA_LINK] ||
+	    *(int *)RTA_DATA(tb[IFLA_LINK]) != p->want_link)
 		return 0;
 	snprintf(p->name, sizeof(p->name), "%s", (char *)RTA_DATA(tb[IFLA_IFNAME]));
 	p->master = tb[IFLA_MASTER] ? *(int *)RTA_DATA(tb[IFLA_MASTER]) : 0;
@@ -386,15 +388,15 @@ static int host_link_cb(struct nlmsghdr *h, void *arg)
 
 static int find_host_peer(int hsk, struct dlink *d, int peer_index, NetLink *l)
 {
-	struct host_peer p = { .want_link = d->ifindex };
+	struct host_peer p = { .want_index = peer_index, .want_link = d->ifindex };
 	char br[IFNAMSIZ];
 	int ret;
 
-	/* the peer's IFLA_LINK names our end's index; check it is the one */
+	/* the link of lxc-cr's namespace at our IFLA_LINK whose IFLA_LINK is us */
 	ret = nl_dump(hsk, RTM_GETLINK, AF_UNSPEC, host_link_cb, &p);
 	if (ret)
 		return ret;
-	if (!p.name[0] || (int)if_nametoindex(p.name) != peer_index) {
+	if (!p.name[0]) {
 		pr_err("network namespace: the peer of veth '%s' is neither inside nor in lxc-cr's network namespace; not supported",
 		       l->name);
 		return -ENOTSUP;
