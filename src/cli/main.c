@@ -34,6 +34,7 @@ enum {
 	OPT_PIDFILE,
 	OPT_CGROUP_ROOT,
 	OPT_ROOT,
+	OPT_EXTERNAL,
 };
 
 static void usage(FILE *f)
@@ -44,7 +45,7 @@ static void usage(FILE *f)
 		  "              [--tcp-established] [--file-locks] [--ext-unix-sk] [--ghost-limit SIZE]\n"
 		  "  lxc-cr restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-o LOG]\n"
 		  "              [--shell-job] [--tcp-established] [--file-locks] [--root DIR]\n"
-		  "              [--cgroup-root DIR]\n"
+		  "              [--cgroup-root DIR] [--external veth[INSIDE]:OUTSIDE[@BRIDGE]]...\n"
 		  "  lxc-cr check\n"
 		  "  lxc-cr show DIR|FILE\n"));
 }
@@ -81,11 +82,13 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "external", required_argument, NULL, OPT_EXTERNAL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct crc_dump_opts dopts = { 0 };
 	struct crc_restore_opts ropts = { 0 };
+	const char *externals[16];
 	struct crc_stats stats = { 0 };
 	const char *dir = NULL, *log = NULL, *cmd;
 	char *logpath = NULL;
@@ -132,6 +135,19 @@ int main(int argc, char **argv)
 		case OPT_PIDFILE: ropts.pidfile = optarg; break;
 		case OPT_CGROUP_ROOT: ropts.cgroup_root = optarg; break;
 		case OPT_ROOT: ropts.root = optarg; break;
+		case OPT_EXTERNAL:
+			if (strncmp(optarg, "veth[", 5) || !strstr(optarg, "]:")) {
+				fprintf(stderr, _("lxc-cr: --external '%s': expected veth[INSIDE]:OUTSIDE[@BRIDGE]\n"),
+					optarg);
+				return 2;
+			}
+			if (ropts.nr_externals == sizeof(externals) / sizeof(externals[0])) {
+				fprintf(stderr, _("lxc-cr: too many --external options\n"));
+				return 2;
+			}
+			externals[ropts.nr_externals++] = optarg;
+			ropts.externals = externals;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}

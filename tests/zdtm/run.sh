@@ -5,11 +5,12 @@
 # N times with lxc-cr, then ask it (SIGTERM) to verify its own state.
 #
 # Usage: run.sh [--lxc-cr PATH] [--builddir DIR] [--iters N] [--keep] [--tap]
-#               [--no-cr] [--strict] [--ns] [--ns-mnt] [TEST...]
+#               [--no-cr] [--strict] [--ns] [--ns-mnt] [--ns-net] [TEST...]
 # --strict: tests in known-gaps.list count as failures.
 # --ns: each test tree's root is the init of new PID, UTS and IPC namespaces
 #   (ZDTM_NEWNS=1); a restored root has a new host PID, which the harness follows.
 # --ns-mnt: the same and a mount namespace: a private /proc and a tmpfs (ZDTM_NEWNS=2).
+# --ns-net: as --ns, and a network namespace too (ZDTM_NEWNS=3), left empty.
 # Tests default to every name in tests.list without "flags: noauto".
 
 set -u
@@ -47,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--strict) strict=1; shift ;;
 	--ns) ns=1; shift ;;
 	--ns-mnt) ns=2; shift ;;
+	--ns-net) ns=3; shift ;;
 	-h|--help) usage ;;
 	--) shift; tests+=("$@"); break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -349,7 +351,7 @@ done
 # a failure is reported loudly as a known gap (counted as skipped, never as
 # passed), a pass is reported so that the line can be removed.
 gaps_files=("$srcdir/known-gaps.list")
-[ "$ns" = 1 ] && gaps_files+=("$srcdir/known-gaps-ns.list")
+{ [ "$ns" = 1 ] || [ "$ns" = 3 ]; } && gaps_files+=("$srcdir/known-gaps-ns.list")
 [ "$ns" = 2 ] && gaps_files+=("$srcdir/known-gaps-ns-mnt.list")
 gap_reason() {
 	local f

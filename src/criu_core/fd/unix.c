@@ -29,6 +29,7 @@
 #include <sys/un.h>
 
 #include "fd/files.h"
+#include "ns/ns.h"
 #include "restore/restore.h"
 
 #ifndef SO_PEEK_OFF
@@ -191,7 +192,7 @@ static int usk_collect_diag(void)
 		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER |
 				     UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN },
 	};
-	_cleanup_close_ int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	_cleanup_close_ int nl = ns_net_socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	static char buf[32768];
 	int ret;
 

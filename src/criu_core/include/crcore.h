@@ -32,6 +32,8 @@ struct crc_restore_opts {
 	const char *pidfile;		/* write the root's PID here */
 	const char *cgroup_root;	/* the root task's cgroup in every hierarchy; NULL: as saved */
 	const char *root;		/* where the tree's root filesystem is on this host (NULL: where it was) */
+	const char *const *externals;	/* "veth[INSIDE]:OUTSIDE[@BRIDGE]" */
+	unsigned nr_externals;
 };
 
 struct crc_stats {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Namespaces. The tree's root may have PID, UTS and IPC namespaces of its
- * own (it must then be the init of its PID namespace), and a mount
- * namespace (mnt.c); every other task must share all of the root's.
- * Network, user, cgroup and time namespaces must still be lxc-cr's.
+ * Namespaces. The tree's root may have PID, UTS, IPC and network namespaces
+ * of its own (it must then be the init of its PID namespace), and a mount
+ * namespace (mnt.c); every other task must share all of the root's. User,
+ * cgroup and time namespaces must still be lxc-cr's. The network namespace
+ * is in net.c.
  *
  * PID: images name tasks by their PIDs inside the root's namespace (the
  * last field of NSpid); host PIDs are only used to reach them at dump.
@@ -25,10 +26,12 @@
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include "ns/ns.h"
+#include "ns/net.h"
 #include "restore/restore.h"
 #include "proc_parse.h"
 
@@ -39,7 +42,7 @@
 #define MSG_COPY 040000
 #endif
 
-#define NS_OWN_FLAGS (CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS)
+#define NS_OWN_FLAGS (CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET)
 #define NS_MAX_DATA (48u << 20)		/* all shm contents and messages: one record */
 
 union semun {
@@ -63,6 +66,7 @@ static const struct ns_kind {
 static struct {
 	uint32_t flags;
 	unsigned levels;
+	pid_t root;
 	unsigned nr;
 	struct { pid_t host, inner; } *map;
 } dns = { .levels = 1 };
@@ -162,6 +166,32 @@ void ns_dump_fini(void)
 	dns.nr = 0;
 	dns.flags = 0;
 	dns.levels = 1;
+	dns.root = 0;
+}
+
+int ns_net_socket(int domain, int type, int proto)
+{
+	char path[64];
+	_cleanup_close_ int own = -1, fd = -1;
+	int sk, err;
+
+	if (!(dns.flags & CLONE_NEWNET))
+		return socket(domain, type, proto);
+	own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", dns.root);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (own < 0 || fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		pr_perror("pid %d: cannot enter its network namespace", dns.root);
+		return -1;
+	}
+	sk = socket(domain, type, proto);
+	err = errno;
+	if (setns(own, CLONE_NEWNET) < 0) {
+		pr_perror("cannot go back to lxc-cr's network namespace");
+		abort();
+	}
+	errno = err;
+	return sk;
 }
 
 static int map_add(pid_t host, const char *rel)
@@ -268,7 +298,9 @@ int ns_dump_check(struct dump_ctx *ctx)
 	if (dns.flags)
 		pr_info("the tree has namespaces of its own: %s%s%s%s",
 			dns.flags & CLONE_NEWPID ? "pid " : "", dns.flags & CLONE_NEWUTS ? "uts " : "",
-			dns.flags & CLONE_NEWIPC ? "ipc " : "", dns.flags & CLONE_NEWNS ? "mnt" : "");
+			dns.flags & CLONE_NEWIPC ? "ipc " : "", dns.flags & CLONE_NEWNS ? "mnt " : "",
+			dns.flags & CLONE_NEWNET ? "net" : "");
+	dns.root = ctx->items[0]->pid;
 	return 0;
 }
 
@@ -541,6 +573,8 @@ int ns_dump(struct dump_ctx *ctx)
 		ret = in_ns(root, "ipc", CLONE_NEWIPC, dump_ipc, &e, &total);
 	if (!ret && (dns.flags & CLONE_NEWNS))
 		ret = mnt_dump(ctx, root, &e);
+	if (!ret && (dns.flags & CLONE_NEWNET))
+		ret = net_dump(root, &e);
 	if (!ret)
 		ret = img_write_pb(dump_img(ctx, IMG_NS), &e.base);
 	if (!ret && (e.n_shm || e.n_sem || e.n_msg))
@@ -557,6 +591,8 @@ int ns_dump(struct dump_ctx *ctx)
 		protobuf_c_message_free_unpacked(&e.msg[i]->base, NULL);
 	for (size_t i = 0; i < e.n_mnts; i++)
 		protobuf_c_message_free_unpacked(&e.mnts[i]->base, NULL);
+	if (e.net)
+		protobuf_c_message_free_unpacked(&e.net->base, NULL);
 	free(e.shm);
 	free(e.sem);
 	free(e.msg);
@@ -599,6 +635,12 @@ int ns_read(struct rst_ctx *ctx)
 		pr_err("image ns.img: UTS names or IPC objects without their namespace, or too long");
 		return -EINVAL;
 	}
+	if (!!e->net != !!(e->flags & CLONE_NEWNET)) {
+		pr_err("image ns.img: a network namespace without its flag, or the flag without it");
+		return -EINVAL;
+	}
+	if (e->net && (ret = net_validate(e->net)))
+		return ret;
 	for (size_t i = 0; i < e->n_shm; i++)
 		if (e->shm[i]->id < 0 || !perm_ok(e->shm[i]->perm) ||
 		    e->shm[i]->data.len > e->shm[i]->size) {
@@ -621,7 +663,8 @@ int ns_read(struct rst_ctx *ctx)
 
 uint64_t ns_root_flags(struct rst_ctx *ctx)
 {
-	return ctx->ns ? ctx->ns->flags : 0;
+	/* the network namespace exists before the root: it is born in it */
+	return ctx->ns ? ctx->ns->flags & ~(uint64_t)CLONE_NEWNET : 0;
 }
 
 static int set_next_id(const char *kind, int id)

@@ -16,6 +16,8 @@ int ns_dump(struct dump_ctx *ctx);
 pid_t ns_vpid(pid_t host);
 /* Dump: how many levels a PID of the tree has, seen from lxc-cr. */
 unsigned ns_pid_levels(void);
+/* Dump: a socket in the tree's network namespace (socket(2) semantics). */
+int ns_net_socket(int domain, int type, int proto);
 /* Dump: forget what ns_dump_check learnt. */
 void ns_dump_fini(void);
 

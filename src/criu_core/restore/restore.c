@@ -3,8 +3,12 @@
  * Restore orchestration. Stages, each starting when every task finished the
  * one before (futexes in a shared page):
  *   READ     images read and validated, PIDs checked free; nothing exists yet.
+ *   NET      a network namespace of the tree's own is created and filled (links,
+ *            addresses, routes), its host ends made; still no task.
  *   OPEN     every file object and shared memory object opened here, above all
- *            target fd numbers; the tree is forked with clone3(set_tid).
+ *            target fd numbers, with lxc-cr inside the tree's network namespace
+ *            (sockets are born there); the tree is forked with clone3(set_tid)
+ *            from inside it too, and lxc-cr goes back.
  *   FORKED   every task exists: process groups are joined, descriptors put in
  *            place, task state set, memory prepared at temporary addresses.
  *   PREPARED every task is seized by us; seccomp and credentials go in, and
@@ -36,6 +40,7 @@
 #include "mem/vma.h"
 #include "ns/ns.h"
 #include "ns/cgroup.h"
+#include "ns/net.h"
 #include "task/core.h"
 #include "proc_parse.h"
 
@@ -795,7 +800,9 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = -errno;
 		goto out;
 	}
-	if ((ret = shmem_prepare(&ctx)) || (ret = files_open_all(&ctx)) ||
+	if (ctx.ns && ctx.ns->net && (ret = net_restore_prepare(&ctx, ctx.ns->net)))
+		goto out;
+	if ((ret = shmem_prepare(&ctx)) || (ret = net_enter()) || (ret = files_open_all(&ctx)) ||
 	    (ret = cgroup_prepare(&ctx)))
 		goto out;
 	ctx.host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -820,6 +827,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		task_ctx = &ctx;
 		task_main(&ctx, ctx.items[0]);
 	}
+	if ((ret = net_leave()))
+		goto out_kill;
 	ctx.items[0]->hpid = root;
 	for (unsigned i = 0; i < ctx.nr_items; i++)
 		ctx.items[i]->rst = (void *)1;
@@ -883,6 +892,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 out_kill:
 	kill_tasks(&ctx);
 out:
+	net_restore_fini(ret < 0);
 	if (errp[0] >= 0)
 		close(errp[0]);
 	if (errp[1] >= 0)

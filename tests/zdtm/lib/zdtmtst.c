@@ -169,7 +169,8 @@ static void close_fds_above(int lo, int keep)
 
 /*
  * ZDTM_NEWNS=1: the tested tree's root becomes the init (pid 1) of new PID,
- * UTS and IPC namespaces. A raw clone, so that no atfork handler closes the
+ * UTS and IPC namespaces; ZDTM_NEWNS=3 adds a network namespace, where the
+ * harness creates nothing (the test makes its links). A raw clone, so that no atfork handler closes the
  * launcher's pipe: the new init still has to release it.
  * ZDTM_NEWNS=2: a new mount namespace too, every mount private, a /proc of
  * its own, and a small tmpfs with a few files on ./zdtm.tmpfs (the test's
@@ -220,9 +221,11 @@ static void new_mounts(void)
 	}
 }
 
+/* level 1: pid, uts, ipc; 2: and a mount namespace; 3: and a network namespace */
 static void enter_new_ns(int level)
 {
-	long flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (level > 1 ? CLONE_NEWNS : 0);
+	long flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (level == 2 ? CLONE_NEWNS : 0) |
+		     (level == 3 ? CLONE_NEWNET : 0);
 	long pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 
 	if (pid < 0) {
@@ -236,7 +239,7 @@ static void enter_new_ns(int level)
 		perror("setsid in the new namespaces");
 		_exit(1);
 	}
-	if (level > 1) {
+	if (level == 2) {
 		host_pid_cached = host_pid();
 		new_mounts();
 	}
@@ -331,7 +334,8 @@ void test_init(int argc, char **argv)
 			close(fd);
 	}
 	close_fds_above(3, sync_fd);
-	if (getenv("ZDTM_NEWNS") && (!strcmp(getenv("ZDTM_NEWNS"), "1") || !strcmp(getenv("ZDTM_NEWNS"), "2")))
+	if (getenv("ZDTM_NEWNS") && (!strcmp(getenv("ZDTM_NEWNS"), "1") || !strcmp(getenv("ZDTM_NEWNS"), "2") ||
+				     !strcmp(getenv("ZDTM_NEWNS"), "3")))
 		enter_new_ns(atoi(getenv("ZDTM_NEWNS")));
 }
 

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Network namespace tests: run ip(8) and take a sorted snapshot of what it shows. */
+#ifndef ZDTM_NETUTIL_H
+#define ZDTM_NETUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zdtmtst.h"
+
+static inline void net_need_own_ns(void)
+{
+	const char *v = getenv("ZDTM_NEWNS");
+
+	if (!v || strcmp(v, "3") || getpid() != 1)
+		skip("needs a network namespace of its own (run.sh --ns-net)");
+}
+
+static inline void net_run(const char *cmd)
+{
+	if (system(cmd) != 0)
+		fail("'%s' failed", cmd);
+}
+
+/* Links, addresses (words of each line sorted: the order of addresses may
+ * differ), routes of the main table and the sysctls, as one string. */
+static inline char *net_snapshot(void)
+{
+	static const char cmd[] =
+		"{ ip -br link | sed 's/ \\+/ /g'; "
+		"ip -br addr | while read n s a; do echo \"$n $s $(printf '%s\\n' $a | sort | tr '\\n' ' ')\"; done; "
+		"ip route show table main; ip -6 route show table main; "
+		"cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding "
+		"/proc/sys/net/ipv4/conf/all/rp_filter; } 2>&1 | sort";
+	FILE *f = popen(cmd, "r");
+	char *buf = calloc(1, 65536);
+	size_t n;
+
+	if (!f || !buf)
+		fail("popen");
+	n = fread(buf, 1, 65535, f);
+	buf[n] = '\0';
+	if (pclose(f) != 0)
+		fail("'%s' failed", cmd);
+	return buf;
+}
+
+static inline void net_compare(const char *before)
+{
+	char *after = net_snapshot();
+
+	if (strcmp(before, after)) {
+		test_msg("before:\n%s", before);
+		test_msg("after:\n%s", after);
+		fail("the network namespace changed");
+	}
+	free(after);
+}
+
+#endif
