@@ -296,7 +296,7 @@ int ns_dump_check(struct dump_ctx *ctx)
 			return ret;
 	}
 	if (dns.flags)
-		pr_info("the tree has namespaces of its own: %s%s%s%s",
+		pr_info("the tree has namespaces of its own: %s%s%s%s%s",
 			dns.flags & CLONE_NEWPID ? "pid " : "", dns.flags & CLONE_NEWUTS ? "uts " : "",
 			dns.flags & CLONE_NEWIPC ? "ipc " : "", dns.flags & CLONE_NEWNS ? "mnt " : "",
 			dns.flags & CLONE_NEWNET ? "net" : "");

@@ -10,6 +10,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +245,20 @@ static void enter_new_ns(int level)
 	if (level == 2) {
 		host_pid_cached = host_pid();
 		new_mounts();
+	}
+	if (level == 3) {
+		/* a new network namespace starts with lo down */
+		struct ifreq ifr;
+		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		memset(&ifr, 0, sizeof(ifr));
+		strcpy(ifr.ifr_name, "lo");
+		if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
+		    (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0)) {
+			perror("bringing lo up in the new network namespace");
+			_exit(1);
+		}
+		close(s);
 	}
 }
 
