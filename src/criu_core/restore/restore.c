@@ -229,20 +229,8 @@ static bool adopted(struct pstree_item *c)
 static pid_t clone_child(struct pstree_item *c, uint64_t flags)
 {
 	int esig = c->rcore && c->rcore->has_exit_signal ? c->rcore->exit_signal : SIGCHLD;
-	struct clone_args ca = {
-		.flags = flags,
-		.exit_signal = flags & CLONE_PARENT ? 0 : esig,
-		.set_tid = (uint64_t)&c->pid,
-		.set_tid_size = 1,
-	};
-	long r;
+	long r = clone_with_pid(c->pid, flags & CLONE_PARENT ? 0 : esig, flags);
 
-	for (int i = 0; i < 200; i++) {
-		r = syscall(SYS_clone3, &ca, sizeof(ca));
-		if (r >= 0 || errno != EEXIST)
-			break;
-		usleep(10000);
-	}
 	if (r == 0) {
 		if (c->pe->state == TASK_ZOMBIE)
 			zombie_main(NULL, c);
