@@ -22,7 +22,6 @@
 #define PME_SWAP	(1ULL << 62)
 #define PME_FILE	(1ULL << 61)
 #define PME_PFN_MASK	((1ULL << 55) - 1)
-#define XFER_BATCH	(4u << 20)
 
 static int parse_vmflags(const char *s, struct vma_area *v)
 {
@@ -132,19 +131,12 @@ void vma_free(struct pstree_item *item)
 	item->nr_vmas = 0;
 }
 
-/* A run of pages to save: where it is in the process and in which VMA. */
-struct page_run {
-	uint64_t vaddr;
-	uint32_t nr;
-};
-
 struct page_xfer {
 	struct dump_ctx *ctx;
 	struct pstree_item *item;
 	struct cr_img *pm, *pages;
 	PagemapEntry **entries;
 	size_t nr_entries;
-	uint8_t *buf;
 	uint64_t written, skipped;
 	struct xfer_queue q;		/* copies into the pages image, run at the end */
 	uint64_t data_off;		/* bytes queued so far */
@@ -402,16 +394,12 @@ int vma_dump(struct dump_ctx *ctx, struct pstree_item *item, MmEntry *mm)
 	int ret = 0;
 
 	mm->vmas = xzalloc(sizeof(VmaEntry *) * (item->nr_vmas + 1));
-	x.buf = malloc(XFER_BATCH);
-	if (!mm->vmas || !x.buf) {
-		free(x.buf);
+	if (!mm->vmas)
 		return -ENOMEM;
-	}
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", item->pid);
 	pmfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pmfd < 0) {
 		pr_perror("pid %d: cannot open pagemap", item->pid);
-		free(x.buf);
 		return -errno;
 	}
 	x.pm = img_open(&ctx->dir, IMG_PAGEMAP, ns_vpid(item->pid), true);
@@ -492,7 +480,6 @@ out:
 	for (size_t i = 0; i < x.nr_entries; i++)
 		free(x.entries[i]);
 	free(x.entries);
-	free(x.buf);
 	for (unsigned i = 0; i < x.nr_fds; i++)
 		close(x.fds[i]);
 	free(x.fds);
