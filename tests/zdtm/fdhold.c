@@ -18,8 +18,10 @@
  * controlling terminal. The holder keeps the master and answers every line
  * "PING x" the test writes with "PONG x". At restore it opens a new pair;
  * the images name the old slave by its key tty[RDEV:DEV].
- * KIND pipe: a pipe; the test opens its read end (ZDTM_PIPE, a /proc path)
- * and the holder keeps the write end. Each new pipe carries one line
+ * KIND pipe: a pipe; the test gets its read end from the holder (the
+ * message "get" on the socket ZDTM_PIPE names, answered with the descriptor:
+ * a /proc path would not reach it from a test's own mount namespace) and the
+ * holder keeps the write end. Each new pipe carries one line
  * "zdtm-fdhold INO" naming its own inode; the images name the old pipe by
  * pipe:[INO].
  * The holder logs to WD/fdhold.log; the current key is in WD/fdhold.key.
@@ -231,7 +233,7 @@ static void serve_master(int m, char *buf, size_t *len, size_t size, bool *dead)
 		*len = 0;
 }
 
-static void daemon_loop(int ls, int m, int pw, char *key)
+static void daemon_loop(int ls, int m, int pr, int pw, char *key)
 {
 	char buf[1024];
 	size_t blen = 0;
@@ -261,6 +263,13 @@ static void daemon_loop(int ls, int m, int pw, char *key)
 		if (!strcmp(cmd, "stop")) {
 			send_fd(c, "bye", -1);
 			exit(0);
+		}
+		if (!strcmp(cmd, "get") && !is_pty && pr >= 0) {
+			send_fd(c, key, pr);
+			close(pr);
+			pr = -1;
+			close(c);
+			continue;
 		}
 		if (strcmp(cmd, "new")) {
 			send_fd(c, "?", -1);
@@ -324,7 +333,7 @@ static void cmd_start(char **cmd)
 			dup2(fd, 2);
 		}
 		logmsg("holding %s", key);
-		daemon_loop(ls, m, p[1], key);
+		daemon_loop(ls, m, p[0], p[1], key);
 		exit(0);
 	}
 	close(ls);
@@ -333,9 +342,8 @@ static void cmd_start(char **cmd)
 		snprintf(env, sizeof(env), "%s", path);
 		setenv("ZDTM_PTY", env, 1);
 	} else {
-		/* the holder keeps the read end open until the first restore */
-		snprintf(env, sizeof(env), "/proc/%d/fd/%d", pid, p[0]);
-		setenv("ZDTM_PIPE", env, 1);
+		wd_path(logp, sizeof(logp), "fdhold.sock");
+		setenv("ZDTM_PIPE", logp, 1);
 		close(p[0]);
 		close(p[1]);
 	}

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * A pipe fed from outside the tree (run under zdtm-fdhold pipe, like the end
- * of a shell pipeline): the test opens the read end ZDTM_PIPE as fd 0,
- * O_NONBLOCK, and dup()s it to fd 7 close-on-exec. Each restore gets a new
+ * of a shell pipeline): the test gets the read end from the holder (socket
+ * ZDTM_PIPE), has it as fd 0, O_NONBLOCK, and dup()s it to fd 7 close-on-exec. Each restore gets a new
  * pipe from the holder (--inherit-fd fd[7]:pipe:[INO]) whose only content is
  * the line "zdtm-fdhold INO", INO being that pipe's inode; what was queued in
  * the old pipe at dump must not be written into it. After C/R: fds 0 and 7
@@ -11,7 +11,34 @@
  * line read names the inode of the pipe fd 0 is on.
  */
 #include <poll.h>
+#include <sys/un.h>
 #include "fdutil.h"
+
+/* The read end, from the holder listening on path. */
+static int get_pipe(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char cbuf[CMSG_SPACE(sizeof(int))], msg[128];
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), fd = -1;
+
+	if (s < 0 || strlen(path) >= sizeof(sa.sun_path))
+		fail("socket for %s: %s", path, strerror(errno));
+	strcpy(sa.sun_path, path);
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) || send(s, "get", 3, 0) != 3 ||
+	    recvmsg(s, &mh, 0) <= 0)
+		fail("cannot get the pipe from the holder at %s: %s", path, strerror(errno));
+	c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	if (fd < 0)
+		fail("the holder at %s sent no descriptor", path);
+	close(s);
+	return fd;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,9 +51,9 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	if (!path)
 		skip("ZDTM_PIPE is not set: run under zdtm-fdhold pipe (run.sh does, from pipe_ext00.desc)");
-	fd = open(path, O_RDONLY | O_NONBLOCK);
-	if (fd < 0)
-		fail("open %s: %s", path, strerror(errno));
+	fd = get_pipe(path);
+	if (fcntl(fd, F_SETFL, O_NONBLOCK))
+		fail("O_NONBLOCK: %s", strerror(errno));
 	if (dup2(fd, 0) < 0 || fcntl(0, F_DUPFD_CLOEXEC, 7) != 7)
 		fail("dup: %s", strerror(errno));
 	close(fd);

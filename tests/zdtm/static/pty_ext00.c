@@ -67,10 +67,10 @@ static dev_t rdev_of(const char *path)
 int main(int argc, char **argv)
 {
 	const char *path = getenv("ZDTM_PTY");
-	char tag[32], p[64];
+	char tag[32];
 	sigset_t ttou;
 	pid_t child, me;
-	int fd, c[2];
+	int fd, c[2], r[2];
 
 	test_init(argc, argv);
 	if (!path)
@@ -87,23 +87,31 @@ int main(int argc, char **argv)
 	snprintf(tag, sizeof(tag), "%d-before", (int)me);
 	ping(0, tag);
 
-	if (pipe(c))
+	/* c: we ask the child (our rdev), r: it answers */
+	if (pipe(c) || pipe(r))
 		fail("pipe: %s", strerror(errno));
 	child = fork();
 	if (child < 0)
 		fail("fork: %s", strerror(errno));
 	if (child == 0) {
-		char x;
+		struct stat st;
+		dev_t want;
+		char ok;
 
 		close(5);
 		close(c[1]);
+		close(r[0]);
 		setpgid(0, 0);
-		/* until the test ends */
-		while (read(c[0], &x, 1) < 0 && errno == EINTR)
+		/* until the test asks: is our fd 0 its terminal? */
+		while (read(c[0], &want, sizeof(want)) < 0 && errno == EINTR)
 			;
+		ok = (!fstat(0, &st) && st.st_rdev == want && isatty(0)) ? 'Y' : 'N';
+		if (write(r[1], &ok, 1) != 1)
+			_exit(1);
 		_exit(0);
 	}
 	close(c[0]);
+	close(r[1]);
 	setpgid(child, child);
 	sigemptyset(&ttou);
 	sigaddset(&ttou, SIGTTOU);
@@ -126,9 +134,14 @@ int main(int argc, char **argv)
 	if (rdev_of("/proc/self/fd/0") != rdev_of("/proc/self/fd/5") ||
 	    rdev_of("/proc/self/fd/0") != rdev_of(ttyname(0) ?: "/dev/null"))
 		fail("fds 0 and 5 are not one terminal, or not the one ttyname() names");
-	snprintf(p, sizeof(p), "/proc/%d/fd/0", (int)child);
-	if (rdev_of(p) != rdev_of("/proc/self/fd/0"))
-		fail("the child's fd 0 is another terminal");
+	{
+		dev_t mine = rdev_of("/proc/self/fd/0");
+		char ok = 0;
+
+		if (write(c[1], &mine, sizeof(mine)) != sizeof(mine) || read(r[0], &ok, 1) != 1 ||
+		    ok != 'Y')
+			fail("the child's fd 0 is not our terminal");
+	}
 	if (!(fcntl(5, F_GETFD) & FD_CLOEXEC) || (fcntl(0, F_GETFD) & FD_CLOEXEC))
 		fail("fd flags: fd 0 %#x, fd 5 %#x", fcntl(0, F_GETFD), fcntl(5, F_GETFD));
 	if ((fcntl(0, F_GETFL) & O_ACCMODE) != O_RDWR)
