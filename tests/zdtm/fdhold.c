@@ -24,6 +24,10 @@
  * holder keeps the write end. Each new pipe carries one line
  * "zdtm-fdhold INO" naming its own inode; the images name the old pipe by
  * pipe:[INO].
+ * KIND file: a regular file WD/fdhold.file.N holding the line "zdtm-fdhold
+ * INO" (its inode); the test opens it (ZDTM_FILE) for appending. At restore a
+ * new file is handed in, opened O_WRONLY|O_APPEND, under the old one's path
+ * spelled as CRIU does, without its leading '/'.
  * The holder logs to WD/fdhold.log; the current key is in WD/fdhold.key.
  */
 #ifndef _GNU_SOURCE
@@ -46,7 +50,8 @@
 #define INHERIT_FD 7
 
 static const char *wd;
-static int is_pty;
+static int is_pty, is_file;
+static unsigned file_gen;
 static FILE *logfp;
 
 static void die(const char *fmt, ...)
@@ -135,6 +140,24 @@ static void new_pipe(int p[2], char *key, size_t klen)
 	if (write(p[1], line, n) != n)
 		die("write into the pipe");
 	snprintf(key, klen, "pipe:[%llu]", (unsigned long long)st.st_ino);
+}
+
+/* A new file WD/fdhold.file.N with one line naming its inode; opened for appending. */
+static int new_file(char *path, size_t plen)
+{
+	struct stat st;
+	char line[64];
+	int fd, n;
+
+	snprintf(line, sizeof(line), "fdhold.file.%u", file_gen++);
+	wd_path(path, plen, line);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || fstat(fd, &st))
+		die("create %s", path);
+	n = snprintf(line, sizeof(line), "zdtm-fdhold %llu\n", (unsigned long long)st.st_ino);
+	if (write(fd, line, n) != n)
+		die("write %s", path);
+	return fd;
 }
 
 static int ctl_socket(bool listen_it)
@@ -242,7 +265,7 @@ static void daemon_loop(int ls, int m, int pr, int pw, char *key)
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = ls, .events = POLLIN },
 					 { .fd = (is_pty && !dead) ? m : -1, .events = POLLIN } };
-		char cmd[64], nkey[128];
+		char cmd[64], nkey[4096];
 		int c;
 
 		if (poll(pfd, 2, -1) < 0) {
@@ -276,7 +299,16 @@ static void daemon_loop(int ls, int m, int pr, int pw, char *key)
 			close(c);
 			continue;
 		}
-		if (is_pty) {
+		if (is_file) {
+			char path[4096];
+			int fd = new_file(path, sizeof(path));
+
+			/* the images' key is the old path; CRIU's spelling has no leading '/' */
+			send_fd(c, key + (key[0] == '/'), fd);
+			close(fd);
+			logmsg("new file %s in place of %s", path, key);
+			snprintf(nkey, sizeof(nkey), "%s", path);
+		} else if (is_pty) {
 			char path[128];
 			int nm = new_pty(path, sizeof(path), nkey, sizeof(nkey)), s;
 
@@ -308,12 +340,14 @@ static void daemon_loop(int ls, int m, int pr, int pw, char *key)
 
 static void cmd_start(char **cmd)
 {
-	char path[128], key[128], env[256], logp[4096];
+	char path[128], key[4096], env[256], logp[4096];
 	int ls, m = -1, p[2] = { -1, -1 };
 	pid_t pid;
 
 	ls = ctl_socket(true);
-	if (is_pty)
+	if (is_file)
+		close(new_file(key, sizeof(key)));
+	else if (is_pty)
 		m = new_pty(path, sizeof(path), key, sizeof(key));
 	else
 		new_pipe(p, key, sizeof(key));
@@ -337,7 +371,9 @@ static void cmd_start(char **cmd)
 		exit(0);
 	}
 	close(ls);
-	if (is_pty) {
+	if (is_file) {
+		setenv("ZDTM_FILE", key, 1);
+	} else if (is_pty) {
 		close(m);
 		snprintf(env, sizeof(env), "%s", path);
 		setenv("ZDTM_PTY", env, 1);
@@ -370,16 +406,17 @@ static void run_with(char **cmd, const char *a1, const char *a2)
 
 int main(int argc, char **argv)
 {
-	char key[256], arg[300];
+	char key[4096], arg[4200];
 	const char *what;
 	char **cmd = NULL;
 	int fd, s;
 
-	if (argc < 4 || (strcmp(argv[1], "pty") && strcmp(argv[1], "pipe"))) {
-		fprintf(stderr, "usage: zdtm-fdhold pty|pipe start|dump|restore|stop WD [-- CMD...]\n");
+	if (argc < 4 || (strcmp(argv[1], "pty") && strcmp(argv[1], "pipe") && strcmp(argv[1], "file"))) {
+		fprintf(stderr, "usage: zdtm-fdhold pty|pipe|file start|dump|restore|stop WD [-- CMD...]\n");
 		return 2;
 	}
 	is_pty = !strcmp(argv[1], "pty");
+	is_file = !strcmp(argv[1], "file");
 	what = argv[2];
 	wd = argv[3];
 	if (argc > 5 && !strcmp(argv[4], "--"))
