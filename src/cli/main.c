@@ -54,15 +54,20 @@ static void usage(FILE *f)
 		  "  lxc-cr show DIR|FILE\n"));
 }
 
-/* "tty[RDEV:DEV]", both hex */
+/* "tty[RDEV:DEV]", both hex, nothing else */
 static bool valid_tty_key(const char *s)
 {
-	unsigned long long rdev, dev;
-	int n = -1;
+	static const char hex[] = "0123456789abcdefABCDEF";
+	size_t a, b;
 
-	if (strncmp(s, "tty[", 4) || !strchr("0123456789abcdefABCDEF", s[4]) || !s[4])
+	if (strncmp(s, "tty[", 4))
 		return false;
-	return sscanf(s, "tty[%llx:%llx]%n", &rdev, &dev, &n) == 2 && n > 0 && s[n] == '\0';
+	s += 4;
+	a = strspn(s, hex);
+	if (!a || a > 16 || s[a] != ':')
+		return false;
+	b = strspn(s + a + 1, hex);
+	return b && b <= 16 && !strcmp(s + a + 1 + b, "]");
 }
 
 /* "fd[N]:KEY" */

@@ -55,15 +55,23 @@ void tty_dump_fini(void)
 	nr_ext_done = 0;
 }
 
-/* "tty[RDEV:DEV]", both in hex (CRIU's spelling); 0 or -EINVAL. */
+/* "tty[RDEV:DEV]", both in hex (CRIU's spelling), nothing else; 0 or -EINVAL. */
 static int parse_tty_key(const char *s, unsigned long long *rdev, unsigned long long *dev)
 {
-	int n = -1;
+	static const char hex[] = "0123456789abcdefABCDEF";
+	size_t a, b;
 
-	if (strncmp(s, "tty[", 4) || !strchr("0123456789abcdefABCDEF", s[4]))
+	if (strncmp(s, "tty[", 4))
 		return -EINVAL;
-	if (sscanf(s, "tty[%llx:%llx]%n", rdev, dev, &n) != 2 || n < 0 || s[n] != '\0')
+	s += 4;
+	a = strspn(s, hex);
+	if (!a || a > 16 || s[a] != ':')
 		return -EINVAL;
+	b = strspn(s + a + 1, hex);
+	if (!b || b > 16 || strcmp(s + a + 1 + b, "]"))
+		return -EINVAL;
+	*rdev = strtoull(s, NULL, 16);
+	*dev = strtoull(s + a + 1, NULL, 16);
 	return 0;
 }
 
