@@ -14,6 +14,7 @@
  * its key fails here, before any process exists, naming the key.
  */
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "fd/files.h"
 #include "restore/restore.h"
@@ -64,6 +65,28 @@ static int check_opts(const struct crc_restore_opts *o)
 	return 0;
 }
 
+/* The caller's descriptor must be of the kind it stands for: said now, before
+ * anything exists, rather than when it is opened. */
+static int inherit_fits(const struct file_obj *f, int fd, const char *key)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		pr_perror("--inherit-fd fd[%d]:%s: cannot stat it", fd, key);
+		return -errno;
+	}
+	if (f->ops->type == FD_TYPES__TTY && !isatty(fd)) {
+		pr_err("--inherit-fd fd[%d]:%s: descriptor %d is not a terminal", fd, key, fd);
+		return -ENOTTY;
+	}
+	if ((f->ops->type == FD_TYPES__PIPE || f->ops->type == FD_TYPES__FIFO) &&
+	    !S_ISFIFO(st.st_mode)) {
+		pr_err("--inherit-fd fd[%d]:%s: descriptor %d is not a pipe", fd, key, fd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int inherit_collect(struct rst_ctx *ctx)
 {
 	const struct crc_restore_opts *o = ctx->opts;
@@ -98,6 +121,8 @@ int inherit_collect(struct rst_ctx *ctx)
 			       f->ops->name, key, key);
 			return -ENOENT;
 		}
+		if (f->inherit >= 0 && (ret = inherit_fits(f, f->inherit, key)) < 0)
+			return ret;
 		if (f->inherit >= 0)
 			pr_info("%s %u (%s) comes from the caller's fd %d", f->ops->name, f->id, key,
 				f->inherit);
