@@ -387,8 +387,8 @@ static int dump_pair(struct dump_ctx *ctx, struct fd_parms *p, int mfd, int inde
 	return ret;
 }
 
-/* Session (sid) and foreground group (tpgid) of pid's controlling terminal,
- * and that terminal's device number, from /proc/PID/stat. */
+/* The device number of pid's controlling terminal (tty_nr, 0: none) and its
+ * foreground group (tpgid), from /proc/PID/stat. */
 static int stat_ctty(pid_t pid, unsigned *tty_nr, pid_t *tpgid)
 {
 	char path[64], buf[1024], *p;
