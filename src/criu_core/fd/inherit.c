@@ -39,6 +39,10 @@ static bool key_match(const char *obj, const char *given)
 
 static int check_opts(const struct crc_restore_opts *o)
 {
+	if (o->nr_inherit_fds && !o->inherit_fds) {
+		pr_err("%u inherited descriptors announced, none given", o->nr_inherit_fds);
+		return -EINVAL;
+	}
 	for (unsigned i = 0; i < o->nr_inherit_fds; i++) {
 		const struct crc_inherit_fd *in = &o->inherit_fds[i];
 

@@ -84,6 +84,10 @@ int tty_dump_check_externals(const struct crc_dump_opts *o)
 {
 	unsigned long long r, d;
 
+	if (o->nr_externals && !o->externals) {
+		pr_err("%u external keys announced, none given", o->nr_externals);
+		return -EINVAL;
+	}
 	for (unsigned i = 0; i < o->nr_externals; i++) {
 		if (!o->externals[i] || parse_tty_key(o->externals[i], &r, &d) < 0) {
 			pr_err("--external '%s': expected tty[RDEV:DEV] (the terminal's st_rdev and st_dev in hex)",
