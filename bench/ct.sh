@@ -1,0 +1,252 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Container benchmark: dump and restore of a whole container, as libvirt's
+# LXC driver builds it (tests/container/ct-launch: pivot_root into a busybox
+# rootfs, tmpfs /dev, own devpts, new pid/mnt/uts/ipc/net namespaces, a veth
+# on a bridge, cgroups), given its init's PID.
+#
+# bench/ct.sh [--sizes "0 1024"] [--runs 3] [--warmup 1] [--lxc-cr PATH]
+#             [--builddir DIR] [--out DIR]
+# Size 0 is the idle container: a busybox shell init with a second shell.
+# Size N adds bench/memhog N inside (N MiB of private anonymous memory with
+# known contents, checked after each restore). Images live on a private tmpfs.
+#
+# Each run: start the container, time `lxc-cr dump -t INIT`, read the frozen
+# time from the dump log, wait for the launcher to go, re-create the
+# cgroups (a new controller would), time `lxc-cr restore -d --external
+# veth[eth0]:HOST@BRIDGE` until it returns with the container running,
+# check it (init is PID 1 inside, eth0 has its address, memhog's check says
+# OK), stop it. Prints medians. An idle container's restore time is the
+# restore apart from memory (its memory is a few hundred KiB); the size-N
+# restore minus it is the memory part.
+set -u
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(dirname "$BENCH_DIR")
+
+SIZES="0 1024"
+RUNS=3
+WARMUP=1
+LXC_CR=${LXC_CR:-}
+BUILDDIR=${BUILDDIR:-}
+OUT=
+
+usage() {
+	sed -n '4,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--sizes) SIZES=$2; shift 2 ;;
+	--runs) RUNS=$2; shift 2 ;;
+	--warmup) WARMUP=$2; shift 2 ;;
+	--lxc-cr) LXC_CR=$2; shift 2 ;;
+	--builddir) BUILDDIR=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	-h|--help) usage 0 ;;
+	*) echo "ct.sh: unknown option $1" >&2; usage 2 ;;
+	esac
+done
+
+if [ "$(id -u)" != 0 ]; then
+	echo "ct.sh: needs root (namespaces, mounts, cgroups, netdevs)" >&2
+	exit 1
+fi
+if [ -z "$BUILDDIR" ]; then
+	for d in "$REPO_DIR/build" "$PWD"; do
+		[ -x "$d/tests/container/ct-launch" ] && { BUILDDIR=$d; break; }
+	done
+fi
+LAUNCH=$BUILDDIR/tests/container/ct-launch
+[ -n "$LXC_CR" ] || LXC_CR=$BUILDDIR/src/lxc-cr
+for b in "$LAUNCH" "$LXC_CR"; do
+	if [ ! -x "$b" ]; then
+		echo "ct.sh: $b not found: build first (scripts/build.sh build) or give --builddir" >&2
+		exit 1
+	fi
+done
+if ! make -s -C "$BENCH_DIR" memhog subreaper >&2; then
+	echo "ct.sh: cannot build bench helpers" >&2
+	exit 1
+fi
+
+# Run under a reaping subreaper: PID 1 here does not reap orphans, and a
+# restored container's init is re-parented when lxc-cr restore -d exits.
+if [ -z "${CT_BENCH_REAPED:-}" ]; then
+	export CT_BENCH_REAPED=1
+	exec "$BENCH_DIR/subreaper" "$0" --sizes "$SIZES" --runs "$RUNS" --warmup "$WARMUP" \
+		--lxc-cr "$LXC_CR" --builddir "$BUILDDIR" ${OUT:+--out "$OUT"}
+fi
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
+done
+
+[ -n "$OUT" ] || OUT=/tmp/lxc-cr-ctbench-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT"
+work=$(mktemp -d /tmp/ct-bench.XXXXXX)
+root=$work/rootfs
+imgs=$work/img
+name=ctb$$
+bridge=ctbb$$
+veth=ctbv$$
+init=
+ctl=
+cgdirs=()
+
+cleanup() {
+	[ -n "$init" ] && kill -KILL "$init" 2>/dev/null
+	[ -n "$ctl" ] && kill -TERM "$ctl" 2>/dev/null
+	wait 2>/dev/null
+	ip link del dev "$veth" 2>/dev/null
+	ip link del dev "$bridge" 2>/dev/null
+	for d in "${cgdirs[@]}"; do rmdir "$d" 2>/dev/null; done
+	mountpoint -q "$imgs" && umount "$imgs"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '/^State:/ {print $2}' /proc/"$1"/status 2>/dev/null)" != Z ]; }
+wait_for() { # wait_for SECONDS CMD...
+	local i n=$(($1 * 20))
+	shift
+	for i in $(seq $n); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+"$REPO_DIR/tests/container/mkrootfs.sh" --hostname "$name" "$root" "$BENCH_DIR/memhog" >"$work/mkrootfs.log" 2>&1 ||
+	{ echo "ct.sh: mkrootfs.sh failed: $(tail -n 3 "$work/mkrootfs.log")" >&2; exit 1; }
+mkdir -p "$imgs" && mount -t tmpfs -o size=90% ctbench "$imgs" ||
+	{ echo "ct.sh: cannot mount the image tmpfs" >&2; exit 1; }
+ip link add "$bridge" type bridge && ip addr add 10.214.9.1/24 dev "$bridge" && ip link set "$bridge" up ||
+	{ echo "ct.sh: cannot create the bridge $bridge" >&2; exit 1; }
+
+# after a failed run: nothing of it may stay for the next one
+run_cleanup() {
+	[ -n "$init" ] && kill -KILL "$init" 2>/dev/null
+	[ -n "$ctl" ] && kill -TERM "$ctl" 2>/dev/null
+	wait 2>/dev/null
+	wait_for 10 sh -c "! ip link show dev $veth" || ip link del dev "$veth" 2>/dev/null
+	for d in "${cgdirs[@]}"; do wait_for 5 rmdir "$d"; done
+}
+
+# one run: SIZE RUNNO -> "dump_s frozen_ms restore_s" on stdout, or FAILED reason
+one_run() {
+	local size=$1 tag=$2 t0 t1 t2 t3 frozen out rst rc
+	local log=$OUT/size$size-run$tag
+	mkdir -p "$log"
+	rm -rf "${imgs:?}"/* "$root"/bench.*
+	cat >"$root/bench-init.sh" <<EOF
+#!/bin/sh
+sh -c 'while :; do sleep 1; done' &
+if [ $size -gt 0 ]; then
+	/usr/local/bin/memhog -p /bench.memhog.pid -c /bench.check $size >/bench.memhog.out 2>&1 &
+fi
+while :; do sleep 1; done
+EOF
+	chmod 755 "$root/bench-init.sh"
+	"$LAUNCH" --name "$name" --rootfs "$root" --no-console-stdio --pidfile "$work/init.pid" \
+		--veth-host "$veth" --bridge "$bridge" --ip 10.214.9.2/24 --gw 10.214.9.1 \
+		-- /bin/sh /bench-init.sh </dev/null >"$log/launch.log" 2>&1 &
+	ctl=$!
+	if ! wait_for 10 test -s "$work/init.pid"; then
+		echo "FAILED the container did not start ($log/launch.log)"
+		return 1
+	fi
+	init=$(cat "$work/init.pid")
+	if [ "$size" -gt 0 ] && ! wait_for 60 grep -q READY "$root/bench.memhog.out"; then
+		echo "FAILED memhog did not get ready ($(head -c 200 "$root/bench.memhog.out" 2>&1))"
+		return 1
+	fi
+	sleep 0.2
+	cgdirs=()
+	while IFS=: read -r _ ctrl path; do
+		[ -z "$ctrl" ] || [ "$path" = / ] && continue
+		for h in /sys/fs/cgroup/*/; do
+			[ -d "$h$path" ] && [ -e "$h$path/cgroup.procs" ] && cgdirs+=("${h%/}$path")
+		done
+	done </proc/"$init"/cgroup
+	mapfile -t cgdirs < <(printf '%s\n' "${cgdirs[@]}" | sort -u)
+
+	t0=$(now)
+	if ! out=$("$LXC_CR" dump -t "$init" -D "$imgs" -o dump.log 2>&1); then
+		cp "$imgs/dump.log" "$log/" 2>/dev/null
+		echo "FAILED dump: $(echo "$out" | head -n 2) ($log)"
+		return 1
+	fi
+	t1=$(now)
+	frozen=$(sed -n 's/.*frozen for \([0-9]*\) ms.*/\1/p' "$imgs/dump.log" | tail -n 1)
+	wait "$ctl" 2>/dev/null
+	ctl=
+	wait_for 10 sh -c "! ip link show dev $veth" || { echo "FAILED the host end $veth stayed after the dump"; return 1; }
+	for d in "${cgdirs[@]}"; do
+		mkdir -p "$d"
+		if [ -e "$d/cpuset.cpus" ]; then
+			cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus"
+			cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems"
+		fi
+	done
+
+	rm -f "$work/rst.pid"
+	t2=$(now)
+	"$LXC_CR" restore -D "$imgs" -d -o restore.log --pidfile "$work/rst.pid" \
+		--external "veth[eth0]:$veth@$bridge" </dev/null >"$log/restore.out" 2>&1
+	rc=$?
+	t3=$(now)
+	if [ $rc != 0 ] || ! alive "$(cat "$work/rst.pid" 2>/dev/null)"; then
+		cp "$imgs/restore.log" "$log/" 2>/dev/null
+		echo "FAILED restore (rc $rc): $(head -n 2 "$log/restore.out") ($log)"
+		return 1
+	fi
+	init=$(cat "$work/rst.pid")
+	rst=$(awk '/^NSpid:/ { print $NF }' /proc/"$init"/status)
+	[ "$rst" = 1 ] || { echo "FAILED the restored init is PID '$rst' inside, not 1"; return 1; }
+	out=$(nsenter -t "$init" -n ip -4 -o addr show dev eth0 2>&1)
+	[[ "$out" == *"10.214.9.2/24"* ]] || { echo "FAILED eth0 lost its address: $out"; return 1; }
+	if [ "$size" -gt 0 ]; then
+		rm -f "$root/bench.check"
+		# memhog's pidfile holds its PID inside the container
+		nsenter -t "$init" -p -m /bin/kill -USR1 "$(cat "$root/bench.memhog.pid")" 2>/dev/null
+		wait_for 60 test -s "$root/bench.check"
+		out=$(cat "$root/bench.check" 2>&1)
+		[[ "$out" == OK* ]] || { echo "FAILED memhog's check after restore: $out"; return 1; }
+	fi
+	kill -KILL "$init"
+	wait_for 10 sh -c "! kill -0 $init 2>/dev/null"
+	init=
+	wait_for 10 sh -c "! ip link show dev $veth" || ip link del dev "$veth" 2>/dev/null
+	for d in "${cgdirs[@]}"; do wait_for 5 rmdir "$d"; done
+	rm -rf "$log"
+	awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v f="${frozen:-?}" 'BEGIN { printf "%.3f %s %.3f\n", b - a, f, d - c }'
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+printf '%-10s %-6s %10s %10s %10s\n' "container" "runs" "dump s" "frozen ms" "restore s"
+for size in $SIZES; do
+	res=()
+	for r in $(seq $((WARMUP + RUNS))); do
+		line=$(one_run "$size" "$r" || run_cleanup >&2)
+		if [[ "$line" == FAILED* ]]; then
+			echo "size $size run $r: $line" >&2
+			continue
+		fi
+		[ "$r" -gt "$WARMUP" ] && res+=("$line")
+	done
+	label=idle
+	[ "$size" -gt 0 ] && label="${size}MiB"
+	if [ ${#res[@]} = 0 ]; then
+		printf '%-10s %-6s %10s %10s %10s\n' "$label" 0 FAILED - -
+		continue
+	fi
+	d=$(printf '%s\n' "${res[@]}" | awk '{ print $1 }' | median)
+	f=$(printf '%s\n' "${res[@]}" | awk '{ print $2 }' | median)
+	s=$(printf '%s\n' "${res[@]}" | awk '{ print $3 }' | median)
+	printf '%-10s %-6s %10.3f %10s %10.3f\n' "$label" "${#res[@]}" "$d" "$f" "$s"
+done
