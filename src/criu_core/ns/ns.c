@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 
 #include "ns/ns.h"
 #include "ns/net.h"
@@ -42,7 +43,11 @@
 #define MSG_COPY 040000
 #endif
 
-#define NS_OWN_FLAGS (CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET)
+#define NS_OWN_FLAGS                                                                                 \
+	(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWTIME)
+/* made by lxc-cr before the root is cloned, which then is born in them */
+#define NS_EARLY_FLAGS (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWTIME)
+#define TIMENS_MAX_SEC (1LL << 36)	/* about 2000 years, far below the kernel's bound */
 #define NS_MAX_DATA (48u << 20)		/* all shm contents and messages: one record */
 
 union semun {
@@ -58,7 +63,7 @@ static const struct ns_kind {
 	{ "pid", CLONE_NEWPID },	{ "uts", CLONE_NEWUTS },
 	{ "ipc", CLONE_NEWIPC },	{ "mnt", CLONE_NEWNS },
 	{ "net", CLONE_NEWNET },	{ "user", CLONE_NEWUSER },
-	{ "cgroup", CLONE_NEWCGROUP },	{ "time", CLONE_NEWTIME },
+	{ "cgroup", CLONE_NEWCGROUP },	{ "time", CLONE_NEWTIME },	/* time last */
 };
 #define NR_NS_KINDS (sizeof(ns_kinds) / sizeof(ns_kinds[0]))
 
@@ -290,16 +295,29 @@ int ns_dump_check(struct dump_ctx *ctx)
 			}
 		}
 	}
+	/* a task that unshared a time namespace its children would enter */
+	for (unsigned i = 0; self[NR_NS_KINDS - 1] && i < ctx->nr_items; i++) {
+		struct pstree_item *it = ctx->items[i];
+
+		if (it->state == TASK_ZOMBIE)
+			continue;
+		snprintf(who, sizeof(who), "%d", it->pid);
+		if (ns_ino(who, "time_for_children", &ino) == 0 && ino != root[NR_NS_KINDS - 1]) {
+			pr_err("pid %d: its children would get a time namespace other than its own (unshare(CLONE_NEWTIME)); not supported",
+			       it->pid);
+			return -ENOTSUP;
+		}
+	}
 	if (dns.flags & CLONE_NEWPID) {
 		ret = build_pid_map(ctx);
 		if (ret)
 			return ret;
 	}
 	if (dns.flags)
-		pr_info("the tree has namespaces of its own: %s%s%s%s%s",
+		pr_info("the tree has namespaces of its own: %s%s%s%s%s%s",
 			dns.flags & CLONE_NEWPID ? "pid " : "", dns.flags & CLONE_NEWUTS ? "uts " : "",
 			dns.flags & CLONE_NEWIPC ? "ipc " : "", dns.flags & CLONE_NEWNS ? "mnt " : "",
-			dns.flags & CLONE_NEWNET ? "net" : "");
+			dns.flags & CLONE_NEWNET ? "net " : "", dns.flags & CLONE_NEWTIME ? "time" : "");
 	dns.root = ctx->items[0]->pid;
 	return 0;
 }
@@ -559,6 +577,99 @@ static int dump_ipc(NsEntry *e, size_t *total)
 	return ret;
 }
 
+/* ---------------------------------------------------------------- time */
+
+struct timens_offs {
+	struct timespec mono, boot;
+};
+
+/* /proc/WHO/timens_offsets: "monotonic SEC NSEC" and "boottime SEC NSEC". */
+static int read_timens_offsets(const char *who, struct timens_offs *o)
+{
+	char path[64], name[16];
+	_cleanup_free_ char *buf = NULL;
+	const char *l;
+	unsigned seen = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/timens_offsets", who);
+	buf = read_file_at(AT_FDCWD, path, NULL);
+	if (!buf) {
+		pr_perror("cannot read %s", path);
+		return -EIO;
+	}
+	memset(o, 0, sizeof(*o));
+	for (l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		long long sec;
+		long nsec;
+		struct timespec *ts;
+
+		if (sscanf(l, "%15s %lld %ld", name, &sec, &nsec) != 3)
+			break;
+		if (!strcmp(name, "monotonic") || !strcmp(name, "1"))
+			ts = &o->mono, seen |= 1;
+		else if (!strcmp(name, "boottime") || !strcmp(name, "7"))
+			ts = &o->boot, seen |= 2;
+		else
+			continue;
+		ts->tv_sec = sec;
+		ts->tv_nsec = nsec;
+	}
+	if (seen != 3) {
+		pr_err("%s: no monotonic and boottime offsets", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ULL + ts->tv_nsec;
+}
+
+/* The host's (the initial time namespace's) monotonic and boot clocks:
+ * lxc-cr's own minus the offsets of the time namespace it is in. */
+static int host_clocks(uint64_t *mono, uint64_t *boot)
+{
+	struct timens_offs own;
+	struct timespec m, b;
+	int ret = read_timens_offsets("self", &own);
+
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_BOOTTIME, &b);
+	*mono = ts_ns(&m) - ts_ns(&own.mono);
+	*boot = ts_ns(&b) - ts_ns(&own.boot);
+	return 0;
+}
+
+static int dump_time(pid_t root, NsEntry *e)
+{
+	struct timens_offs o;
+	char who[16];
+	TimensEntry *t;
+	int ret;
+
+	snprintf(who, sizeof(who), "%d", root);
+	if ((ret = read_timens_offsets(who, &o)))
+		return ret;
+	t = xzalloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	timens_entry__init(t);
+	e->time = t;
+	t->monotonic_sec = o.mono.tv_sec;
+	t->monotonic_nsec = o.mono.tv_nsec;
+	t->boottime_sec = o.boot.tv_sec;
+	t->boottime_nsec = o.boot.tv_nsec;
+	if ((ret = host_clocks(&t->host_monotonic_ns, &t->host_boottime_ns)))
+		return ret;
+	pr_info("time namespace: monotonic offset %lld.%09u s, boottime offset %lld.%09u s",
+		(long long)t->monotonic_sec, t->monotonic_nsec, (long long)t->boottime_sec,
+		t->boottime_nsec);
+	return 0;
+}
+
 int ns_dump(struct dump_ctx *ctx)
 {
 	NsEntry e = NS_ENTRY__INIT;
@@ -575,6 +686,8 @@ int ns_dump(struct dump_ctx *ctx)
 		ret = mnt_dump(ctx, root, &e);
 	if (!ret && (dns.flags & CLONE_NEWNET))
 		ret = net_dump(root, &e);
+	if (!ret && (dns.flags & CLONE_NEWTIME))
+		ret = dump_time(root, &e);
 	if (!ret)
 		ret = img_write_pb(dump_img(ctx, IMG_NS), &e.base);
 	if (!ret && (e.n_shm || e.n_sem || e.n_msg))
@@ -593,6 +706,8 @@ int ns_dump(struct dump_ctx *ctx)
 		protobuf_c_message_free_unpacked(&e.mnts[i]->base, NULL);
 	if (e.net)
 		protobuf_c_message_free_unpacked(&e.net->base, NULL);
+	if (e.time)
+		protobuf_c_message_free_unpacked(&e.time->base, NULL);
 	free(e.shm);
 	free(e.sem);
 	free(e.msg);
@@ -641,6 +756,13 @@ int ns_read(struct rst_ctx *ctx)
 	}
 	if (e->net && (ret = net_validate(e->net)))
 		return ret;
+	if (!!e->time != !!(e->flags & CLONE_NEWTIME) ||
+	    (e->time && (e->time->monotonic_nsec >= 1000000000u || e->time->boottime_nsec >= 1000000000u ||
+			 llabs(e->time->monotonic_sec) > TIMENS_MAX_SEC ||
+			 llabs(e->time->boottime_sec) > TIMENS_MAX_SEC))) {
+		pr_err("image ns.img: time namespace offsets out of range, or without their flag");
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < e->n_shm; i++)
 		if (e->shm[i]->id < 0 || !perm_ok(e->shm[i]->perm) ||
 		    e->shm[i]->data.len > e->shm[i]->size) {
@@ -663,8 +785,8 @@ int ns_read(struct rst_ctx *ctx)
 
 uint64_t ns_root_flags(struct rst_ctx *ctx)
 {
-	/* the network namespace exists before the root: it is born in it */
-	return ctx->ns ? ctx->ns->flags & ~(uint64_t)CLONE_NEWNET : 0;
+	/* the network, IPC and time namespaces exist before the root: it is born in them */
+	return ctx->ns ? ctx->ns->flags & ~(uint64_t)NS_EARLY_FLAGS : 0;
 }
 
 static int set_next_id(const char *kind, int id)
@@ -801,6 +923,132 @@ static int restore_msg(IpcMsgEntry *q)
 		return -errno;
 	}
 	return 0;
+}
+
+/* the namespaces lxc-cr made and is in until the root was cloned */
+static struct {
+	int own_ipc, own_time;
+	bool in_ipc, in_time;
+} rns = { -1, -1, false, false };
+
+static void ts_add_ns(int64_t *sec, uint32_t *nsec, uint64_t add)
+{
+	uint64_t n = *nsec + add % 1000000000ULL;
+
+	*sec += add / 1000000000ULL + n / 1000000000ULL;
+	*nsec = n % 1000000000ULL;
+}
+
+/*
+ * A new time namespace for the root's clone, with the saved offsets: the
+ * tree's clocks read as they would have had it kept running here. Where
+ * the host's clocks are behind those at dump (another host, or a reboot),
+ * the offsets grow by the difference, so that the tree's clocks go on from
+ * where they were instead of going back.
+ */
+static int time_prepare(struct rst_ctx *ctx, TimensEntry *t)
+{
+	int64_t msec = t->monotonic_sec, bsec = t->boottime_sec;
+	uint32_t mnsec = t->monotonic_nsec, bnsec = t->boottime_nsec;
+	uint64_t hm, hb;
+	char buf[128];
+	_cleanup_close_ int fd = -1;
+	int n, ret;
+
+	if ((ret = host_clocks(&hm, &hb)))
+		return ret;
+	if (hm < t->host_monotonic_ns) {
+		ts_add_ns(&msec, &mnsec, t->host_monotonic_ns - hm);
+		pr_info("time namespace: the host's monotonic clock is %llu ns behind the dump's; offset raised",
+			(unsigned long long)(t->host_monotonic_ns - hm));
+	}
+	if (hb < t->host_boottime_ns)
+		ts_add_ns(&bsec, &bnsec, t->host_boottime_ns - hb);
+	rns.own_time = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+	if (rns.own_time < 0) {
+		pr_perror("cannot open lxc-cr's time namespace");
+		return -errno;
+	}
+	rns.own_time = rst_svc_fd(ctx, rns.own_time);
+	if (rns.own_time < 0)
+		return rns.own_time;
+	if (unshare(CLONE_NEWTIME) < 0) {
+		pr_perror("cannot create a time namespace");
+		return -errno;
+	}
+	rns.in_time = true;
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	n = snprintf(buf, sizeof(buf), "monotonic %lld %u\nboottime %lld %u\n", (long long)msec,
+		     mnsec, (long long)bsec, bnsec);
+	if (fd < 0 || write(fd, buf, n) != n) {
+		pr_perror("time namespace: cannot set the offsets (monotonic %lld.%09u s, boottime %lld.%09u s)",
+			  (long long)msec, mnsec, (long long)bsec, bnsec);
+		return -errno;
+	}
+	return 0;
+}
+
+static int ipc_prepare(struct rst_ctx *ctx)
+{
+	rns.own_ipc = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+	if (rns.own_ipc < 0) {
+		pr_perror("cannot open lxc-cr's IPC namespace");
+		return -errno;
+	}
+	rns.own_ipc = rst_svc_fd(ctx, rns.own_ipc);
+	if (rns.own_ipc < 0)
+		return rns.own_ipc;
+	if (unshare(CLONE_NEWIPC) < 0) {
+		pr_perror("cannot create an IPC namespace");
+		return -errno;
+	}
+	rns.in_ipc = true;
+	return 0;
+}
+
+int ns_restore_prepare(struct rst_ctx *ctx)
+{
+	NsEntry *e = ctx->ns;
+	int ret;
+
+	if (!e)
+		return 0;
+	if ((e->flags & CLONE_NEWIPC) && (ret = ipc_prepare(ctx)))
+		return ret;
+	if ((e->flags & CLONE_NEWTIME) && (ret = time_prepare(ctx, e->time)))
+		return ret;
+	return 0;
+}
+
+int ns_restore_leave(void)
+{
+	if (rns.in_time) {
+		if (setns(rns.own_time, CLONE_NEWTIME) < 0) {
+			pr_perror("cannot go back to lxc-cr's time namespace");
+			return -errno;
+		}
+		rns.in_time = false;
+	}
+	if (rns.in_ipc) {
+		if (setns(rns.own_ipc, CLONE_NEWIPC) < 0) {
+			pr_perror("cannot go back to lxc-cr's IPC namespace");
+			return -errno;
+		}
+		rns.in_ipc = false;
+	}
+	return 0;
+}
+
+void ns_restore_fini(void)
+{
+	/* the namespaces made go away with the last task in them */
+	if (ns_restore_leave() < 0)
+		abort();
+	if (rns.own_ipc >= 0)
+		close(rns.own_ipc);
+	if (rns.own_time >= 0)
+		close(rns.own_time);
+	rns.own_ipc = rns.own_time = -1;
 }
 
 int ns_restore_root(struct rst_ctx *ctx)

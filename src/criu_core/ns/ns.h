@@ -25,6 +25,14 @@ void ns_dump_fini(void);
 int ns_read(struct rst_ctx *ctx);
 /* Restore: the clone flags of the root. */
 uint64_t ns_root_flags(struct rst_ctx *ctx);
+/* Restore, in lxc-cr before the root is cloned: make the tree's IPC (with
+ * its POSIX message queues) and time namespaces and stay in them, so that
+ * descriptors opened and the root cloned next are in them. */
+int ns_restore_prepare(struct rst_ctx *ctx);
+/* Restore: lxc-cr back in its own namespaces (after the root's clone). */
+int ns_restore_leave(void);
+/* Restore: the end, whatever happened. */
+void ns_restore_fini(void);
 /* Restore, in the root, in its new namespaces, before its children. */
 int ns_restore_root(struct rst_ctx *ctx);
 /* Restore: the innermost PID of a host task (NSpid's last field), or -errno. */

@@ -790,6 +790,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	}
 	if (ctx.ns && ctx.ns->net && (ret = net_restore_prepare(&ctx, ctx.ns->net)))
 		goto out;
+	if ((ret = ns_restore_prepare(&ctx)))
+		goto out;
 	if ((ret = shmem_prepare(&ctx)) || (ret = net_enter()) || (ret = files_open_all(&ctx)) ||
 	    (ret = cgroup_prepare(&ctx)))
 		goto out;
@@ -815,7 +817,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		task_ctx = &ctx;
 		task_main(&ctx, ctx.items[0]);
 	}
-	if ((ret = net_leave()))
+	if ((ret = net_leave()) || (ret = ns_restore_leave()))
 		goto out_kill;
 	ctx.items[0]->hpid = root;
 	for (unsigned i = 0; i < ctx.nr_items; i++)
@@ -881,6 +883,7 @@ out_kill:
 	kill_tasks(&ctx);
 out:
 	net_restore_fini(ret < 0);
+	ns_restore_fini();
 	if (errp[0] >= 0)
 		close(errp[0]);
 	if (errp[1] >= 0)
