@@ -48,7 +48,6 @@
 /* made by lxc-cr before the root is cloned, which then is born in them */
 #define NS_EARLY_FLAGS (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWTIME)
 #define TIMENS_MAX_SEC (1LL << 36)	/* about 2000 years, far below the kernel's bound */
-#define NS_MAX_DATA (48u << 20)		/* all shm contents and messages: one record */
 
 union semun {
 	int val;
@@ -324,9 +323,8 @@ int ns_dump_check(struct dump_ctx *ctx)
 
 /* ---------------------------------------------------------------- dump */
 
-/* Run fn with this thread in the root's namespace of kind flag. */
-static int in_ns(pid_t pid, const char *name, int flag, int (*fn)(NsEntry *, size_t *), NsEntry *e,
-		 size_t *total)
+/* Run fn with this thread in pid's namespace of kind flag. */
+static int call_in(pid_t pid, const char *name, int flag, int (*fn)(void *), void *arg)
 {
 	char path[64];
 	_cleanup_close_ int own = -1, fd = -1;
@@ -344,13 +342,44 @@ static int in_ns(pid_t pid, const char *name, int flag, int (*fn)(NsEntry *, siz
 		pr_perror("pid %d: cannot enter its %s namespace", pid, name);
 		return -errno;
 	}
-	ret = fn(e, total);
+	ret = fn(arg);
 	if (setns(own, flag) < 0) {
 		/* nothing sensible is left to do in a thread stuck in another namespace */
 		pr_perror("cannot go back to lxc-cr's %s namespace", name);
 		abort();
 	}
 	return ret;
+}
+
+struct in_ns_args {
+	int (*fn)(NsEntry *, size_t *);
+	NsEntry *e;
+	size_t *total;
+};
+
+static int in_ns_call(void *arg)
+{
+	struct in_ns_args *a = arg;
+
+	return a->fn(a->e, a->total);
+}
+
+static int in_ns(pid_t pid, const char *name, int flag, int (*fn)(NsEntry *, size_t *), NsEntry *e,
+		 size_t *total)
+{
+	struct in_ns_args a = { fn, e, total };
+
+	return call_in(pid, name, flag, in_ns_call, &a);
+}
+
+bool ns_dump_own(uint32_t flag)
+{
+	return dns.flags & flag;
+}
+
+int ns_call_in_root(const char *name, int flag, int (*fn)(void *), void *arg)
+{
+	return call_in(dns.root, name, flag, fn, arg);
 }
 
 static int dump_uts(NsEntry *e, size_t *total)
@@ -574,6 +603,8 @@ static int dump_ipc(NsEntry *e, size_t *total)
 		ret = dump_sem(e, total);
 	if (!ret)
 		ret = dump_msg(e, total);
+	if (!ret)
+		ret = mqueue_dump_ns(e, total);
 	return ret;
 }
 
@@ -690,9 +721,9 @@ int ns_dump(struct dump_ctx *ctx)
 		ret = dump_time(root, &e);
 	if (!ret)
 		ret = img_write_pb(dump_img(ctx, IMG_NS), &e.base);
-	if (!ret && (e.n_shm || e.n_sem || e.n_msg))
-		pr_info("SysV IPC: %zu shared memory segments, %zu semaphore sets, %zu message queues",
-			e.n_shm, e.n_sem, e.n_msg);
+	if (!ret && (e.n_shm || e.n_sem || e.n_msg || e.n_mqueues))
+		pr_info("IPC: %zu shared memory segments, %zu semaphore sets, %zu message queues, %zu POSIX message queues",
+			e.n_shm, e.n_sem, e.n_msg, e.n_mqueues);
 	/* e lives on the stack: free what hangs off it */
 	free(e.hostname);
 	free(e.domainname);
@@ -708,6 +739,12 @@ int ns_dump(struct dump_ctx *ctx)
 		protobuf_c_message_free_unpacked(&e.net->base, NULL);
 	if (e.time)
 		protobuf_c_message_free_unpacked(&e.time->base, NULL);
+	for (size_t i = 0; i < e.n_mqueues; i++)
+		protobuf_c_message_free_unpacked(&e.mqueues[i]->base, NULL);
+	for (size_t i = 0; i < e.n_mq_sysctls; i++)
+		protobuf_c_message_free_unpacked(&e.mq_sysctls[i]->base, NULL);
+	free(e.mqueues);
+	free(e.mq_sysctls);
 	free(e.shm);
 	free(e.sem);
 	free(e.msg);
@@ -746,7 +783,8 @@ int ns_read(struct rst_ctx *ctx)
 	}
 	if ((e->hostname && strlen(e->hostname) > 64) || (e->domainname && strlen(e->domainname) > 64) ||
 	    ((e->hostname || e->domainname) && !(e->flags & CLONE_NEWUTS)) ||
-	    ((e->n_shm || e->n_sem || e->n_msg) && !(e->flags & CLONE_NEWIPC))) {
+	    ((e->n_shm || e->n_sem || e->n_msg || e->n_mqueues || e->n_mq_sysctls) &&
+	     !(e->flags & CLONE_NEWIPC))) {
 		pr_err("image ns.img: UTS names or IPC objects without their namespace, or too long");
 		return -EINVAL;
 	}
@@ -780,6 +818,8 @@ int ns_read(struct rst_ctx *ctx)
 			pr_err("image ns.img: message queue %d is invalid", e->msg[i]->id);
 			return -EINVAL;
 		}
+	if ((ret = mqueue_validate(e)))
+		return ret;
 	return mnt_check(e);
 }
 
@@ -1003,7 +1043,7 @@ static int ipc_prepare(struct rst_ctx *ctx)
 		return -errno;
 	}
 	rns.in_ipc = true;
-	return 0;
+	return mqueue_restore_ns(ctx->ns);
 }
 
 int ns_restore_prepare(struct rst_ctx *ctx)

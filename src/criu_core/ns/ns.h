@@ -5,6 +5,8 @@
 
 #include "cr.h"
 
+#define NS_MAX_DATA (48u << 20)		/* all IPC contents and messages: one record */
+
 struct rst_ctx;
 
 /* Dump: check every task's namespaces, learn the tree's own PIDs. */
@@ -18,6 +20,10 @@ pid_t ns_vpid(pid_t host);
 unsigned ns_pid_levels(void);
 /* Dump: a socket in the tree's network namespace (socket(2) semantics). */
 int ns_net_socket(int domain, int type, int proto);
+/* Dump: whether the tree has a namespace of kind flag of its own. */
+bool ns_dump_own(uint32_t flag);
+/* Dump: run fn with this thread in the root's namespace NAME (CLONE_NEW* flag). */
+int ns_call_in_root(const char *name, int flag, int (*fn)(void *), void *arg);
 /* Dump: forget what ns_dump_check learnt. */
 void ns_dump_fini(void);
 
@@ -44,5 +50,12 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e);
 int mnt_check(NsEntry *e);
 /* Restore, in the root, in its new mount namespace: re-create the tree's mounts. */
 int mnt_restore(struct rst_ctx *ctx);
+
+/* mqueue.c. Dump, in the tree's IPC namespace: its POSIX message queues. */
+int mqueue_dump_ns(NsEntry *e, size_t *total);
+/* Restore: validate the queues of ns.img. */
+int mqueue_validate(NsEntry *e);
+/* Restore, in the tree's new IPC namespace: re-create its queues. */
+int mqueue_restore_ns(NsEntry *e);
 
 #endif
