@@ -21,6 +21,7 @@
  * ids through /proc/sys/kernel/{shm,sem,msg}_next_id.
  */
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
@@ -29,6 +30,7 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -356,6 +358,12 @@ int ns_dump_check(struct dump_ctx *ctx)
 				return -ENOTSUP;
 			}
 		}
+	}
+	if ((dns.flags & CLONE_NEWUSER) && !(dns.flags & CLONE_NEWPID)) {
+		/* its tasks could not choose their PIDs in lxc-cr's PID namespace */
+		pr_err("pid %d: has a user namespace of its own but not a PID namespace; not supported",
+		       ctx->items[0]->pid);
+		return -ENOTSUP;
 	}
 	if ((dns.flags & CLONE_NEWUSER) && (ret = check_userns(ctx->items[0]->pid, dns.flags, self)))
 		return ret;
@@ -987,6 +995,10 @@ static int user_validate(NsEntry *e)
 		pr_err("image ns.img: a user namespace without its flag, or the flag without it");
 		return -EINVAL;
 	}
+	if (e->user && !(e->flags & CLONE_NEWPID)) {
+		pr_err("image ns.img: a user namespace without a PID namespace");
+		return -EINVAL;
+	}
 	if (e->user && ((ret = map_validate(e->user->uid_map, e->user->n_uid_map, "uid_map")) ||
 			(ret = map_validate(e->user->gid_map, e->user->n_gid_map, "gid_map"))))
 		return ret;
@@ -995,8 +1007,8 @@ static int user_validate(NsEntry *e)
 
 uint64_t ns_root_flags(struct rst_ctx *ctx)
 {
-	/* the network, IPC, time and user namespaces exist before the root: it is born
-	 * in them (or, time and user, enters them: ns_root_enter()) */
+	/* the network, IPC, time and user namespaces exist before the root: it is
+	 * born in them (ns_restore_prepare(), ns_clone_root()) */
 	return ctx->ns ? ctx->ns->flags & ~(uint64_t)NS_EARLY_FLAGS : 0;
 }
 
@@ -1141,10 +1153,10 @@ static int restore_msg(IpcMsgEntry *q)
  * its own, lxc-cr makes its IPC and time namespaces with unshare() (the
  * network one in net.c) and the root's clone makes the others. With one, a
  * helper makes the user namespace, lxc-cr writes its maps, and the helper
- * makes every other namespace inside it, so that they are owned by it;
- * lxc-cr keeps descriptors of them and enters them (the PID namespace for
- * its children only, right before the root's clone), the root is born in
- * them and enters the time and user namespaces itself (ns_root_enter()).
+ * makes every other namespace but the PID one inside it, so that they are
+ * owned by it; lxc-cr keeps descriptors of them and enters those it works
+ * in (UTS, IPC, mount, network), and ns_clone_root() makes the root, with
+ * its PID namespace, inside the time and user namespaces.
  */
 enum { RK_USER, RK_UTS, RK_IPC, RK_NET, RK_MNT, RK_PID, RK_TIME, RK_NR };
 
@@ -1316,8 +1328,9 @@ static void __attribute__((noreturn)) user_helper(int in, int out, uint32_t othe
 
 static int user_prepare(struct rst_ctx *ctx, NsEntry *e)
 {
+	/* not the PID namespace: it cannot be held without its init (ns_clone_root()) */
 	uint32_t other = e->flags & (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS |
-				     CLONE_NEWPID | CLONE_NEWTIME);
+				     CLONE_NEWTIME);
 	int to[2] = { -1, -1 }, from[2] = { -1, -1 }, ret = -EINVAL;
 	char c, path[64], who[16];
 	pid_t h;
@@ -1332,8 +1345,11 @@ static int user_prepare(struct rst_ctx *ctx, NsEntry *e)
 		pr_perror("cannot fork the user namespace helper");
 		goto out;
 	}
-	if (h == 0)
+	if (h == 0) {
+		close(to[1]);
+		close(from[0]);
 		user_helper(to[0], from[1], other);
+	}
 	close(from[1]);
 	from[1] = -1;
 	if (read(from[0], &c, 1) != 1) {
@@ -1361,7 +1377,7 @@ static int user_prepare(struct rst_ctx *ctx, NsEntry *e)
 	for (int k = 0; k < RK_NR; k++) {
 		int fd;
 
-		if (!(e->flags & rkinds[k].flag))
+		if (!(e->flags & rkinds[k].flag) || k == RK_PID)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", h, rkinds[k].made);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1424,28 +1440,69 @@ int ns_restore_prepare(struct rst_ctx *ctx)
 	return 0;
 }
 
-int ns_restore_enter_pid(struct rst_ctx *ctx)
+/*
+ * With a user namespace: the root, init of a new PID namespace owned by the
+ * user namespace. A PID namespace is owned by the user namespace of the
+ * task that makes it, cannot be held without its init, and lxc-cr cannot
+ * enter the tree's user namespace and come back: a short-lived helper
+ * enters the tree's time and user namespaces and clones the root with
+ * CLONE_NEWPID, set_tid {1} and CLONE_PARENT (so it is lxc-cr's child, born
+ * in every namespace of the tree), tells lxc-cr its PID and exits.
+ */
+pid_t ns_clone_root(struct rst_ctx *ctx)
 {
-	return rns.made[RK_PID] >= 0 ? rns_enter(ctx, RK_PID) : 0;
-}
+	int p[2], err = 0;
+	pid_t h;
+	long r = 0;
 
-uint64_t ns_clone_flags(struct rst_ctx *ctx)
-{
-	/* with a user namespace every namespace was made in it beforehand */
-	return ctx->ns && (ctx->ns->flags & CLONE_NEWUSER) ? 0 : ns_root_flags(ctx);
-}
+	(void)ctx;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	h = fork();
+	if (h < 0) {
+		err = errno;
+		close(p[0]);
+		close(p[1]);
+		errno = err;
+		return -1;
+	}
+	if (h == 0) {
+		pid_t one = 1;
+		struct clone_args ca = {
+			/* the exit signal is the helper's own: SIGCHLD (fork) */
+			.flags = CLONE_PARENT | CLONE_NEWPID,
+			.set_tid = (uint64_t)(uintptr_t)&one,
+			.set_tid_size = 1,
+		};
 
-int ns_root_enter(void)
-{
-	if (rns.made[RK_TIME] >= 0 && setns(rns.made[RK_TIME], CLONE_NEWTIME) < 0) {
-		pr_perror("cannot enter the tree's time namespace");
-		return -errno;
+		close(p[0]);
+		if ((rns.made[RK_TIME] >= 0 && setns(rns.made[RK_TIME], CLONE_NEWTIME) < 0) ||
+		    setns(rns.made[RK_USER], CLONE_NEWUSER) < 0) {
+			r = -errno;
+			pr_perror("cannot enter the tree's time or user namespace");
+		} else {
+			r = syscall(SYS_clone3, &ca, sizeof(ca));
+			if (r == 0) {
+				close(p[1]);
+				return 0;	/* the root */
+			}
+			if (r < 0) {
+				r = -errno;
+				pr_perror("cannot create the root in the tree's user namespace");
+			}
+		}
+		_exit(write(p[1], &r, sizeof(r)) != sizeof(r));
 	}
-	if (rns.made[RK_USER] >= 0 && setns(rns.made[RK_USER], CLONE_NEWUSER) < 0) {
-		pr_perror("cannot enter the tree's user namespace");
-		return -errno;
+	close(p[1]);
+	if (read(p[0], &r, sizeof(r)) != sizeof(r))
+		r = -ESRCH;
+	close(p[0]);
+	waitpid(h, NULL, 0);
+	if (r < 0) {
+		errno = -r;
+		return -1;
 	}
-	return 0;
+	return r;
 }
 
 /* An id of lxc-cr's user namespace as the tree's sees it, through map x. */

@@ -35,17 +35,12 @@ uint64_t ns_root_flags(struct rst_ctx *ctx);
  * its POSIX message queues) and time namespaces and stay in them, so that
  * descriptors opened and the root cloned next are in them. */
 int ns_restore_prepare(struct rst_ctx *ctx);
-/* Restore: with a user namespace, lxc-cr's children into the tree's PID
- * namespace (right before the root's clone: its first child is its init). */
-int ns_restore_enter_pid(struct rst_ctx *ctx);
-/* Restore: the clone flags of the root (none where all were made before). */
-uint64_t ns_clone_flags(struct rst_ctx *ctx);
+/* Restore, with a user namespace of the tree's own: clone the root, init of
+ * its PID namespace (0 in the root, its PID in lxc-cr, -1 with errno). */
+pid_t ns_clone_root(struct rst_ctx *ctx);
 /* Restore: lxc-cr into a new namespace of kind flag for the tree (the one
  * made in its user namespace when it has one); ns_restore_leave() goes back. */
 int ns_unshare(struct rst_ctx *ctx, int flag);
-/* Restore, in the root, after what it does with lxc-cr's privileges and
- * before its children: into the tree's time and user namespaces. */
-int ns_root_enter(void);
 /* Restore, in a task: an id as the tree's user namespace sees it. */
 int ns_uid_inside(uint32_t uid, uint32_t *out);
 int ns_gid_inside(uint32_t gid, uint32_t *out);

@@ -340,7 +340,7 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	if (cgroup_enter(ctx, item) < 0)
 		task_abort(sh);
 	/* the root, in its new namespaces: what they hold, before any child */
-	if (!item->parent && (ns_restore_root(ctx) < 0 || ns_root_enter() < 0))
+	if (!item->parent && ns_restore_root(ctx) < 0)
 		task_abort(sh);
 	if (task_lead(item) < 0)
 		task_abort(sh);
@@ -823,9 +823,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		if (ctx.items[i]->pe->state == TASK_ALIVE)
 			nr_alive++;
 	/* STAGE_FORK */
-	if ((ret = ns_restore_enter_pid(&ctx)))
-		goto out;
-	root = clone_with_pid(ctx.items[0]->pid, SIGCHLD, ns_clone_flags(&ctx));
+	root = ctx.ns && ctx.ns->user ? ns_clone_root(&ctx) :
+					clone_with_pid(ctx.items[0]->pid, SIGCHLD, ns_root_flags(&ctx));
 	if (root < 0) {
 		pr_perror("cannot create the root process %d", ctx.items[0]->pid);
 		ret = -errno;
