@@ -1041,6 +1041,21 @@ static int check_id(const char *what, int got, int want)
 	return 0;
 }
 
+/* The owner of an IPC object, as the root (in the tree's user namespace) sets it. */
+static int perm_ids(const IpcPermEntry *p, uid_t *uid, gid_t *gid)
+{
+	uint32_t u, g;
+
+	if (ns_uid_inside(p->uid, &u) || ns_gid_inside(p->gid, &g)) {
+		pr_err("SysV IPC: the owner %u:%u of the object with key 0x%x is not mapped in the tree's user namespace",
+		       p->uid, p->gid, p->key);
+		return -ERANGE;
+	}
+	*uid = u;
+	*gid = g;
+	return 0;
+}
+
 static int restore_shm(IpcShmEntry *s)
 {
 	struct shmid_ds ds;
@@ -1063,8 +1078,8 @@ static int restore_shm(IpcShmEntry *s)
 	}
 	if (shmctl(id, IPC_STAT, &ds) < 0)
 		return -errno;
-	ds.shm_perm.uid = s->perm->uid;
-	ds.shm_perm.gid = s->perm->gid;
+	if (perm_ids(s->perm, &ds.shm_perm.uid, &ds.shm_perm.gid))
+		return -ERANGE;
 	ds.shm_perm.mode = s->perm->mode;
 	if (shmctl(id, IPC_SET, &ds) < 0) {
 		pr_perror("SysV IPC: cannot set the owner of shared memory segment %d", id);
@@ -1098,8 +1113,8 @@ static int restore_sem(IpcSemEntry *s)
 	arg.buf = &ds;
 	if (semctl(id, 0, IPC_STAT, arg) < 0)
 		return -errno;
-	ds.sem_perm.uid = s->perm->uid;
-	ds.sem_perm.gid = s->perm->gid;
+	if (perm_ids(s->perm, &ds.sem_perm.uid, &ds.sem_perm.gid))
+		return -ERANGE;
 	ds.sem_perm.mode = s->perm->mode;
 	if (semctl(id, 0, IPC_SET, arg) < 0) {
 		pr_perror("SysV IPC: cannot set the owner of semaphore set %d", id);
@@ -1138,8 +1153,8 @@ static int restore_msg(IpcMsgEntry *q)
 			return m->mtype <= 0 ? -EINVAL : -errno;
 		}
 	}
-	ds.msg_perm.uid = q->perm->uid;
-	ds.msg_perm.gid = q->perm->gid;
+	if (perm_ids(q->perm, &ds.msg_perm.uid, &ds.msg_perm.gid))
+		return -ERANGE;
 	ds.msg_perm.mode = q->perm->mode;
 	if (msgctl(id, IPC_SET, &ds) < 0) {
 		pr_perror("SysV IPC: cannot set the owner of message queue %d", id);
