@@ -2,7 +2,8 @@
 /* userns00: a tree in a user namespace of its own (a child of lxc-cr's)
  * keeps its uid and gid maps and setgroups; its other namespaces are owned
  * by it; a task with ids mapped to other host ids keeps them as it sees them.
- * The launcher makes the user namespace before the tree is forked; run.sh
+ * A SysV message queue and a POSIX message queue owned by such ids keep
+ * their owners. The launcher makes the user namespace before the tree is forked; run.sh
  * --ns flavours add the PID (and other) namespaces inside it. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -10,11 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <mqueue.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/msg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -177,6 +180,20 @@ int main(int argc, char **argv)
 		_exit(child_main(p[0]));
 	}
 	close(p[0]);
+	{
+		struct msqid_ds ds;
+		struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 8 };
+		int id = msgget(0x5e55, IPC_CREAT | IPC_EXCL | 0600);
+		mqd_t q = mq_open("/zdtm-userns00", O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+
+		if (id < 0 || msgctl(id, IPC_STAT, &ds) < 0 || q < 0)
+			fail("msgget/mq_open: %s", strerror(errno));
+		ds.msg_perm.uid = 2000;
+		ds.msg_perm.gid = 1000;
+		if (msgctl(id, IPC_SET, &ds) < 0 || fchown(q, 2000, 1000) < 0)
+			fail("cannot give the queues to 2000:1000: %s", strerror(errno));
+		mq_close(q);
+	}
 	test_daemon();
 	test_waitsig();
 
@@ -194,6 +211,23 @@ int main(int argc, char **argv)
 			continue;	/* not one of the tree's own in this flavour */
 		if (user_of(path, NS_GET_USERNS) != user)
 			fail("its %s namespace is not owned by its user namespace", kinds[k]);
+	}
+	{
+		struct msqid_ds ds;
+		struct stat qst;
+		int id = msgget(0x5e55, 0);
+		mqd_t q = mq_open("/zdtm-userns00", O_RDONLY);
+
+		if (id < 0 || msgctl(id, IPC_STAT, &ds) < 0)
+			fail("the SysV message queue is gone: %s", strerror(errno));
+		if (ds.msg_perm.uid != 2000 || ds.msg_perm.gid != 1000)
+			fail("the SysV message queue is owned by %u:%u, expected 2000:1000", ds.msg_perm.uid,
+			     ds.msg_perm.gid);
+		if (q < 0 || fstat(q, &qst) < 0)
+			fail("the POSIX message queue is gone: %s", strerror(errno));
+		if (qst.st_uid != 2000 || qst.st_gid != 1000)
+			fail("the POSIX message queue is owned by %u:%u, expected 2000:1000", qst.st_uid,
+			     qst.st_gid);
 	}
 	if (getuid() != 0 || getgid() != 0)
 		fail("root: uid %u gid %u, expected 0 0", getuid(), getgid());
