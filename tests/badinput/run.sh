@@ -442,6 +442,32 @@ else
 	done
 fi
 
+# ---- (h) a user namespace without a PID namespace of its own is refused by name
+# (its tasks could not choose their PIDs in lxc-cr's), and the process goes on.
+if unshare --user --map-root-user true 2>/dev/null; then
+	setsid unshare --user --map-root-user sleep 1000 </dev/null >/dev/null 2>&1 &
+	pid=$!
+	started+=($pid)
+	for i in $(seq 100); do
+		[ "$(readlink /proc/$pid/ns/user 2>/dev/null)" != "$(readlink /proc/self/ns/user)" ] && break
+		sleep 0.05
+	done
+	mkdir -p "$work/userns"
+	if "$lxc_cr" dump -t "$pid" -D "$work/userns" -o "$work/userns.log" 2>"$work/userns.err"; then
+		fail "the dump succeeded"
+	else
+		grep -q "pid $pid: has a user namespace of its own but not a PID namespace; not supported" \
+			"$work/userns.err" || fail "it says \"$(first "$work/userns.err")\""
+	fi
+	alive "$pid" || fail "the process $pid is gone"
+	[ -z "$(ls -A "$work/userns")" ] || fail "left in the image dir: $(ls -A "$work/userns" | tr '\n' ' ')"
+	check "dump of a process in a user namespace without a PID namespace is refused naming it; it goes on"
+	kill "$pid" 2>/dev/null
+	wait_gone "$pid"
+else
+	echo "ok $((n += 1)) # SKIP unshare --user --map-root-user does not work here"
+fi
+
 # --leave-running leaves a working process working: a bash counter (no fork)
 cnt=$work/counter-bash
 mkfifo "$work/tick"
