@@ -417,8 +417,15 @@ int mqueue_restore_ns(NsEntry *e)
 	for (size_t i = 0; !ret && i < e->n_mqueues; i++)
 		ret = restore_queue(e->mqueues[i]);
 	setrlimit(RLIMIT_MSGQUEUE, &old);
-	for (size_t i = 0; !ret && i < e->n_mq_sysctls; i++)
-		ret = mq_sysctl(e->mq_sysctls[i]->name, NULL, e->mq_sysctls[i]->value);
+	/* only those that differ from the new namespace's: in a user namespace of the
+	 * tree's own, only its root may write them (lxc-cr is it with an identity map) */
+	for (size_t i = 0; !ret && i < e->n_mq_sysctls; i++) {
+		long cur;
+
+		mq_sysctl(e->mq_sysctls[i]->name, &cur, 0);
+		if (cur != (long)e->mq_sysctls[i]->value)
+			ret = mq_sysctl(e->mq_sysctls[i]->name, NULL, e->mq_sysctls[i]->value);
+	}
 	return ret;
 }
 
