@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "zdtmtst.h"
+#include "nsutil.h"
 
 #ifndef NS_GET_USERNS
 #define NS_GET_USERNS 0xb701
@@ -56,51 +57,6 @@ static ino_t user_of(const char *path, unsigned long req)
 	close(u);
 	close(fd);
 	return st.st_ino;
-}
-
-static void write_file(pid_t pid, const char *name, const char *text)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		fprintf(stderr, "FAIL: cannot write %s: %s\n", path, strerror(errno));
-		_exit(1);
-	}
-	close(fd);
-}
-
-/* This launcher into a new user namespace, mapped by a child that stays in
- * the parent one (only there may a map have several lines). */
-static void enter_userns(void)
-{
-	int p[2], q[2], st;
-	char c;
-	pid_t l = getpid(), w;
-
-	if (pipe(p) < 0 || pipe(q) < 0)
-		exit(1);
-	w = fork();
-	if (w < 0)
-		exit(1);
-	if (w == 0) {
-		if (read(p[0], &c, 1) != 1)
-			_exit(1);
-		write_file(l, "uid_map", MAP);
-		write_file(l, "gid_map", MAP);
-		_exit(write(q[1], "m", 1) != 1);
-	}
-	if (unshare(CLONE_NEWUSER) < 0) {
-		fprintf(stderr, "FAIL: unshare(CLONE_NEWUSER): %s\n", strerror(errno));
-		exit(1);
-	}
-	if (write(p[1], "u", 1) != 1 || read(q[0], &c, 1) != 1 || waitpid(w, &st, 0) != w || st) {
-		fprintf(stderr, "FAIL: the maps were not written\n");
-		exit(1);
-	}
-	close(p[0]), close(p[1]), close(q[0]), close(q[1]);
 }
 
 static void check_map(const char *name)
@@ -166,7 +122,7 @@ int main(int argc, char **argv)
 		host_ino[k] = ino_of(path);
 	}
 	host_user = ino_of("/proc/self/ns/user");
-	enter_userns();
+	enter_userns(MAP);
 	test_init(argc, argv);
 	if (getpid() != 1)
 		skip("needs a PID namespace of its own with its user namespace (run.sh --ns)");
