@@ -400,6 +400,74 @@ for kind in packet netlink; do
 done
 [ "$refused" = 1 ] || echo "ok $((n += 1)) # SKIP every socket kind tried is dumped now: no unsupported fd to test"
 
+# ---- (g) POSIX message queues: their messages are read by taking them off
+# the queue and putting them back; a refused dump (an mq_notify() registration)
+# and --leave-running must leave every message, in order, and the registration.
+mqh=$(dirname "$lxc_cr")/../tests/badinput/mq-holder
+if [ ! -x "$mqh" ]; then
+	echo "ok $((n += 1)) # SKIP $mqh not built (make check TESTS=)"
+else
+	for mode in notify leave; do
+		out=$work/mq-$mode
+		rm -f "$out" "$out.pid"
+		"$mqh" "$out" $([ $mode = notify ] && echo notify)
+		for i in $(seq 100); do [ -s "$out.pid" ] && break; sleep 0.05; done
+		pid=$(cat "$out.pid" 2>/dev/null)
+		if [ -z "$pid" ]; then
+			not_ok "mq-holder ($mode)" "did not start: $(cat "$out" 2>/dev/null)"
+			continue
+		fi
+		started+=($pid)
+		mkdir -p "$work/mqd-$mode"
+		if [ $mode = notify ]; then
+			if "$lxc_cr" dump -t "$pid" -D "$work/mqd-$mode" -o "$work/mqd-$mode.log" 2>"$work/mqd-$mode.err"; then
+				fail "the dump succeeded"
+			else
+				grep -q "mqueue '/badinput-mq': pid [0-9]* is registered for its notification (mq_notify); not supported" \
+					"$work/mqd-$mode.err" || fail "it says \"$(first "$work/mqd-$mode.err")\""
+			fi
+			what="dump of a queue with an mq_notify() registration is refused by name"
+		else
+			"$lxc_cr" dump -t "$pid" -D "$work/mqd-$mode" --leave-running -o "$work/mqd-$mode.log" \
+				2>"$work/mqd-$mode.err" || fail "dump failed: $(first "$work/mqd-$mode.err")"
+			grep -q "mqueue '/badinput-mq': mode 640, maxmsg 4, msgsize 32, 3 messages" "$work/mqd-$mode.log" ||
+				fail "the log does not list the queue with its 3 messages"
+			what="dump --leave-running of a queue with 3 messages"
+		fi
+		alive "$pid" || fail "the process $pid is gone"
+		kill -TERM "$pid" 2>/dev/null
+		wait_gone "$pid"
+		[ "$(cat "$out" 2>/dev/null)" = PASS ] || fail "then the holder says: $(cat "$out" 2>/dev/null)"
+		check "$what; then every message is there in order$([ $mode = notify ] && echo ', the registration too')"
+	done
+fi
+
+# ---- (h) a user namespace without a PID namespace of its own is refused by name
+# (its tasks could not choose their PIDs in lxc-cr's), and the process goes on.
+if unshare --user --map-root-user true 2>/dev/null; then
+	setsid unshare --user --map-root-user sleep 1000 </dev/null >/dev/null 2>&1 &
+	pid=$!
+	started+=($pid)
+	for i in $(seq 100); do
+		[ "$(readlink /proc/$pid/ns/user 2>/dev/null)" != "$(readlink /proc/self/ns/user)" ] && break
+		sleep 0.05
+	done
+	mkdir -p "$work/userns"
+	if "$lxc_cr" dump -t "$pid" -D "$work/userns" -o "$work/userns.log" 2>"$work/userns.err"; then
+		fail "the dump succeeded"
+	else
+		grep -q "pid $pid: has a user namespace of its own but not a PID namespace; not supported" \
+			"$work/userns.err" || fail "it says \"$(first "$work/userns.err")\""
+	fi
+	alive "$pid" || fail "the process $pid is gone"
+	[ -z "$(ls -A "$work/userns")" ] || fail "left in the image dir: $(ls -A "$work/userns" | tr '\n' ' ')"
+	check "dump of a process in a user namespace without a PID namespace is refused naming it; it goes on"
+	kill "$pid" 2>/dev/null
+	wait_gone "$pid"
+else
+	echo "ok $((n += 1)) # SKIP unshare --user --map-root-user does not work here"
+fi
+
 # --leave-running leaves a working process working: a bash counter (no fork)
 cnt=$work/counter-bash
 mkfifo "$work/tick"

@@ -22,6 +22,7 @@ static const struct fdtype_ops *fd_kinds[] = {
 	&timerfd_fd_ops,
 	&inotify_fd_ops,
 	&pidfd_fd_ops,
+	&mqueue_fd_ops,		/* before reg: a queue is a regular file of the mqueue fs */
 	&memfd_fd_ops,		/* before reg: a memfd looks like a deleted file */
 	&unix_fd_ops,
 	&reg_fd_ops,

@@ -810,9 +810,10 @@ static int dump_embryos(struct dump_ctx *ctx, struct fd_parms *p, int lsk, struc
 			struct ucred uc;
 			socklen_t l = sizeof(uc);
 
-			if (getsockopt(acc[i], SOL_SOCKET, SO_PEERCRED, &uc, &l) == 0 && uc.pid > 0) {
+			if (getsockopt(acc[i], SOL_SOCKET, SO_PEERCRED, &uc, &l) == 0 && uc.pid > 0 &&
+			    ns_vpid(uc.pid) > 0) {
 				e.has_cred_pid = true;
-				e.cred_pid = uc.pid;
+				e.cred_pid = ns_vpid(uc.pid);
 			}
 			ret = dump_queue(ctx, p, acc[i], &e, &ed);
 		}
@@ -913,9 +914,11 @@ static int unix_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		struct ucred uc;
 
 		l = sizeof(uc);
-		if (getsockopt(sk, SOL_SOCKET, SO_PEERCRED, &uc, &l) == 0 && uc.pid > 0) {
+		/* the pid as the tree sees it: its PID namespace's number */
+		if (getsockopt(sk, SOL_SOCKET, SO_PEERCRED, &uc, &l) == 0 && uc.pid > 0 &&
+		    ns_vpid(uc.pid) > 0) {
 			e.has_cred_pid = true;
-			e.cred_pid = uc.pid;
+			e.cred_pid = ns_vpid(uc.pid);
 		}
 	}
 	l = sizeof(v);

@@ -38,6 +38,7 @@ const struct img_desc img_descs[IMG_TYPE_MAX] = {
 	[IMG_NS]          = { "ns.img",           0x584e5350, false, false },
 	[IMG_CGROUP]      = { "cgroup.img",       0x58434750, false, false },
 	[IMG_TMPFS]       = { "tmpfs-%u.img",     0x58544d50, false, true },
+	[IMG_MQUEUE]      = { "mqueue.img",       0x584d5146, false, false },
 };
 
 int img_type_by_magic(uint32_t magic)

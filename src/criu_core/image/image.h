@@ -52,6 +52,7 @@ enum img_type {
 	IMG_NS,
 	IMG_CGROUP,
 	IMG_TMPFS,		/* contents of a tmpfs mount, per mnt-entry id */
+	IMG_MQUEUE,
 	IMG_TYPE_MAX,
 };
 

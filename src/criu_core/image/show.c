@@ -21,6 +21,7 @@ static const ProtobufCMessageDescriptor *pb_descs[IMG_TYPE_MAX] = {
 	[IMG_TIMERFD] = &timerfd_entry__descriptor,
 	[IMG_INOTIFY] = &inotify_entry__descriptor,
 	[IMG_PIDFD] = &pidfd_entry__descriptor,
+	[IMG_MQUEUE] = &mqueue_file_entry__descriptor,
 	[IMG_MEMFD] = &memfd_entry__descriptor,
 	[IMG_INETSK] = &inet_sk_entry__descriptor,
 	[IMG_TCP_STREAM] = &tcp_stream_entry__descriptor,

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "ns/net.h"
+#include "ns/ns.h"
 #include "restore/restore.h"
 
 #define NL_BUF 32768
@@ -762,10 +763,8 @@ int net_restore_prepare(struct rst_ctx *ctx, NetnsEntry *n)
 	hsk = nl_open();
 	if (!rnet.created || rnet.own < 0 || hsk < 0)
 		return -ENOMEM;
-	if (unshare(CLONE_NEWNET) < 0) {
-		pr_perror("cannot create a network namespace");
-		return -errno;
-	}
+	if ((ret = ns_unshare(ctx, CLONE_NEWNET)))
+		return ret;
 	rnet.inside = true;
 	rnet.net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (rnet.net < 0)

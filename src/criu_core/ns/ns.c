@@ -21,14 +21,19 @@
  * ids through /proc/sys/kernel/{shm,sem,msg}_next_id.
  */
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "ns/ns.h"
 #include "ns/net.h"
@@ -42,8 +47,17 @@
 #define MSG_COPY 040000
 #endif
 
-#define NS_OWN_FLAGS (CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET)
-#define NS_MAX_DATA (48u << 20)		/* all shm contents and messages: one record */
+#define NS_OWN_FLAGS                                                                                 \
+	(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWTIME |   \
+	 CLONE_NEWUSER)
+#define NS_MAX_EXTENTS 340		/* the kernel's limit of lines in a uid_map */
+#ifndef NS_GET_USERNS
+#define NS_GET_USERNS _IO(0xb7, 0x1)
+#define NS_GET_PARENT _IO(0xb7, 0x2)
+#endif
+/* made by lxc-cr before the root is cloned, which then is born in them */
+#define NS_EARLY_FLAGS (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWTIME | CLONE_NEWUSER)
+#define TIMENS_MAX_SEC (1LL << 36)	/* about 2000 years, far below the kernel's bound */
 
 union semun {
 	int val;
@@ -58,7 +72,7 @@ static const struct ns_kind {
 	{ "pid", CLONE_NEWPID },	{ "uts", CLONE_NEWUTS },
 	{ "ipc", CLONE_NEWIPC },	{ "mnt", CLONE_NEWNS },
 	{ "net", CLONE_NEWNET },	{ "user", CLONE_NEWUSER },
-	{ "cgroup", CLONE_NEWCGROUP },	{ "time", CLONE_NEWTIME },
+	{ "cgroup", CLONE_NEWCGROUP },	{ "time", CLONE_NEWTIME },	/* time last */
 };
 #define NR_NS_KINDS (sizeof(ns_kinds) / sizeof(ns_kinds[0]))
 
@@ -249,6 +263,61 @@ static int build_pid_map(struct dump_ctx *ctx)
 	return 0;
 }
 
+/* Inode of the user namespace that owns (NS_GET_USERNS) or is the parent
+ * of (NS_GET_PARENT) namespace file path. */
+static int ns_user_of(const char *path, unsigned long req, uint64_t *ino)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC), u = -1;
+	struct stat st;
+
+	if (fd < 0 || (u = ioctl(fd, req)) < 0 || fstat(u, &st) < 0) {
+		pr_perror("%s: cannot find its %s user namespace", path,
+			  req == NS_GET_PARENT ? "parent" : "owning");
+		return -errno;
+	}
+	*ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * A user namespace of the tree's own: a child of lxc-cr's, owning every other
+ * namespace of the tree's own (they are made in it at restore).
+ */
+static int check_userns(pid_t root, uint32_t flags, const uint64_t *self)
+{
+	char path[64], who[16];
+	uint64_t user = 0, ino;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", root);
+	if ((ret = ns_user_of(path, NS_GET_PARENT, &ino)))
+		return ret;
+	for (unsigned k = 0; k < NR_NS_KINDS; k++)
+		if (ns_kinds[k].flag == CLONE_NEWUSER && ino != self[k]) {
+			pr_err("pid %d: its user namespace is not a child of lxc-cr's (nested user namespaces); not supported",
+			       root);
+			return -ENOTSUP;
+		}
+	snprintf(who, sizeof(who), "%d", root);
+	if ((ret = ns_ino(who, "user", &user)))
+		return ret;
+	for (unsigned k = 0; k < NR_NS_KINDS; k++) {
+		const struct ns_kind *nk = &ns_kinds[k];
+
+		if (nk->flag == CLONE_NEWUSER || !(flags & nk->flag))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", root, nk->name);
+		if ((ret = ns_user_of(path, NS_GET_USERNS, &ino)))
+			return ret;
+		if (ino != user) {
+			pr_err("pid %d: its %s namespace is not owned by its user namespace; not supported",
+			       root, nk->name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
 int ns_dump_check(struct dump_ctx *ctx)
 {
 	uint64_t self[NR_NS_KINDS], root[NR_NS_KINDS], ino;
@@ -290,25 +359,46 @@ int ns_dump_check(struct dump_ctx *ctx)
 			}
 		}
 	}
+	if ((dns.flags & CLONE_NEWUSER) && !(dns.flags & CLONE_NEWPID)) {
+		/* its tasks could not choose their PIDs in lxc-cr's PID namespace */
+		pr_err("pid %d: has a user namespace of its own but not a PID namespace; not supported",
+		       ctx->items[0]->pid);
+		return -ENOTSUP;
+	}
+	if ((dns.flags & CLONE_NEWUSER) && (ret = check_userns(ctx->items[0]->pid, dns.flags, self)))
+		return ret;
+	/* a task that unshared a time namespace its children would enter */
+	for (unsigned i = 0; self[NR_NS_KINDS - 1] && i < ctx->nr_items; i++) {
+		struct pstree_item *it = ctx->items[i];
+
+		if (it->state == TASK_ZOMBIE)
+			continue;
+		snprintf(who, sizeof(who), "%d", it->pid);
+		if (ns_ino(who, "time_for_children", &ino) == 0 && ino != root[NR_NS_KINDS - 1]) {
+			pr_err("pid %d: its children would get a time namespace other than its own (unshare(CLONE_NEWTIME)); not supported",
+			       it->pid);
+			return -ENOTSUP;
+		}
+	}
 	if (dns.flags & CLONE_NEWPID) {
 		ret = build_pid_map(ctx);
 		if (ret)
 			return ret;
 	}
 	if (dns.flags)
-		pr_info("the tree has namespaces of its own: %s%s%s%s%s",
+		pr_info("the tree has namespaces of its own: %s%s%s%s%s%s%s",
 			dns.flags & CLONE_NEWPID ? "pid " : "", dns.flags & CLONE_NEWUTS ? "uts " : "",
 			dns.flags & CLONE_NEWIPC ? "ipc " : "", dns.flags & CLONE_NEWNS ? "mnt " : "",
-			dns.flags & CLONE_NEWNET ? "net" : "");
+			dns.flags & CLONE_NEWNET ? "net " : "", dns.flags & CLONE_NEWTIME ? "time " : "",
+			dns.flags & CLONE_NEWUSER ? "user" : "");
 	dns.root = ctx->items[0]->pid;
 	return 0;
 }
 
 /* ---------------------------------------------------------------- dump */
 
-/* Run fn with this thread in the root's namespace of kind flag. */
-static int in_ns(pid_t pid, const char *name, int flag, int (*fn)(NsEntry *, size_t *), NsEntry *e,
-		 size_t *total)
+/* Run fn with this thread in pid's namespace of kind flag. */
+static int call_in(pid_t pid, const char *name, int flag, int (*fn)(void *), void *arg)
 {
 	char path[64];
 	_cleanup_close_ int own = -1, fd = -1;
@@ -326,13 +416,44 @@ static int in_ns(pid_t pid, const char *name, int flag, int (*fn)(NsEntry *, siz
 		pr_perror("pid %d: cannot enter its %s namespace", pid, name);
 		return -errno;
 	}
-	ret = fn(e, total);
+	ret = fn(arg);
 	if (setns(own, flag) < 0) {
 		/* nothing sensible is left to do in a thread stuck in another namespace */
 		pr_perror("cannot go back to lxc-cr's %s namespace", name);
 		abort();
 	}
 	return ret;
+}
+
+struct in_ns_args {
+	int (*fn)(NsEntry *, size_t *);
+	NsEntry *e;
+	size_t *total;
+};
+
+static int in_ns_call(void *arg)
+{
+	struct in_ns_args *a = arg;
+
+	return a->fn(a->e, a->total);
+}
+
+static int in_ns(pid_t pid, const char *name, int flag, int (*fn)(NsEntry *, size_t *), NsEntry *e,
+		 size_t *total)
+{
+	struct in_ns_args a = { fn, e, total };
+
+	return call_in(pid, name, flag, in_ns_call, &a);
+}
+
+bool ns_dump_own(uint32_t flag)
+{
+	return dns.flags & flag;
+}
+
+int ns_call_in_root(const char *name, int flag, int (*fn)(void *), void *arg)
+{
+	return call_in(dns.root, name, flag, fn, arg);
 }
 
 static int dump_uts(NsEntry *e, size_t *total)
@@ -556,7 +677,168 @@ static int dump_ipc(NsEntry *e, size_t *total)
 		ret = dump_sem(e, total);
 	if (!ret)
 		ret = dump_msg(e, total);
+	if (!ret)
+		ret = mqueue_dump_ns(e, total);
 	return ret;
+}
+
+/* ---------------------------------------------------------------- time */
+
+struct timens_offs {
+	struct timespec mono, boot;
+};
+
+/* /proc/WHO/timens_offsets: "monotonic SEC NSEC" and "boottime SEC NSEC". */
+static int read_timens_offsets(const char *who, struct timens_offs *o)
+{
+	char path[64], name[16];
+	_cleanup_free_ char *buf = NULL;
+	const char *l;
+	unsigned seen = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/timens_offsets", who);
+	buf = read_file_at(AT_FDCWD, path, NULL);
+	if (!buf) {
+		pr_perror("cannot read %s", path);
+		return -EIO;
+	}
+	memset(o, 0, sizeof(*o));
+	for (l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		long long sec;
+		long nsec;
+		struct timespec *ts;
+
+		if (sscanf(l, "%15s %lld %ld", name, &sec, &nsec) != 3)
+			break;
+		if (!strcmp(name, "monotonic") || !strcmp(name, "1"))
+			ts = &o->mono, seen |= 1;
+		else if (!strcmp(name, "boottime") || !strcmp(name, "7"))
+			ts = &o->boot, seen |= 2;
+		else
+			continue;
+		ts->tv_sec = sec;
+		ts->tv_nsec = nsec;
+	}
+	if (seen != 3) {
+		pr_err("%s: no monotonic and boottime offsets", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ULL + ts->tv_nsec;
+}
+
+/* The host's (the initial time namespace's) monotonic and boot clocks:
+ * lxc-cr's own minus the offsets of the time namespace it is in. */
+static int host_clocks(uint64_t *mono, uint64_t *boot)
+{
+	struct timens_offs own;
+	struct timespec m, b;
+	int ret = read_timens_offsets("self", &own);
+
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_BOOTTIME, &b);
+	*mono = ts_ns(&m) - ts_ns(&own.mono);
+	*boot = ts_ns(&b) - ts_ns(&own.boot);
+	return 0;
+}
+
+static int dump_time(pid_t root, NsEntry *e)
+{
+	struct timens_offs o;
+	char who[16];
+	TimensEntry *t;
+	int ret;
+
+	snprintf(who, sizeof(who), "%d", root);
+	if ((ret = read_timens_offsets(who, &o)))
+		return ret;
+	t = xzalloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	timens_entry__init(t);
+	e->time = t;
+	t->monotonic_sec = o.mono.tv_sec;
+	t->monotonic_nsec = o.mono.tv_nsec;
+	t->boottime_sec = o.boot.tv_sec;
+	t->boottime_nsec = o.boot.tv_nsec;
+	if ((ret = host_clocks(&t->host_monotonic_ns, &t->host_boottime_ns)))
+		return ret;
+	pr_info("time namespace: monotonic offset %lld.%09u s, boottime offset %lld.%09u s",
+		(long long)t->monotonic_sec, t->monotonic_nsec, (long long)t->boottime_sec,
+		t->boottime_nsec);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- user */
+
+static int read_id_map(pid_t pid, const char *name, IdExtent ***out, size_t *nr)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	const char *l;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	buf = read_file_at(AT_FDCWD, path, NULL);
+	if (!buf) {
+		pr_perror("cannot read %s", path);
+		return -EIO;
+	}
+	for (l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		unsigned first, lower, count;
+		IdExtent *x, **n;
+
+		if (sscanf(l, "%u %u %u", &first, &lower, &count) != 3)
+			break;
+		if (*nr >= NS_MAX_EXTENTS) {
+			pr_err("%s: more than %u lines", path, NS_MAX_EXTENTS);
+			return -EINVAL;
+		}
+		x = xzalloc(sizeof(*x));
+		n = xrealloc_array(*out, *nr + 1, sizeof(*n));
+		if (!x || !n) {
+			free(x);
+			return -ENOMEM;
+		}
+		*out = n;
+		id_extent__init(x);
+		x->first = first;
+		x->lower_first = lower;
+		x->count = count;
+		n[(*nr)++] = x;
+	}
+	return 0;
+}
+
+static int dump_user(pid_t root, NsEntry *e)
+{
+	char path[64];
+	_cleanup_free_ char *sg = NULL;
+	UsernsEntry *u = xzalloc(sizeof(*u));
+	int ret;
+
+	if (!u)
+		return -ENOMEM;
+	userns_entry__init(u);
+	e->user = u;
+	if ((ret = read_id_map(root, "uid_map", &u->uid_map, &u->n_uid_map)) ||
+	    (ret = read_id_map(root, "gid_map", &u->gid_map, &u->n_gid_map)))
+		return ret;
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", root);
+	sg = read_file_at(AT_FDCWD, path, NULL);
+	if (!sg) {
+		pr_perror("cannot read %s", path);
+		return -EIO;
+	}
+	u->setgroups_allow = !strncmp(sg, "allow", 5);
+	pr_info("user namespace: %zu uid and %zu gid map lines, setgroups %s", u->n_uid_map,
+		u->n_gid_map, u->setgroups_allow ? "allowed" : "denied");
+	return 0;
 }
 
 int ns_dump(struct dump_ctx *ctx)
@@ -575,11 +857,15 @@ int ns_dump(struct dump_ctx *ctx)
 		ret = mnt_dump(ctx, root, &e);
 	if (!ret && (dns.flags & CLONE_NEWNET))
 		ret = net_dump(root, &e);
+	if (!ret && (dns.flags & CLONE_NEWTIME))
+		ret = dump_time(root, &e);
+	if (!ret && (dns.flags & CLONE_NEWUSER))
+		ret = dump_user(root, &e);
 	if (!ret)
 		ret = img_write_pb(dump_img(ctx, IMG_NS), &e.base);
-	if (!ret && (e.n_shm || e.n_sem || e.n_msg))
-		pr_info("SysV IPC: %zu shared memory segments, %zu semaphore sets, %zu message queues",
-			e.n_shm, e.n_sem, e.n_msg);
+	if (!ret && (e.n_shm || e.n_sem || e.n_msg || e.n_mqueues))
+		pr_info("IPC: %zu shared memory segments, %zu semaphore sets, %zu message queues, %zu POSIX message queues",
+			e.n_shm, e.n_sem, e.n_msg, e.n_mqueues);
 	/* e lives on the stack: free what hangs off it */
 	free(e.hostname);
 	free(e.domainname);
@@ -593,6 +879,16 @@ int ns_dump(struct dump_ctx *ctx)
 		protobuf_c_message_free_unpacked(&e.mnts[i]->base, NULL);
 	if (e.net)
 		protobuf_c_message_free_unpacked(&e.net->base, NULL);
+	if (e.time)
+		protobuf_c_message_free_unpacked(&e.time->base, NULL);
+	if (e.user)
+		protobuf_c_message_free_unpacked(&e.user->base, NULL);
+	for (size_t i = 0; i < e.n_mqueues; i++)
+		protobuf_c_message_free_unpacked(&e.mqueues[i]->base, NULL);
+	for (size_t i = 0; i < e.n_mq_sysctls; i++)
+		protobuf_c_message_free_unpacked(&e.mq_sysctls[i]->base, NULL);
+	free(e.mqueues);
+	free(e.mq_sysctls);
 	free(e.shm);
 	free(e.sem);
 	free(e.msg);
@@ -607,12 +903,17 @@ static bool perm_ok(const IpcPermEntry *p)
 	return p && p->mode <= 0777;
 }
 
+static void rns_reset(void);
+static int user_validate(NsEntry *e);
+
 int ns_read(struct rst_ctx *ctx)
 {
-	struct cr_img *img = img_open_optional(&ctx->dir, IMG_NS, 0);
+	struct cr_img *img;
 	NsEntry *e;
 	int ret;
 
+	rns_reset();
+	img = img_open_optional(&ctx->dir, IMG_NS, 0);
 	if (!img)
 		return errno == ENOENT ? 0 : -EINVAL;
 	ret = img_read_one(img, &ns_entry__descriptor, (void **)&e);
@@ -631,7 +932,8 @@ int ns_read(struct rst_ctx *ctx)
 	}
 	if ((e->hostname && strlen(e->hostname) > 64) || (e->domainname && strlen(e->domainname) > 64) ||
 	    ((e->hostname || e->domainname) && !(e->flags & CLONE_NEWUTS)) ||
-	    ((e->n_shm || e->n_sem || e->n_msg) && !(e->flags & CLONE_NEWIPC))) {
+	    ((e->n_shm || e->n_sem || e->n_msg || e->n_mqueues || e->n_mq_sysctls) &&
+	     !(e->flags & CLONE_NEWIPC))) {
 		pr_err("image ns.img: UTS names or IPC objects without their namespace, or too long");
 		return -EINVAL;
 	}
@@ -641,6 +943,13 @@ int ns_read(struct rst_ctx *ctx)
 	}
 	if (e->net && (ret = net_validate(e->net)))
 		return ret;
+	if (!!e->time != !!(e->flags & CLONE_NEWTIME) ||
+	    (e->time && (e->time->monotonic_nsec >= 1000000000u || e->time->boottime_nsec >= 1000000000u ||
+			 llabs(e->time->monotonic_sec) > TIMENS_MAX_SEC ||
+			 llabs(e->time->boottime_sec) > TIMENS_MAX_SEC))) {
+		pr_err("image ns.img: time namespace offsets out of range, or without their flag");
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < e->n_shm; i++)
 		if (e->shm[i]->id < 0 || !perm_ok(e->shm[i]->perm) ||
 		    e->shm[i]->data.len > e->shm[i]->size) {
@@ -658,13 +967,49 @@ int ns_read(struct rst_ctx *ctx)
 			pr_err("image ns.img: message queue %d is invalid", e->msg[i]->id);
 			return -EINVAL;
 		}
+	if ((ret = mqueue_validate(e)) || (ret = user_validate(e)))
+		return ret;
 	return mnt_check(e);
+}
+
+static int map_validate(IdExtent **x, size_t n, const char *what)
+{
+	if (!n || n > NS_MAX_EXTENTS) {
+		pr_err("image ns.img: the user namespace's %s has %zu lines", what, n);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!x[i]->count || x[i]->count > UINT32_MAX - x[i]->first ||
+		    x[i]->count > UINT32_MAX - x[i]->lower_first) {
+			pr_err("image ns.img: the user namespace's %s line %zu is invalid", what, i);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static int user_validate(NsEntry *e)
+{
+	int ret;
+
+	if (!!e->user != !!(e->flags & CLONE_NEWUSER)) {
+		pr_err("image ns.img: a user namespace without its flag, or the flag without it");
+		return -EINVAL;
+	}
+	if (e->user && !(e->flags & CLONE_NEWPID)) {
+		pr_err("image ns.img: a user namespace without a PID namespace");
+		return -EINVAL;
+	}
+	if (e->user && ((ret = map_validate(e->user->uid_map, e->user->n_uid_map, "uid_map")) ||
+			(ret = map_validate(e->user->gid_map, e->user->n_gid_map, "gid_map"))))
+		return ret;
+	return 0;
 }
 
 uint64_t ns_root_flags(struct rst_ctx *ctx)
 {
-	/* the network namespace exists before the root: it is born in it */
-	return ctx->ns ? ctx->ns->flags & ~(uint64_t)CLONE_NEWNET : 0;
+	/* the network, IPC, time and user namespaces exist before the root: it is
+	 * born in them (ns_restore_prepare(), ns_clone_root()) */
+	return ctx->ns ? ctx->ns->flags & ~(uint64_t)NS_EARLY_FLAGS : 0;
 }
 
 static int set_next_id(const char *kind, int id)
@@ -696,6 +1041,21 @@ static int check_id(const char *what, int got, int want)
 	return 0;
 }
 
+/* The owner of an IPC object, as the root (in the tree's user namespace) sets it. */
+static int perm_ids(const IpcPermEntry *p, uid_t *uid, gid_t *gid)
+{
+	uint32_t u, g;
+
+	if (ns_uid_inside(p->uid, &u) || ns_gid_inside(p->gid, &g)) {
+		pr_err("SysV IPC: the owner %u:%u of the object with key 0x%x is not mapped in the tree's user namespace",
+		       p->uid, p->gid, p->key);
+		return -ERANGE;
+	}
+	*uid = u;
+	*gid = g;
+	return 0;
+}
+
 static int restore_shm(IpcShmEntry *s)
 {
 	struct shmid_ds ds;
@@ -718,8 +1078,8 @@ static int restore_shm(IpcShmEntry *s)
 	}
 	if (shmctl(id, IPC_STAT, &ds) < 0)
 		return -errno;
-	ds.shm_perm.uid = s->perm->uid;
-	ds.shm_perm.gid = s->perm->gid;
+	if (perm_ids(s->perm, &ds.shm_perm.uid, &ds.shm_perm.gid))
+		return -ERANGE;
 	ds.shm_perm.mode = s->perm->mode;
 	if (shmctl(id, IPC_SET, &ds) < 0) {
 		pr_perror("SysV IPC: cannot set the owner of shared memory segment %d", id);
@@ -753,8 +1113,8 @@ static int restore_sem(IpcSemEntry *s)
 	arg.buf = &ds;
 	if (semctl(id, 0, IPC_STAT, arg) < 0)
 		return -errno;
-	ds.sem_perm.uid = s->perm->uid;
-	ds.sem_perm.gid = s->perm->gid;
+	if (perm_ids(s->perm, &ds.sem_perm.uid, &ds.sem_perm.gid))
+		return -ERANGE;
 	ds.sem_perm.mode = s->perm->mode;
 	if (semctl(id, 0, IPC_SET, arg) < 0) {
 		pr_perror("SysV IPC: cannot set the owner of semaphore set %d", id);
@@ -793,14 +1153,447 @@ static int restore_msg(IpcMsgEntry *q)
 			return m->mtype <= 0 ? -EINVAL : -errno;
 		}
 	}
-	ds.msg_perm.uid = q->perm->uid;
-	ds.msg_perm.gid = q->perm->gid;
+	if (perm_ids(q->perm, &ds.msg_perm.uid, &ds.msg_perm.gid))
+		return -ERANGE;
 	ds.msg_perm.mode = q->perm->mode;
 	if (msgctl(id, IPC_SET, &ds) < 0) {
 		pr_perror("SysV IPC: cannot set the owner of message queue %d", id);
 		return -errno;
 	}
 	return 0;
+}
+
+/*
+ * The namespaces made for the tree at restore. Without a user namespace of
+ * its own, lxc-cr makes its IPC and time namespaces with unshare() (the
+ * network one in net.c) and the root's clone makes the others. With one, a
+ * helper makes the user namespace, lxc-cr writes its maps, and the helper
+ * makes every other namespace but the PID one inside it, so that they are
+ * owned by it; lxc-cr keeps descriptors of them and enters those it works
+ * in (UTS, IPC, mount, network), and ns_clone_root() makes the root, with
+ * its PID namespace, inside the time and user namespaces.
+ */
+enum { RK_USER, RK_UTS, RK_IPC, RK_NET, RK_MNT, RK_PID, RK_TIME, RK_NR };
+
+static const struct {
+	const char *own;	/* lxc-cr's, in /proc/self/ns */
+	const char *made;	/* the helper's new one, in /proc/H/ns */
+	uint32_t flag;
+} rkinds[RK_NR] = {
+	[RK_USER] = { "user", "user", CLONE_NEWUSER },
+	[RK_UTS] = { "uts", "uts", CLONE_NEWUTS },
+	[RK_IPC] = { "ipc", "ipc", CLONE_NEWIPC },
+	[RK_NET] = { "net", "net", CLONE_NEWNET },
+	[RK_MNT] = { "mnt", "mnt", CLONE_NEWNS },
+	[RK_PID] = { "pid", "pid_for_children", CLONE_NEWPID },
+	[RK_TIME] = { "time", "time_for_children", CLONE_NEWTIME },
+};
+
+static struct {
+	bool init;
+	int own[RK_NR];		/* lxc-cr's, to go back to */
+	int made[RK_NR];	/* the tree's, made in its user namespace */
+	bool in[RK_NR];		/* lxc-cr is in the tree's */
+	int cwd;		/* lxc-cr's, as entering a mount namespace moves it */
+	const UsernsEntry *user;
+} rns;
+
+static void rns_reset(void)
+{
+	for (int k = 0; k < RK_NR; k++) {
+		rns.own[k] = rns.made[k] = -1;
+		rns.in[k] = false;
+	}
+	rns.cwd = -1;
+	rns.user = NULL;
+	rns.init = true;
+}
+
+/* lxc-cr into the tree's namespace k: the one made, or a new one. */
+static int rns_enter(struct rst_ctx *ctx, int k)
+{
+	char path[64];
+	int fd;
+
+	if (rns.in[k])
+		return 0;
+	if (rns.own[k] < 0) {
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", rkinds[k].own);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			pr_perror("cannot open lxc-cr's %s namespace", rkinds[k].own);
+			return -errno;
+		}
+		rns.own[k] = rst_svc_fd(ctx, fd);
+		if (rns.own[k] < 0)
+			return rns.own[k];
+	}
+	if (k == RK_MNT && rns.cwd < 0) {
+		fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || (rns.cwd = rst_svc_fd(ctx, fd)) < 0) {
+			pr_perror("cannot open lxc-cr's working directory");
+			return fd < 0 ? -errno : rns.cwd;
+		}
+	}
+	if (rns.made[k] >= 0 ? setns(rns.made[k], rkinds[k].flag) : unshare(rkinds[k].flag)) {
+		pr_perror("cannot %s the tree's %s namespace", rns.made[k] >= 0 ? "enter" : "create",
+			  rkinds[k].own);
+		return -errno;
+	}
+	rns.in[k] = true;
+	return 0;
+}
+
+int ns_unshare(struct rst_ctx *ctx, int flag)
+{
+	for (int k = 0; k < RK_NR; k++)
+		if (rkinds[k].flag == (uint32_t)flag)
+			return rns_enter(ctx, k);
+	return -EINVAL;
+}
+
+static void ts_add_ns(int64_t *sec, uint32_t *nsec, uint64_t add)
+{
+	uint64_t n = *nsec + add % 1000000000ULL;
+
+	*sec += add / 1000000000ULL + n / 1000000000ULL;
+	*nsec = n % 1000000000ULL;
+}
+
+/*
+ * The offsets of the tree's new time namespace: the saved ones, so that
+ * its clocks read as they would have had it kept running here. Where the
+ * host's clocks are behind those at dump (another host, or a reboot), the
+ * offsets grow by the difference, so that the tree's clocks go on from
+ * where they were instead of going back. Written to WHO's timens_offsets
+ * (its namespace for children, which no task entered yet).
+ */
+static int time_offsets(TimensEntry *t, const char *who)
+{
+	int64_t msec = t->monotonic_sec, bsec = t->boottime_sec;
+	uint32_t mnsec = t->monotonic_nsec, bnsec = t->boottime_nsec;
+	uint64_t hm, hb;
+	char buf[128], path[64];
+	_cleanup_close_ int fd = -1;
+	int n, ret;
+
+	if ((ret = host_clocks(&hm, &hb)))
+		return ret;
+	if (hm < t->host_monotonic_ns) {
+		ts_add_ns(&msec, &mnsec, t->host_monotonic_ns - hm);
+		pr_info("time namespace: the host's monotonic clock is %llu ns behind the dump's; offset raised",
+			(unsigned long long)(t->host_monotonic_ns - hm));
+	}
+	if (hb < t->host_boottime_ns)
+		ts_add_ns(&bsec, &bnsec, t->host_boottime_ns - hb);
+	snprintf(path, sizeof(path), "/proc/%s/timens_offsets", who);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	n = snprintf(buf, sizeof(buf), "monotonic %lld %u\nboottime %lld %u\n", (long long)msec,
+		     mnsec, (long long)bsec, bnsec);
+	if (fd < 0 || write(fd, buf, n) != n) {
+		pr_perror("time namespace: cannot set the offsets (monotonic %lld.%09u s, boottime %lld.%09u s)",
+			  (long long)msec, mnsec, (long long)bsec, bnsec);
+		return -errno;
+	}
+	return 0;
+}
+
+static int write_id_map(pid_t pid, const char *name, IdExtent **x, size_t n)
+{
+	char path[64];
+	_cleanup_free_ char *buf = xzalloc(n * 40 + 1);
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		len += sprintf(buf + len, "%u %u %u\n", x[i]->first, x[i]->lower_first, x[i]->count);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len) {
+		pr_perror("user namespace: cannot write %s", name);
+		return -errno;
+	}
+	return 0;
+}
+
+/* In the helper: the user namespace, then, once mapped, every other. */
+static void __attribute__((noreturn)) user_helper(int in, int out, uint32_t other)
+{
+	char c;
+
+	if (unshare(CLONE_NEWUSER) < 0) {
+		pr_perror("cannot create a user namespace");
+		_exit(1);
+	}
+	if (write(out, "u", 1) != 1 || read(in, &c, 1) != 1)
+		_exit(1);
+	if (other && unshare(other) < 0) {
+		pr_perror("cannot create the tree's namespaces (flags 0x%x) in its user namespace", other);
+		_exit(1);
+	}
+	if (write(out, "n", 1) != 1)
+		_exit(1);
+	/* until lxc-cr holds them */
+	if (read(in, &c, 1) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+static int user_prepare(struct rst_ctx *ctx, NsEntry *e)
+{
+	/* not the PID namespace: it cannot be held without its init (ns_clone_root()) */
+	uint32_t other = e->flags & (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS |
+				     CLONE_NEWTIME);
+	int to[2] = { -1, -1 }, from[2] = { -1, -1 }, ret = -EINVAL;
+	char c, path[64], who[16];
+	pid_t h;
+
+	if (pipe2(to, O_CLOEXEC) < 0 || pipe2(from, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	h = fork();
+	if (h < 0) {
+		ret = -errno;
+		pr_perror("cannot fork the user namespace helper");
+		goto out;
+	}
+	if (h == 0) {
+		close(to[1]);
+		close(from[0]);
+		user_helper(to[0], from[1], other);
+	}
+	close(from[1]);
+	from[1] = -1;
+	if (read(from[0], &c, 1) != 1) {
+		pr_err("user namespace: the helper failed");
+		goto out_kill;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", h);
+	if (!e->user->setgroups_allow) {
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, "deny", 4) != 4) {
+			ret = -errno;
+			pr_perror("user namespace: cannot deny setgroups");
+			goto out_kill;
+		}
+	}
+	if ((ret = write_id_map(h, "uid_map", e->user->uid_map, e->user->n_uid_map)) ||
+	    (ret = write_id_map(h, "gid_map", e->user->gid_map, e->user->n_gid_map)))
+		goto out_kill;
+	ret = -EINVAL;
+	if (write(to[1], "m", 1) != 1 || read(from[0], &c, 1) != 1) {
+		pr_err("user namespace: the helper failed to make the other namespaces in it");
+		goto out_kill;
+	}
+	for (int k = 0; k < RK_NR; k++) {
+		int fd;
+
+		if (!(e->flags & rkinds[k].flag) || k == RK_PID)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", h, rkinds[k].made);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			ret = -errno;
+			pr_perror("cannot open %s", path);
+			goto out_kill;
+		}
+		rns.made[k] = rst_svc_fd(ctx, fd);
+		if (rns.made[k] < 0) {
+			ret = rns.made[k];
+			goto out_kill;
+		}
+	}
+	snprintf(who, sizeof(who), "%d", h);
+	if ((e->flags & CLONE_NEWTIME) && (ret = time_offsets(e->time, who)))
+		goto out_kill;
+	close(to[1]);
+	to[1] = -1;
+	waitpid(h, NULL, 0);
+	ret = 0;
+	goto out;
+out_kill:
+	kill(h, SIGKILL);
+	waitpid(h, NULL, 0);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (to[i] >= 0)
+			close(to[i]);
+		if (from[i] >= 0)
+			close(from[i]);
+	}
+	return ret;
+}
+
+int ns_restore_prepare(struct rst_ctx *ctx)
+{
+	NsEntry *e = ctx->ns;
+	int ret;
+
+	if (!e)
+		return 0;
+	rns.user = e->user;
+	if ((e->flags & CLONE_NEWUSER) && (ret = user_prepare(ctx, e)))
+		return ret;
+	/* made in the user namespace: the root is born in them */
+	if (rns.made[RK_UTS] >= 0 && (ret = rns_enter(ctx, RK_UTS)))
+		return ret;
+	if (rns.made[RK_MNT] >= 0 && (ret = rns_enter(ctx, RK_MNT)))
+		return ret;
+	if (e->flags & CLONE_NEWIPC) {
+		if ((ret = rns_enter(ctx, RK_IPC)) || (ret = mqueue_restore_ns(e)))
+			return ret;
+	}
+	if ((e->flags & CLONE_NEWTIME) && rns.made[RK_TIME] < 0) {
+		/* only lxc-cr's children enter it: its own clocks do not move */
+		if ((ret = rns_enter(ctx, RK_TIME)) || (ret = time_offsets(e->time, "self")))
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * With a user namespace: the root, init of a new PID namespace owned by the
+ * user namespace. A PID namespace is owned by the user namespace of the
+ * task that makes it, cannot be held without its init, and lxc-cr cannot
+ * enter the tree's user namespace and come back: a short-lived helper
+ * enters the tree's time and user namespaces and clones the root with
+ * CLONE_NEWPID, set_tid {1} and CLONE_PARENT (so it is lxc-cr's child, born
+ * in every namespace of the tree), tells lxc-cr its PID and exits.
+ */
+pid_t ns_clone_root(struct rst_ctx *ctx)
+{
+	int p[2], err = 0;
+	pid_t h;
+	long r = 0;
+
+	(void)ctx;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	h = fork();
+	if (h < 0) {
+		err = errno;
+		close(p[0]);
+		close(p[1]);
+		errno = err;
+		return -1;
+	}
+	if (h == 0) {
+		pid_t one = 1;
+		struct clone_args ca = {
+			/* the exit signal is the helper's own: SIGCHLD (fork) */
+			.flags = CLONE_PARENT | CLONE_NEWPID,
+			.set_tid = (uint64_t)(uintptr_t)&one,
+			.set_tid_size = 1,
+		};
+
+		close(p[0]);
+		if ((rns.made[RK_TIME] >= 0 && setns(rns.made[RK_TIME], CLONE_NEWTIME) < 0) ||
+		    setns(rns.made[RK_USER], CLONE_NEWUSER) < 0) {
+			r = -errno;
+			pr_perror("cannot enter the tree's time or user namespace");
+		} else {
+			r = syscall(SYS_clone3, &ca, sizeof(ca));
+			if (r == 0) {
+				close(p[1]);
+				return 0;	/* the root */
+			}
+			if (r < 0) {
+				r = -errno;
+				pr_perror("cannot create the root in the tree's user namespace");
+			}
+		}
+		_exit(write(p[1], &r, sizeof(r)) != sizeof(r));
+	}
+	close(p[1]);
+	if (read(p[0], &r, sizeof(r)) != sizeof(r))
+		r = -ESRCH;
+	close(p[0]);
+	waitpid(h, NULL, 0);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return r;
+}
+
+/* An id of lxc-cr's user namespace as the tree's sees it, through map x. */
+static int id_inside(IdExtent **x, size_t n, uint32_t id, uint32_t *out)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id >= x[i]->lower_first && id - x[i]->lower_first < x[i]->count) {
+			*out = x[i]->first + (id - x[i]->lower_first);
+			return 0;
+		}
+	return -ERANGE;
+}
+
+int ns_uid_inside(uint32_t uid, uint32_t *out)
+{
+	*out = uid;
+	if (!rns.user)
+		return 0;
+	if (id_inside(rns.user->uid_map, rns.user->n_uid_map, uid, out)) {
+		pr_err("uid %u is not mapped in the tree's user namespace", uid);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+int ns_gid_inside(uint32_t gid, uint32_t *out)
+{
+	*out = gid;
+	if (!rns.user)
+		return 0;
+	if (id_inside(rns.user->gid_map, rns.user->n_gid_map, gid, out)) {
+		pr_err("gid %u is not mapped in the tree's user namespace", gid);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+bool ns_setgroups_denied(void)
+{
+	return rns.user && !rns.user->setgroups_allow;
+}
+
+int ns_restore_leave(void)
+{
+	for (int k = RK_NR; k-- > 0;) {
+		if (!rns.in[k])
+			continue;
+		if (setns(rns.own[k], rkinds[k].flag) < 0) {
+			pr_perror("cannot go back to lxc-cr's %s namespace", rkinds[k].own);
+			return -errno;
+		}
+		rns.in[k] = false;
+		if (k == RK_MNT && fchdir(rns.cwd) < 0) {
+			pr_perror("cannot go back to lxc-cr's working directory");
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+void ns_restore_fini(void)
+{
+	if (!rns.init)
+		return;
+	/* the namespaces made go away with the last task in them */
+	if (ns_restore_leave() < 0)
+		abort();
+	for (int k = 0; k < RK_NR; k++) {
+		if (rns.own[k] >= 0)
+			close(rns.own[k]);
+		if (rns.made[k] >= 0)
+			close(rns.made[k]);
+	}
+	if (rns.cwd >= 0)
+		close(rns.cwd);
+	rns.init = false;
 }
 
 int ns_restore_root(struct rst_ctx *ctx)

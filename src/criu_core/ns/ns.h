@@ -5,6 +5,8 @@
 
 #include "cr.h"
 
+#define NS_MAX_DATA (48u << 20)		/* all IPC contents and messages: one record */
+
 struct rst_ctx;
 
 /* Dump: check every task's namespaces, learn the tree's own PIDs. */
@@ -18,6 +20,10 @@ pid_t ns_vpid(pid_t host);
 unsigned ns_pid_levels(void);
 /* Dump: a socket in the tree's network namespace (socket(2) semantics). */
 int ns_net_socket(int domain, int type, int proto);
+/* Dump: whether the tree has a namespace of kind flag of its own. */
+bool ns_dump_own(uint32_t flag);
+/* Dump: run fn with this thread in the root's namespace NAME (CLONE_NEW* flag). */
+int ns_call_in_root(const char *name, int flag, int (*fn)(void *), void *arg);
 /* Dump: forget what ns_dump_check learnt. */
 void ns_dump_fini(void);
 
@@ -25,6 +31,24 @@ void ns_dump_fini(void);
 int ns_read(struct rst_ctx *ctx);
 /* Restore: the clone flags of the root. */
 uint64_t ns_root_flags(struct rst_ctx *ctx);
+/* Restore, in lxc-cr before the root is cloned: make the tree's IPC (with
+ * its POSIX message queues) and time namespaces and stay in them, so that
+ * descriptors opened and the root cloned next are in them. */
+int ns_restore_prepare(struct rst_ctx *ctx);
+/* Restore, with a user namespace of the tree's own: clone the root, init of
+ * its PID namespace (0 in the root, its PID in lxc-cr, -1 with errno). */
+pid_t ns_clone_root(struct rst_ctx *ctx);
+/* Restore: lxc-cr into a new namespace of kind flag for the tree (the one
+ * made in its user namespace when it has one); ns_restore_leave() goes back. */
+int ns_unshare(struct rst_ctx *ctx, int flag);
+/* Restore, in a task: an id as the tree's user namespace sees it. */
+int ns_uid_inside(uint32_t uid, uint32_t *out);
+int ns_gid_inside(uint32_t gid, uint32_t *out);
+bool ns_setgroups_denied(void);
+/* Restore: lxc-cr back in its own namespaces (after the root's clone). */
+int ns_restore_leave(void);
+/* Restore: the end, whatever happened. */
+void ns_restore_fini(void);
 /* Restore, in the root, in its new namespaces, before its children. */
 int ns_restore_root(struct rst_ctx *ctx);
 /* Restore: the innermost PID of a host task (NSpid's last field), or -errno. */
@@ -36,5 +60,12 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e);
 int mnt_check(NsEntry *e);
 /* Restore, in the root, in its new mount namespace: re-create the tree's mounts. */
 int mnt_restore(struct rst_ctx *ctx);
+
+/* mqueue.c. Dump, in the tree's IPC namespace: its POSIX message queues. */
+int mqueue_dump_ns(NsEntry *e, size_t *total);
+/* Restore: validate the queues of ns.img. */
+int mqueue_validate(NsEntry *e);
+/* Restore, in the tree's new IPC namespace: re-create its queues. */
+int mqueue_restore_ns(NsEntry *e);
 
 #endif

@@ -8,7 +8,9 @@
  *   OPEN     every file object and shared memory object opened here, above all
  *            target fd numbers, with lxc-cr inside the tree's network namespace
  *            (sockets are born there); the tree is forked with clone3(set_tid)
- *            from inside it too, and lxc-cr goes back.
+ *            from inside it too, and lxc-cr goes back. With a PID namespace of
+ *            its own, the root opens the file objects instead, first thing
+ *            (files_in_root()).
  *   FORKED   every task exists: process groups are joined, descriptors put in
  *            place, task state set, memory prepared at temporary addresses.
  *   PREPARED every task is seized by us; seccomp and credentials go in, and
@@ -213,6 +215,18 @@ static int task_lead(struct pstree_item *item)
 	return 0;
 }
 
+/*
+ * With a PID namespace of its own, the root opens every file object, first
+ * thing, instead of lxc-cr: sockets made by a helper with their creator's
+ * PID (SO_PEERCRED, unix.c) must be made in the tree's PID namespace to
+ * show that PID there. Everything else is as in lxc-cr: the root was born
+ * in the namespaces lxc-cr was in, and its children inherit what it opened.
+ */
+static bool files_in_root(struct rst_ctx *ctx)
+{
+	return ns_root_flags(ctx) & CLONE_NEWPID;
+}
+
 static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstree_item *item);
 static void zombie_main(struct rst_ctx *ctx, struct pstree_item *item);
 
@@ -320,6 +334,8 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	snprintf(prefix, sizeof(prefix), "%d: ", item->pid);
 	log_set_prefix(prefix);
 	task_report_hpid(ctx, item);
+	if (!item->parent && files_in_root(ctx) && files_open_all(ctx) < 0)
+		task_abort(sh);
 	/* into its cgroups before it forks, long before it is seized */
 	if (cgroup_enter(ctx, item) < 0)
 		task_abort(sh);
@@ -788,10 +804,12 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = -errno;
 		goto out;
 	}
+	if ((ret = ns_restore_prepare(&ctx)))
+		goto out;
 	if (ctx.ns && ctx.ns->net && (ret = net_restore_prepare(&ctx, ctx.ns->net)))
 		goto out;
-	if ((ret = shmem_prepare(&ctx)) || (ret = net_enter()) || (ret = files_open_all(&ctx)) ||
-	    (ret = cgroup_prepare(&ctx)))
+	if ((ret = shmem_prepare(&ctx)) || (ret = net_enter()) ||
+	    (!files_in_root(&ctx) && (ret = files_open_all(&ctx))) || (ret = cgroup_prepare(&ctx)))
 		goto out;
 	ctx.host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ctx.host_proc < 0) {
@@ -805,7 +823,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		if (ctx.items[i]->pe->state == TASK_ALIVE)
 			nr_alive++;
 	/* STAGE_FORK */
-	root = clone_with_pid(ctx.items[0]->pid, SIGCHLD, ns_root_flags(&ctx));
+	root = ctx.ns && ctx.ns->user ? ns_clone_root(&ctx) :
+					clone_with_pid(ctx.items[0]->pid, SIGCHLD, ns_root_flags(&ctx));
 	if (root < 0) {
 		pr_perror("cannot create the root process %d", ctx.items[0]->pid);
 		ret = -errno;
@@ -815,7 +834,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		task_ctx = &ctx;
 		task_main(&ctx, ctx.items[0]);
 	}
-	if ((ret = net_leave()))
+	if ((ret = net_leave()) || (ret = ns_restore_leave()))
 		goto out_kill;
 	ctx.items[0]->hpid = root;
 	for (unsigned i = 0; i < ctx.nr_items; i++)
@@ -881,6 +900,7 @@ out_kill:
 	kill_tasks(&ctx);
 out:
 	net_restore_fini(ret < 0);
+	ns_restore_fini();
 	if (errp[0] >= 0)
 		close(errp[0]);
 	if (errp[1] >= 0)

@@ -797,9 +797,44 @@ int restore_task_creds(struct rst_ctx *ctx, struct pstree_item *item)
 		if (setrlimit(i, &rl) < 0)
 			pr_warn("pid %d: cannot restore limit %zu: %s", item->pid, i, strerror(errno));
 	}
-	if (setgroups(cr->n_groups, cr->groups) < 0) {
-		pr_perror("pid %d: cannot restore supplementary groups", item->pid);
-		return -errno;
+	/* ids are saved as lxc-cr sees them; the task is in the tree's user namespace */
+	for (unsigned t = 0; t < item->nr_threads; t++) {
+		CredsEntry *c = item->rtcores[t]->creds ? item->rtcores[t]->creds : cr;
+		uint32_t x;
+
+		if (ns_uid_inside(c->uid, &x) || ns_uid_inside(c->euid, &x) ||
+		    ns_uid_inside(c->suid, &x) || ns_uid_inside(c->fsuid, &x) ||
+		    ns_gid_inside(c->gid, &x) || ns_gid_inside(c->egid, &x) ||
+		    ns_gid_inside(c->sgid, &x) || ns_gid_inside(c->fsgid, &x)) {
+			pr_err("pid %d: thread %d has ids its user namespace does not map", item->pid,
+			       item->threads[t]);
+			return -ERANGE;
+		}
+	}
+	{
+		_cleanup_free_ gid_t *groups = xzalloc(sizeof(gid_t) * (cr->n_groups + 1));
+		gid_t cur[NGROUPS_MAX];
+		int ncur;
+
+		if (!groups)
+			return -ENOMEM;
+		for (size_t g = 0; g < cr->n_groups; g++) {
+			uint32_t x;
+
+			if (ns_gid_inside(cr->groups[g], &x))
+				return -ERANGE;
+			groups[g] = x;
+		}
+		ncur = getgroups(NGROUPS_MAX, cur);
+		/* setgroups denied in its user namespace: the groups it inherited must do */
+		if (ns_setgroups_denied()) {
+			if (ncur != (int)cr->n_groups || memcmp(cur, groups, sizeof(gid_t) * ncur))
+				pr_warn("pid %d: setgroups is denied in its user namespace; supplementary groups left as inherited",
+					item->pid);
+		} else if (setgroups(cr->n_groups, groups) < 0) {
+			pr_perror("pid %d: cannot restore supplementary groups", item->pid);
+			return -errno;
+		}
 	}
 	{
 		_cleanup_free_ char *lc = read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", NULL);
@@ -839,10 +874,21 @@ void restore_fill_creds(struct pstree_item *item, ThreadCore *tc, struct rst_cre
 	unsigned int secbits = pcr->has_secbits ? pcr->secbits : 0;
 	_cleanup_free_ char *lc = read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", NULL);
 
+	uint32_t id[8];
+
+	/* checked mapped by restore_task_creds() */
+	ns_uid_inside(cr->uid, &id[0]);
+	ns_uid_inside(cr->euid, &id[1]);
+	ns_uid_inside(cr->suid, &id[2]);
+	ns_uid_inside(cr->fsuid, &id[3]);
+	ns_gid_inside(cr->gid, &id[4]);
+	ns_gid_inside(cr->egid, &id[5]);
+	ns_gid_inside(cr->sgid, &id[6]);
+	ns_gid_inside(cr->fsgid, &id[7]);
 	*out = (struct rst_creds){
 		.has = 1,
-		.uid = cr->uid, .euid = cr->euid, .suid = cr->suid, .fsuid = cr->fsuid,
-		.gid = cr->gid, .egid = cr->egid, .sgid = cr->sgid, .fsgid = cr->fsgid,
+		.uid = id[0], .euid = id[1], .suid = id[2], .fsuid = id[3],
+		.gid = id[4], .egid = id[5], .sgid = id[6], .fsgid = id[7],
 		.secbits = secbits,
 		.keepcaps_locked = (secbits & SECBIT_KEEP_CAPS_LOCKED) && !(secbits & SECBIT_KEEP_CAPS),
 		.last_cap = lc ? atoi(lc) : 40,
