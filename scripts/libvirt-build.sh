@@ -8,20 +8,20 @@
 #   2. `apt-get source libvirt=VERSION` into the cache dir, `apt-get build-dep`;
 #   3. copy the pristine source to a work tree and apply src/lxc_cr/libvirt/series
 #      (patch -p1, in order);
-#   4. meson: only the LXC, remote and network drivers, no docs, no tests;
-#   5. ninja install into the prefix.
+#   4. build liblxccr from this tree and install it in the prefix (the patched
+#      LXC driver links it through liblxccr.pc);
+#   5. meson: only the LXC, remote and network drivers, no docs, no tests;
+#   6. ninja, and ninja install into the prefix when anything was rebuilt.
 #
 # Idempotent: the source is fetched and build-deps installed once; when only the
 # patches changed, the work tree is re-patched in place and ninja rebuilds what
 # they touch (seconds). When the series is unchanged and the prefix is complete,
-# nothing is done.
+# only ninja runs and finds nothing to do.
 #
 # Usage: scripts/libvirt-build.sh [--force]
 # Env:   LXC_CR_LIBVIRT_PREFIX (default /opt/lxc-cr/libvirt)
 #        LXC_CR_LIBVIRT_CACHE  (default /var/cache/lxc-cr/libvirt)
 #        LXC_CR_LIBVIRT_VERSION (default: the bookworm candidate of libvirt-daemon)
-# liblxccr must be installed first when the series links against it (its
-# pkg-config file is looked up in $LXC_CR_LIBVIRT_PREFIX/lib/pkgconfig too).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -127,11 +127,37 @@ if [ "$force" = 1 ] || [ ! -f "$work/.series" ] || [ "$(cat "$work/.series")" !=
 	rm -f "$work/.installed"
 fi
 
-# 4. configure once.
+# 4. liblxccr (the LXC driver links it): built from this tree, installed in
+#    the prefix with lxccr.h and liblxccr.pc; files that did not change keep
+#    their mtime, so ninja rebuilds the driver only when the header changed.
+lxbuild=$cache/lxccr-build
+if [ -f "$lxbuild/.srcdir" ] && [ "$(cat "$lxbuild/.srcdir")" != "$top" ]; then
+	rm -rf "$lxbuild"    # configured from another checkout
+fi
+if [ ! -f "$lxbuild/Makefile" ]; then
+	say "configuring liblxccr (lxc-cr from $top)"
+	"$top/scripts/deps.sh" >/dev/null
+	[ -x "$top/configure" ] || (cd "$top" && ./autogen.sh >/dev/null 2>&1)
+	mkdir -p "$lxbuild"
+	(cd "$lxbuild" && "$top/configure" -q --prefix="$prefix" --libdir="$prefix/lib" \
+		>"$cache/lxccr-configure.log" 2>&1) ||
+		die "configure of liblxccr failed: $(tail -n 5 "$cache/lxccr-configure.log")"
+	echo "$top" > "$lxbuild/.srcdir"
+fi
+make -C "$lxbuild" -j"$(nproc)" src/lxc_cr/liblxccr.la src/lxc_cr/liblxccr.pc \
+	>"$cache/lxccr-build.log" 2>&1 ||
+	die "build of liblxccr failed: $(grep -E 'error|Error' "$cache/lxccr-build.log" | head -n 10)"
+make -C "$lxbuild" INSTALL_DATA="install -C -m 644" \
+	install-libLTLIBRARIES install-includeHEADERS install-pkgconfigDATA \
+	>>"$cache/lxccr-build.log" 2>&1 ||
+	die "install of liblxccr into $prefix failed: $(tail -n 5 "$cache/lxccr-build.log")"
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+
+# 5. configure once.
 if [ ! -f "$builddir/build.ninja" ]; then
 	say "configuring (prefix $prefix; LXC, remote and network drivers)"
-	export PKG_CONFIG_PATH=$prefix/lib/pkgconfig:/usr/local/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 	meson setup "$builddir" "$work/src" \
+		-Dpkg_config_path="$prefix/lib/pkgconfig" \
 		--prefix="$prefix" --libdir=lib \
 		--sysconfdir="$prefix/etc" --localstatedir=/var -Drunstatedir=/run \
 		--buildtype=debugoptimized -Dwerror=false \
@@ -156,12 +182,12 @@ if [ ! -f "$builddir/build.ninja" ]; then
 		die "meson setup failed: $(tail -n 15 "$cache/configure.log")"
 fi
 
-# 5. build and install (ninja only rebuilds what changed).
-if [ ! -f "$work/.installed" ] || [ ! -x "$prefix/sbin/libvirtd" ]; then
-	say "building (ninja -C $builddir)"
-	t0=$(date +%s)
-	ninja -C "$builddir" >"$cache/build.log" 2>&1 ||
-		die "build failed: $(grep -E 'error|FAILED' "$cache/build.log" | head -n 20)"
+# 6. build (ninja only rebuilds what changed) and install when anything did.
+t0=$(date +%s)
+ninja -C "$builddir" >"$cache/build.log" 2>&1 ||
+	die "build failed: $(grep -E 'error|FAILED' "$cache/build.log" | head -n 20)"
+if ! grep -q '^ninja: no work to do' "$cache/build.log" || [ ! -f "$work/.installed" ] ||
+   [ ! -x "$prefix/sbin/libvirtd" ]; then
 	ninja -C "$builddir" install >"$cache/install.log" 2>&1 ||
 		die "install failed: $(tail -n 15 "$cache/install.log")"
 	touch "$work/.installed"
