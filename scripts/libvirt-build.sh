@@ -147,7 +147,7 @@ fi
 make -C "$lxbuild" -j"$(nproc)" src/lxc_cr/liblxccr.la src/lxc_cr/liblxccr.pc \
 	>"$cache/lxccr-build.log" 2>&1 ||
 	die "build of liblxccr failed: $(grep -E 'error|Error' "$cache/lxccr-build.log" | head -n 10)"
-make -C "$lxbuild" INSTALL_DATA="install -C -m 644" \
+make -C "$lxbuild" INSTALL="install -C" INSTALL_DATA="install -C -m 644" \
 	install-libLTLIBRARIES install-includeHEADERS install-pkgconfigDATA \
 	>>"$cache/lxccr-build.log" 2>&1 ||
 	die "install of liblxccr into $prefix failed: $(tail -n 5 "$cache/lxccr-build.log")"
