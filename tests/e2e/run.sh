@@ -224,6 +224,20 @@ grep -qx "$dom" <<<"$out" && pass "the shell's hostname is $dom" ||
 grep -qE '^MemTotal: +131072 kB$' <<<"$out" && pass "/proc/meminfo inside (libvirt's FUSE) shows the 128 MiB limit" ||
 	fail "console: /proc/meminfo does not show MemTotal 131072 kB: $(grep MemTotal <<<"$out")"
 
+# --- a daemon restart re-adopts the running domain (what a restore will rely on:
+#     the driver reconnects to the controller's monitor socket)
+t0=$(date +%s%N)
+if "$top/scripts/libvirtd.sh" stop 2>"$work/out" && "$top/scripts/libvirtd.sh" start >/dev/null 2>>"$work/out"; then
+	state=$(V domstate "$dom" 2>&1)
+	if [ "$state" = running ] && [ "$(V domid "$dom" 2>&1)" = "$ctl" ] && kill -0 "$init" 2>/dev/null; then
+		pass "libvirtd restarted ($(ms_since $t0)): $dom re-adopted, running, same controller $ctl"
+	else
+		fail "after a libvirtd restart: $dom is '$state', id '$(V domid "$dom" 2>&1)' (controller was $ctl)"
+	fi
+else
+	fail "cannot restart libvirtd: $(cat "$work/out")"
+fi
+
 # --- save/restore reach liblxccr through the patched driver, which refuses
 #     for now (issue 4's next slices flip these); managed save is not wired yet.
 V save "$dom" "$work/$dom.save" >"$work/out" 2>&1; rc=$?
