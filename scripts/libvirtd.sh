@@ -25,6 +25,7 @@
 #      LXC_CR_LIBVIRTD_LOG    libvirtd log_filters (default "1:lxc 3:*")
 set -euo pipefail
 
+top=$(cd "$(dirname "$0")/.." && pwd)
 name=${LXC_CR_LIBVIRTD_NAME:-default}
 prefix=${LXC_CR_LIBVIRT_PREFIX:-/opt/lxc-cr/libvirt}
 case "$name" in
@@ -93,17 +94,12 @@ EOF
 	mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
 	rm -f "$pidfile"
 
-	# reaper (child subreaper, reaps every orphan, exits when no child is left)
+	# reaper.pl (child subreaper, reaps every orphan, exits when no child is
+	# left; itself a zombie of PID 1 then, unless the caller is a subreaper)
 	#   -> unshare -m: private mount namespace
 	#     -> bash: unmount cgroup2, bind the instance's dirs, exec libvirtd
-	setsid perl -e '
-		$0 = "lxc-cr-reaper libvirtd";
-		syscall(157, 36, 1, 0, 0, 0) == 0 or die "PR_SET_CHILD_SUBREAPER: $!\n";
-		$SIG{INT} = $SIG{HUP} = "IGNORE";
-		my $pid = fork() // die "fork: $!\n";
-		if ($pid == 0) { exec @ARGV or die "exec $ARGV[0]: $!\n"; }
-		1 while wait() != -1;
-	' unshare -m --propagation private bash -c '
+	setsid perl "$top/scripts/reaper.pl" --all "libvirtd-$name" \
+		unshare -m --propagation private bash -c '
 		set -e
 		for fd in /proc/$$/fd/*; do
 			fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true
@@ -134,13 +130,13 @@ stop() {
 	local pid t
 	pid=$(daemon_pid) || { echo "libvirtd.sh: libvirtd '$name' is not running" >&2; return 0; }
 	kill -TERM "$pid"
-	for t in $(seq 1 200); do
-		[ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || break
+	# Gone means reaped (by the reaper): while libvirtd's threads finish, its
+	# leader already shows as a zombie, so "Z" is not "stopped".
+	for t in $(seq 1 300); do
+		[ -d "/proc/$pid" ] || break
 		sleep 0.1
 	done
-	if [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
-		die "libvirtd '$name' (pid $pid) did not stop within 20 s"
-	fi
+	[ -d "/proc/$pid" ] && die "libvirtd '$name' (pid $pid) did not stop within 30 s"
 	rm -f "$pidfile"
 	echo "libvirtd.sh: libvirtd '$name' stopped" >&2
 }
