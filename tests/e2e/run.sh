@@ -21,6 +21,12 @@
 set -u
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# Under a subreaper: the daemons this test starts and stops are reaped (PID 1
+# here does not reap; see scripts/reaper.pl).
+if [ -z "${E2E_UNDER_REAPER:-}" ] && command -v perl >/dev/null; then
+	export E2E_UNDER_REAPER=1
+	exec perl "$top/scripts/reaper.pl" "$top/tests/e2e/run.sh" "$@"
+fi
 prefix=${LXC_CR_LIBVIRT_PREFIX:-/opt/lxc-cr/libvirt}
 export LXC_CR_LIBVIRT_PREFIX=$prefix
 virsh_bin=$prefix/bin/virsh
