@@ -67,11 +67,23 @@ ms_since() { echo "$(( ($(date +%s%N) - $1) / 1000000 )) ms"; }
 V() { timeout 60 "$virsh_bin" -q -c "$uri" "$@"; }
 inns() { "$top/scripts/libvirtd.sh" exec "$@"; }
 
+ctl= init=
 cleanup() {
+	local h
 	if [ -n "$uri" ]; then
 		V destroy "$dom" >/dev/null 2>&1
 		V undefine "$dom" >/dev/null 2>&1
 		"$top/scripts/libvirtd.sh" stop >/dev/null 2>&1
+	fi
+	# If the daemon could not take the domain down, do it ourselves: its
+	# controller (killing it kills the container) and its cgroups.
+	if [ -n "$ctl" ] && [ "$(cat /proc/$ctl/comm 2>/dev/null)" = libvirt_lxc ]; then
+		echo "# cleanup: the daemon left controller $ctl running; killing it"
+		kill -KILL "$ctl" 2>/dev/null
+		sleep 0.5
+		for h in /sys/fs/cgroup/*/machine/lxc-$ctl-$dom.libvirt-lxc; do
+			[ -d "$h" ] && rmdir "$h" 2>/dev/null
+		done
 	fi
 	ip link del "$br" 2>/dev/null
 	if [ "${E2E_KEEP:-0}" = 1 ]; then
