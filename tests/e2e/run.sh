@@ -76,10 +76,10 @@ cleanup() {
 		"$top/scripts/libvirtd.sh" stop >/dev/null 2>&1
 	fi
 	# If the daemon could not take the domain down, do it ourselves: its
-	# controller (killing it kills the container) and its cgroups.
+	# controller, its init (the whole pid namespace goes with it), its cgroups.
 	if [ -n "$ctl" ] && [ "$(cat /proc/$ctl/comm 2>/dev/null)" = libvirt_lxc ]; then
-		echo "# cleanup: the daemon left controller $ctl running; killing it"
-		kill -KILL "$ctl" 2>/dev/null
+		echo "# cleanup: the daemon left controller $ctl running; killing it and init $init"
+		kill -KILL "$ctl" ${init:+"$init"} 2>/dev/null
 		sleep 0.5
 		for h in /sys/fs/cgroup/*/machine/lxc-$ctl-$dom.libvirt-lxc; do
 			[ -d "$h" ] && rmdir "$h" 2>/dev/null
