@@ -7,7 +7,8 @@
 # bridged interface on a bridge this test creates and a memory limit; check
 # from the host that it runs as the status file says, that the limit and the
 # interface are in place, that `virsh console` reaches the shell (driven
-# through script(1)'s pty), that `virsh save` and `restore` reach liblxccr
+# through script(1)'s pty), that a libvirtd restart re-adopts it, that
+# `virsh save`, `restore` and `save-image-dumpxml` reach liblxccr
 # through the patched driver and are refused with its reasons (not
 # implemented yet: the baseline later slices of issue 4 flip), and that
 # `managedsave` is still "not supported"; destroy and undefine it and check
@@ -280,6 +281,10 @@ V restore "$work/none.save" >"$work/out" 2>&1; rc=$?
 	pass "virsh restore of a missing file names it and the cause" ||
 	fail "virsh restore of a missing file, exit $rc: $(cat "$work/out")"
 echo "not a save file" > "$work/junk.save"
+V save-image-dumpxml "$work/junk.save" >"$work/out" 2>&1; rc=$?
+[ $rc != 0 ] && grep -qF "cannot read save file '$work/junk.save': lxc-cr save files are not implemented yet" "$work/out" &&
+	pass "virsh save-image-dumpxml reaches liblxccr, refused naming the file" ||
+	fail "virsh save-image-dumpxml of a junk file, exit $rc: $(cat "$work/out")"
 V restore "$work/junk.save" >"$work/out" 2>&1; rc=$?
 [ $rc != 0 ] && grep -qF "cannot read save file '$work/junk.save': lxc-cr save files are not implemented yet" "$work/out" &&
 	[ "$(cat "$work/junk.save")" = "not a save file" ] &&
