@@ -48,10 +48,18 @@ have_src() {
 updated=0
 if ! have_src; then
 	deb=/etc/apt/sources.list.d/debian.sources
-	[ -f "$deb" ] || die "no $deb to mirror; add a deb-src entry for bookworm by hand"
-	say "adding $srcfile (deb-src mirroring $deb)"
-	sed -e 's/^Types:[[:space:]]*deb[[:space:]]*$/Types: deb-src/' "$deb" > "$srcfile.tmp"
-	mv "$srcfile.tmp" "$srcfile"
+	if [ -f "$deb" ]; then
+		say "adding $srcfile (deb-src mirroring $deb)"
+		sed -e 's/^Types:[[:space:]]*deb[[:space:]]*$/Types: deb-src/' "$deb" > "$srcfile.tmp"
+		mv "$srcfile.tmp" "$srcfile"
+	elif grep -qsE '^deb .* bookworm' /etc/apt/sources.list; then
+		srcfile=/etc/apt/sources.list.d/lxc-cr-debian-src.list
+		say "adding $srcfile (deb-src mirroring /etc/apt/sources.list)"
+		sed -n -e 's/^deb \(.* bookworm.*\)$/deb-src \1/p' /etc/apt/sources.list > "$srcfile.tmp"
+		mv "$srcfile.tmp" "$srcfile"
+	else
+		die "no Debian 12 deb entry to mirror; add a deb-src entry for bookworm by hand"
+	fi
 	apt-get update -qq
 	updated=1
 fi
