@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lxc_cr_internal.h"
+#include "lxc_cr_saveimage.h"
 
 #define LXC_CR_SAVE_FLAGS \
     (LXC_CR_SAVE_BYPASS_CACHE | LXC_CR_SAVE_RUNNING | LXC_CR_SAVE_PAUSED)
@@ -139,37 +139,11 @@ lxcCRDomainSave(const char *stateDir,
 }
 
 
-/* Open the save file at path for reading, refusing what cannot be one. */
-static int
-lxcCRSaveImageOpen(const char *path)
-{
-    struct stat sb;
-    int fd;
-
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
-        lxcCRReportSystemError(errno, _("cannot open save file '%s'"), path);
-        return -1;
-    }
-    if (fstat(fd, &sb) < 0) {
-        lxcCRReportSystemError(errno, _("cannot stat save file '%s'"), path);
-        close(fd);
-        return -1;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
-                         _("save file '%s' is not a regular file"), path);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-
 char *
 lxcCRSaveImageGetXMLDesc(const char *path,
                          unsigned int flags)
 {
-    int fd;
+    g_autoptr(lxcCRSaveImage) img = NULL;
 
     lxcCRResetLastError();
     if (!path) {
@@ -181,13 +155,9 @@ lxcCRSaveImageGetXMLDesc(const char *path,
                          _("save file '%s': unsupported flags 0x%x"), path, flags);
         return NULL;
     }
-    if ((fd = lxcCRSaveImageOpen(path)) < 0)
+    if (!(img = lxcCRSaveImageOpen(path)))
         return NULL;
-    close(fd);
-    lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
-                     _("cannot read save file '%s': lxc-cr save files are not implemented yet"),
-                     path);
-    return NULL;
+    return g_steal_pointer(&img->xml);
 }
 
 
@@ -198,7 +168,9 @@ lxcCRDomainRestore(const char *stateDir,
                    unsigned int flags,
                    pid_t *controllerPid)
 {
-    int fd;
+    g_autoptr(lxcCRSaveImage) img = NULL;
+    g_autoptr(lxcCRDomain) saved = NULL;
+    g_autoptr(lxcCRDomain) def = NULL;
 
     lxcCRResetLastError();
     if (controllerPid)
@@ -222,17 +194,24 @@ lxcCRDomainRestore(const char *stateDir,
     case LXC_CR_FLAGS_OK:
         break;
     }
-    if ((fd = lxcCRSaveImageOpen(path)) < 0)
-        return -1;
-    close(fd);
-    if (dxml) {
-        g_autoptr(lxcCRDomain) def = lxcCRDomainParseString(dxml, _("the XML given to restore"));
 
-        if (!def)
+    /* Everything is checked before anything is created. */
+    if (!(img = lxcCRSaveImageOpen(path)))
+        return -1;
+    if (!(saved = lxcCRDomainParseString(img->xml, path)))
+        return -1;
+    if (dxml) {
+        if (!(def = lxcCRDomainParseString(dxml, _("the XML given to restore"))))
             return -1;
+        if (!STREQ(def->name, saved->name)) {
+            lxcCRReportError(LXC_CR_ERR_INVALID_ARG,
+                             _("cannot restore domain '%s' from '%s': the XML given is for domain '%s'"),
+                             saved->name, path, def->name);
+            return -1;
+        }
     }
     lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
-                     _("cannot restore a domain from '%s': lxc-cr save files are not implemented yet"),
-                     path);
+                     _("cannot restore domain '%s' from '%s': restoring its controller and container is not implemented yet"),
+                     saved->name, path);
     return -1;
 }
