@@ -5,8 +5,9 @@
 #   real-program suite (one and two dump/restore cycles per program; on the
 #   host, in new pid/uts/ipc namespaces, and with a mount or a network
 #   namespace too), the
-#   same suite against an ASan/UBSan build of the tool, and a short fuzzing
-#   run of the image reader.
+#   same suite against an ASan/UBSan build of the tool, the end-to-end test
+#   against a patched libvirtd (tests/e2e/run.sh), and a short fuzzing run of
+#   the image reader.
 # Must run as root (ptrace of other processes, clone3 set_tid).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,6 +80,17 @@ echo "== ZDTM suite, tool built with ASan/UBSan"
 (cd "$top/build-asan" && "$top/tests/zdtm/run.sh" --lxc-cr "$top/build-asan/src/lxc-cr" \
 	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm-asan.log" | grep -E '^(===|[0-9]+ passed)'
 count "$logs/zdtm-asan.log"
+
+echo "== libvirt: Debian's libvirt 9.0.0 with our series, then the end-to-end test against its daemon"
+t0=$(date +%s)
+if scripts/libvirt-build.sh >"$logs/libvirt-build.log" 2>&1; then
+	echo "libvirt built/installed in $(( $(date +%s) - t0 )) s"
+	tests/e2e/run.sh 2>&1 | tee "$logs/e2e.log" | grep -E '^(FAIL|SKIP|[0-9]+ passed)'
+	count "$logs/e2e.log"
+else
+	total_fail=$((total_fail + 1))
+	tail -n 20 "$logs/libvirt-build.log"
+fi
 
 if [ -x tests/fuzz/run-fuzz.sh ]; then
 	echo "== fuzzing the image reader (${FUZZ_SECONDS:-60} s)"

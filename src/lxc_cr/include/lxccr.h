@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lxccr.h: liblxccr, checkpoint/restore of libvirt LXC domains
+ *
+ * The only header libvirt's LXC driver (through the patch series in
+ * src/lxc_cr/libvirt/) includes. liblxccr knows libvirt's domain and status
+ * XML and nothing about ptrace; the engine (libcrcore) does the rest.
+ *
+ * Errors: a call that fails returns -1 (or NULL) and leaves one error,
+ * per thread, in lxcCRGetLastError(): a code the driver maps to a
+ * virErrorNumber and a translated message naming the object and the cause.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LXC_CR_API_VERSION 1
+
+/* The version of liblxccr that is running (LXC_CR_API_VERSION it was built with). */
+int lxcCRGetAPIVersion(void);
+
+
+/* -------------------------------------------------------------- errors */
+
+typedef enum {
+    LXC_CR_ERR_NONE = 0,
+    LXC_CR_ERR_INTERNAL,                /* VIR_ERR_INTERNAL_ERROR */
+    LXC_CR_ERR_SYSTEM,                  /* VIR_ERR_SYSTEM_ERROR; errnum is set */
+    LXC_CR_ERR_XML,                     /* VIR_ERR_XML_ERROR */
+    LXC_CR_ERR_INVALID_ARG,             /* VIR_ERR_INVALID_ARG */
+    LXC_CR_ERR_OPERATION_INVALID,       /* VIR_ERR_OPERATION_INVALID */
+    LXC_CR_ERR_OPERATION_FAILED,        /* VIR_ERR_OPERATION_FAILED */
+    LXC_CR_ERR_OPERATION_UNSUPPORTED,   /* VIR_ERR_OPERATION_UNSUPPORTED */
+
+    LXC_CR_ERR_LAST
+} lxcCRErrorCode;
+
+typedef struct _lxcCRError lxcCRError;
+struct _lxcCRError {
+    lxcCRErrorCode code;
+    int errnum;         /* errno for LXC_CR_ERR_SYSTEM, else 0 */
+    char *message;      /* translated, complete; NULL when code is NONE */
+};
+
+/* The calling thread's last error; never NULL (code NONE when there is none). */
+const lxcCRError *lxcCRGetLastError(void);
+void lxcCRResetLastError(void);
+
+
+/* -------------------------------------------------------------- domains */
+
+typedef struct _lxcCRNet lxcCRNet;
+struct _lxcCRNet {
+    char *type;         /* <interface type=...>: "bridge", "network", "ethernet", "direct" */
+    char *bridge;       /* <source bridge=...> (type bridge), else NULL */
+    char *network;      /* <source network=...> (type network), else NULL */
+    char *mac;          /* <mac address=...> */
+    char *hostVeth;     /* <target dev=...>: the host end (status file only) */
+    char *guestDev;     /* <guest dev=...>: its name inside (status file only) */
+};
+
+typedef struct _lxcCRDomain lxcCRDomain;
+struct _lxcCRDomain {
+    char *name;
+    char *uuid;
+    char *init;                 /* <os><init> */
+    size_t ninitargs;
+    char **initargs;            /* <os><initarg>... */
+    char *emulator;             /* <devices><emulator>: the libvirt_lxc controller */
+    char *rootfs;               /* source dir of the <filesystem> whose target is "/" */
+    unsigned long long memoryKiB;   /* <memory>, in KiB */
+    size_t nnets;
+    lxcCRNet *nets;
+    char *consoleTTY;           /* first <console tty=...> (status file only), host pty */
+
+    /* From <domstatus> only: 0 / NULL when parsed from a plain domain XML. */
+    char *state;                /* "running", "paused", ... */
+    char *reason;
+    pid_t controllerPid;        /* <domstatus pid=...>: libvirt_lxc */
+    pid_t initPid;              /* <init pid=...>: the container's init, host PID */
+};
+
+/* NAME's status file in the LXC driver's state dir (/run/libvirt/lxc/NAME.xml). */
+char *lxcCRStatusPath(const char *stateDir, const char *name);
+
+/* Parse a status file (<domstatus> with its <domain>). */
+lxcCRDomain *lxcCRStatusParseFile(const char *path);
+/* Parse a status document; path names it in errors. */
+lxcCRDomain *lxcCRStatusParseString(const char *xml, const char *path);
+/* Parse a domain XML (<domain type='lxc'>), as in a save image or from virsh dumpxml. */
+lxcCRDomain *lxcCRDomainParseString(const char *xml, const char *what);
+
+void lxcCRDomainFree(lxcCRDomain *def);
+
+
+/* -------------------------------------------------------------- save/restore */
+
+/* Same values as libvirt's virDomainSaveRestoreFlags (the driver asserts it). */
+typedef enum {
+    LXC_CR_SAVE_BYPASS_CACHE = 1 << 0,
+    LXC_CR_SAVE_RUNNING = 1 << 1,
+    LXC_CR_SAVE_PAUSED = 1 << 2,
+} lxcCRSaveFlags;
+
+/*
+ * Save the running domain NAME (its status file is in stateDir) to path:
+ * controller and container frozen together, dumped, the domain XML (dxml if
+ * given, else the live one) in the save file's header. On success the domain
+ * is gone; on failure it still runs and there is no file at path.
+ */
+int lxcCRDomainSave(const char *stateDir, const char *name, const char *path,
+                    const char *dxml, unsigned int flags);
+
+/* The domain XML held in the save file at path; NULL with an error naming the file. */
+char *lxcCRSaveImageGetXMLDesc(const char *path, unsigned int flags);
+
+/*
+ * Rebuild the domain saved at path (dxml: an edited XML to use instead).
+ * *controllerPid is the restored controller's PID, which the driver connects
+ * to as after a daemon restart.
+ */
+int lxcCRDomainRestore(const char *stateDir, const char *path, const char *dxml,
+                       unsigned int flags, pid_t *controllerPid);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lxc_cr_internal.h: what liblxccr's own files share (not installed)
+ */
+#pragma once
+
+#include <glib.h>
+#include <libintl.h>
+#include <string.h>
+
+#include "lxccr.h"
+
+#define _(str) dgettext(PACKAGE, str)
+#define N_(str) str
+
+#define STREQ(a, b) (strcmp(a, b) == 0)
+
+/* Record the calling thread's error (replacing any earlier one). */
+void lxcCRReportErrorFull(lxcCRErrorCode code,
+                          int errnum,
+                          const char *funcname,
+                          size_t linenr,
+                          const char *fmt, ...)
+    G_GNUC_PRINTF(5, 6);
+
+#define lxcCRReportError(code, ...) \
+    lxcCRReportErrorFull(code, 0, __func__, __LINE__, __VA_ARGS__)
+
+/* Like lxcCRReportError(LXC_CR_ERR_SYSTEM, ...) with ": strerror(errnum)" appended. */
+#define lxcCRReportSystemError(errnum, ...) \
+    lxcCRReportErrorFull(LXC_CR_ERR_SYSTEM, errnum, __func__, __LINE__, __VA_ARGS__)
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(lxcCRDomain, lxcCRDomainFree);
