@@ -6,7 +6,7 @@
  *   ct-launch --name N --rootfs DIR [--veth-host NAME --bridge BR
  *             --ip ADDR/PFX --gw ADDR] [--cgroup-parent P]
  *             [--memory-limit BYTES] [--console-log FILE] [--pidfile F]
- *             [--userns] -- CMD [ARGS...]
+ *             [--userns] [--no-console-stdio] -- CMD [ARGS...]
  *
  * What it builds, in libvirt's order (src/lxc/lxc_controller.c and
  * lxc_container.c):
@@ -25,6 +25,9 @@
  *      /dev and the devpts to /dev/pts, binds the console slave on
  *      /dev/console, pivot_root()s, makes the slave its stdio and
  *      controlling tty (setsid + TIOCSCTTY) and execs CMD.
+ * With --no-console-stdio init's stdio is the container's /dev/null and it
+ * has no controlling tty (the console stays bound on /dev/console): a tree
+ * that holds no descriptor on the console master outside it.
  * Then it relays the console to --console-log, writes init's host PID to
  * --pidfile, kills init on SIGTERM/SIGINT/SIGHUP, reaps it, and removes the
  * veth, the cgroups, the state dirs (and a bridge it created) on the way out.
@@ -82,6 +85,7 @@ struct opts {
 	const char *console_log;
 	const char *pidfile;
 	bool userns;
+	bool no_console_stdio;
 	char **argv;
 };
 
@@ -693,12 +697,20 @@ static int child_main(void *arg)
 	/* lxcContainerSetStdio */
 	if (setsid() < 0)
 		child_fail(c, "setsid");
-	snprintf(path, sizeof(path), "/dev/pts/%d", c->pty_index);
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		child_fail(c, "open %s", path);
-	if (ioctl(fd, TIOCSCTTY, 0) < 0)
-		child_fail(c, "TIOCSCTTY %s", path);
+	if (c->o.no_console_stdio) {
+		/* the console stays bound on /dev/console, nobody's stdio */
+		snprintf(path, sizeof(path), "/dev/null");
+		fd = open(path, O_RDWR);
+		if (fd < 0)
+			child_fail(c, "open %s", path);
+	} else {
+		snprintf(path, sizeof(path), "/dev/pts/%d", c->pty_index);
+		fd = open(path, O_RDWR);
+		if (fd < 0)
+			child_fail(c, "open %s", path);
+		if (ioctl(fd, TIOCSCTTY, 0) < 0)
+			child_fail(c, "TIOCSCTTY %s", path);
+	}
 	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 		child_fail(c, "dup2");
 	if (fd > 2)
@@ -888,7 +900,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s --name N --rootfs DIR [--veth-host NAME --bridge BR\n"
 		"       --ip ADDR/PFX --gw ADDR] [--cgroup-parent P] [--memory-limit BYTES]\n"
-		"       [--console-log FILE] [--pidfile F] [--userns] -- CMD [ARGS...]\n",
+		"       [--console-log FILE] [--pidfile F] [--userns] [--no-console-stdio]\n"
+		"       -- CMD [ARGS...]\n",
 		prog);
 }
 
@@ -906,6 +919,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "console-log", required_argument, NULL, 'l' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "userns", no_argument, NULL, 'U' },
+		{ "no-console-stdio", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -926,6 +940,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'l': o->console_log = optarg; break;
 		case 'p': o->pidfile = optarg; break;
 		case 'U': o->userns = true; break;
+		case 'N': o->no_console_stdio = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
