@@ -20,10 +20,13 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
 
 #include "ns/ns.h"
 #include "restore/restore.h"
@@ -220,6 +223,42 @@ static char *host_path(const struct mi *m, const struct mi_list *host)
 	return out;
 }
 
+/* A mount that shows part of another of the tree's own mounts (the console
+ * slave bound from the tree's devpts on /dev/console, a tmpfs bound
+ * elsewhere): the path of its source as the tree sees it, or NULL. The
+ * other mount must come first, so that it exists when this one is bound. */
+static char *tree_path(const struct mi *m, const struct mi_list *ct, unsigned upto)
+{
+	const struct mi *best = NULL;
+	const char *rest, *base;
+	size_t blen = 0, n;
+
+	for (unsigned k = 0; k < upto; k++) {
+		const struct mi *o = &ct->m[k];
+		size_t len = strlen(o->root);
+
+		if (!o->own || o->dev != m->dev || strncmp(o->root, m->root, len))
+			continue;
+		if (len > 1 && m->root[len] && m->root[len] != '/')
+			continue;
+		if (!best || len > blen) {
+			best = o;
+			blen = len;
+		}
+	}
+	if (!best)
+		return NULL;
+	rest = strcmp(best->root, "/") ? m->root + blen : m->root;
+	if (!strcmp(rest, "/"))
+		rest = "";
+	base = strcmp(best->mnt, "/") || !*rest ? best->mnt : "";
+	/* a bound file since removed (the console pty of an earlier restore) */
+	n = strlen(rest);
+	if (n > 9 && !strcmp(rest + n - 9, "//deleted"))
+		n -= 9;
+	return xsprintf("%s%.*s", base, (int)n, rest);
+}
+
 static bool inherited(const struct mi *m, const struct mi_list *host)
 {
 	for (unsigned i = 0; i < host->nr; i++) {
@@ -230,6 +269,50 @@ static bool inherited(const struct mi *m, const struct mi_list *host)
 			return true;
 	}
 	return false;
+}
+
+/* Order l so that every mount comes after its parent (when listed), keeping
+ * mountinfo's order otherwise. */
+static int mi_sort(struct mi_list *l)
+{
+	struct mi *out = xzalloc(sizeof(*out) * (l->nr + 1));
+	bool *done = xzalloc(l->nr + 1);
+	unsigned n = 0;
+	int ret = 0;
+
+	if (!out || !done) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (n < l->nr) {
+		unsigned before = n;
+
+		for (unsigned i = 0; i < l->nr; i++) {
+			bool ready = true;
+
+			if (done[i])
+				continue;
+			for (unsigned k = 0; k < l->nr; k++)
+				if (k != i && !done[k] && l->m[k].id == l->m[i].parent)
+					ready = false;
+			if (!ready)
+				continue;
+			done[i] = true;
+			out[n++] = l->m[i];
+		}
+		if (n == before) {
+			pr_err("mountinfo: mounts form a loop; cannot order them");
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	free(l->m);
+	l->m = out;
+	out = NULL;
+out:
+	free(out);
+	free(done);
+	return ret;
 }
 
 /* ---------------------------------------------------------------- dump: tmpfs */
@@ -379,11 +462,14 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		goto out;
 	for (unsigned i = 0; i < ct.nr; i++)
 		ct.m[i].own = !inherited(&ct.m[i], &host);
-	/* parents first: mountinfo lists them so, but make sure */
+	/* parents first: a moved mount keeps its place in mountinfo (libvirt moves /dev) */
+	if ((ret = mi_sort(&ct)))
+		goto out;
 	for (unsigned i = 0; i < ct.nr; i++) {
 		struct mi *m = &ct.m[i];
 		char *src = NULL, *opts = NULL;
 		const char *type = m->fstype;
+		bool in_tree = false;
 
 		if (!m->own) {
 			for (unsigned k = 0; k < ct.nr; k++)
@@ -413,6 +499,9 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		src = host_path(m, &host);
 		if (src) {
 			type = "bind";
+		} else if ((src = tree_path(m, &ct, i))) {
+			type = "bind";
+			in_tree = true;
 		} else if (!strcmp(type, "proc") || !strcmp(type, "sysfs") || !strcmp(type, "tmpfs")) {
 			src = xstrdup(m->source);
 			opts = super_opts(m->super, NULL);
@@ -435,15 +524,14 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		ret = record(&e->mnts, &e->n_mnts, m, type, src, opts, i == 0, &ct);
 		if (ret)
 			goto out;
-		pr_info("mount %s: %s %s%s%s", m->mnt, type, src ? src : "", opts ? " " : "",
-			opts ? opts : "");
+		if (in_tree) {
+			e->mnts[e->n_mnts - 1]->has_src_in_tree = true;
+			e->mnts[e->n_mnts - 1]->src_in_tree = true;
+		}
+		pr_info("mount %s: %s %s%s%s%s", m->mnt, type, in_tree ? "(tree) " : "", src ? src : "",
+			opts ? " " : "", opts ? opts : "");
 		if (!strcmp(type, "tmpfs") && (ret = dump_tmpfs(ctx, root, m)))
 			goto out;
-	}
-	if (e->n_mnts && e->mnts[0]->is_root) {
-		pr_err("pid %d: its root filesystem is not lxc-cr's (%s, a container that pivot_root'ed): "
-		       "restoring the files it holds open is not supported yet", root, e->mnts[0]->source);
-		ret = -ENOTSUP;
 	}
 out:
 	mi_free(&host);
@@ -578,53 +666,141 @@ static int tmpfs_fill(struct rst_ctx *ctx, const MntEntry *m, const char *top)
 	return ret;
 }
 
+/*
+ * The console's slave is bound on /dev/console from the tree's devpts, but
+ * its master is held outside the tree and was not saved: the pty no longer
+ * exists. Open the instance's ptmx until it hands out index idx, so that the
+ * node exists while it is bound; the masters are closed again right after,
+ * leaving /dev/console on a hung-up pty until its owner (a caller that
+ * declared the console external) binds a new one.
+ */
+static int devpts_hold(const char *src, int *held, int max, int *nr)
+{
+	_cleanup_free_ char *ptmx = xstrdup(src);
+	char *slash = ptmx ? strrchr(ptmx, '/') : NULL;
+	char *end;
+	long idx;
+
+	*nr = 0;
+	if (!slash)
+		return -ENOMEM;
+	idx = strtol(slash + 1, &end, 10);
+	if (*end || idx < 0 || idx >= max)
+		return -ENOENT;
+	strcpy(slash + 1, "ptmx");
+	while (*nr < max) {
+		int fd = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC), n;
+
+		if (fd < 0)
+			return -errno;
+		held[(*nr)++] = fd;
+		if (ioctl(fd, TIOCGPTN, &n) < 0)
+			return -errno;
+		if (n == idx) {
+			int unlock = 0;
+
+			return ioctl(fd, TIOCSPTLCK, &unlock) < 0 ? -errno : 0;
+		}
+		if (n > idx)
+			return -EBUSY;
+	}
+	return -EBUSY;
+}
+
 static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 {
-	char target[PATH_MAX];
+	char target[PATH_MAX], source[PATH_MAX];
+	bool bind = !strcmp(m->fstype, "bind");
+	int held[64], nr_held = 0;
 	struct stat st;
 	int ret;
 
-	snprintf(target, sizeof(target), "%s%s", prefix, m->mountpoint);
-	if (!strcmp(m->fstype, "bind") && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)) {
+	if (snprintf(target, sizeof(target), "%s%s", prefix, m->mountpoint) >= (int)sizeof(target) ||
+	    snprintf(source, sizeof(source), "%s%s", m->src_in_tree ? prefix : "",
+		     m->source ? m->source : m->fstype) >= (int)sizeof(source)) {
+		pr_err("mount %s: path too long", m->mountpoint);
+		return -ENAMETOOLONG;
+	}
+	if (bind && m->src_in_tree && lstat(source, &st) < 0 && errno == ENOENT) {
+		ret = devpts_hold(source, held, ARRAY_SIZE(held), &nr_held);
+		if (ret) {
+			pr_err("mount %s: its source %s (on the tree's own mounts) is gone and cannot be made again: %s",
+			       m->mountpoint, m->source, strerror(-ret));
+			goto out;
+		}
+		pr_info("mount %s: %s was a pty held outside the tree; bound on a new one", m->mountpoint,
+			m->source);
+	}
+	if (bind && stat(source, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 
 		if (fd >= 0)
 			close(fd);
 	} else if ((ret = mkdir_p(target, 0755))) {
 		pr_err("cannot create the mountpoint %s: %s", target, strerror(-ret));
-		return ret;
+		goto out;
 	}
-	if (!strcmp(m->fstype, "bind"))
-		ret = mount(m->source, target, NULL, MS_BIND, NULL);
+	if (bind)
+		ret = mount(source, target, NULL, MS_BIND, NULL);
 	else
-		ret = mount(m->source ? m->source : m->fstype, target, m->fstype,
-			    m->flags & ~MS_RDONLY, m->options);
+		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, m->options);
 	if (ret < 0) {
-		pr_perror("cannot mount %s %s on %s", m->fstype, m->source ? m->source : "", target);
-		return -errno;
+		ret = -errno;
+		pr_perror("cannot mount %s %s on %s", m->fstype, source, target);
+		goto out;
 	}
 	if (!strcmp(m->fstype, "tmpfs") && (ret = tmpfs_fill(ctx, m, target)))
-		return ret;
+		goto out;
 	if (m->flags && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | m->flags, NULL) < 0) {
+		ret = -errno;
 		pr_perror("cannot set the flags 0x%x of mount %s", m->flags, target);
-		return -errno;
+		goto out;
 	}
 	if (mount(NULL, target, NULL, MS_PRIVATE, NULL) < 0) {
+		ret = -errno;
 		pr_perror("cannot make mount %s private", target);
-		return -errno;
+		goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	while (nr_held > 0)
+		close(held[--nr_held]);
+	return ret;
 }
 
-int mnt_restore(struct rst_ctx *ctx)
+/*
+ * proc and sysfs show the namespaces of whoever mounts them: they, and what
+ * lies on them, are mounted by the root task once it is in the tree's PID
+ * and network namespaces (mnt_restore_late()); everything else is built
+ * before any task exists.
+ */
+static bool mnt_late(const NsEntry *e, size_t i)
+{
+	for (;;) {
+		const MntEntry *m = e->mnts[i];
+		size_t k;
+
+		if (!strcmp(m->fstype, "proc") || !strcmp(m->fstype, "sysfs"))
+			return true;
+		if (!m->parent)
+			return false;
+		for (k = 0; k < i; k++)
+			if (e->mnts[k]->id == m->parent)
+				break;
+		if (k == i)
+			return false;
+		i = k;
+	}
+}
+
+/* In the helper, in its new mount namespace: everything but the late mounts. */
+static int mnt_build(struct rst_ctx *ctx)
 {
 	NsEntry *e = ctx->ns;
 	const char *prefix = "";
 	size_t i = 0;
 	int ret;
 
-	if (!e || !(e->flags & CLONE_NEWNS))
-		return 0;
 	/* our copy of lxc-cr's mounts: nothing done here may reach the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		pr_perror("cannot make the new mount namespace private");
@@ -639,9 +815,21 @@ int mnt_restore(struct rst_ctx *ctx)
 		i = 1;
 	}
 	for (; i < e->n_mnts; i++)
-		if ((ret = mount_one(ctx, e->mnts[i], prefix)))
+		if (!mnt_late(e, i) && (ret = mount_one(ctx, e->mnts[i], prefix)))
 			return ret;
 	if (*prefix) {
+		/* the late mounts' mountpoints are made while the host is still in view */
+		for (i = 1; i < e->n_mnts; i++) {
+			char target[PATH_MAX];
+
+			if (!mnt_late(e, i) || e->mnts[i]->parent)
+				continue;
+			snprintf(target, sizeof(target), "%s%s", prefix, e->mnts[i]->mountpoint);
+			if ((ret = mkdir_p(target, 0755))) {
+				pr_err("cannot create the mountpoint %s: %s", target, strerror(-ret));
+				return ret;
+			}
+		}
 		if (e->mnts[0]->flags &&
 		    mount(NULL, prefix, NULL, MS_REMOUNT | MS_BIND | e->mnts[0]->flags, NULL) < 0) {
 			pr_perror("cannot set the flags of the root filesystem %s", prefix);
@@ -653,6 +841,157 @@ int mnt_restore(struct rst_ctx *ctx)
 			return -errno;
 		}
 	}
-	pr_info("%zu mounts of the tree's own re-created", e->n_mnts);
 	return 0;
+}
+
+int mnt_restore_late(struct rst_ctx *ctx)
+{
+	NsEntry *e = ctx->ns;
+	unsigned nr = 0;
+	int ret;
+
+	if (!e || !(e->flags & CLONE_NEWNS))
+		return 0;
+	for (size_t i = 0; i < e->n_mnts; i++) {
+		if (!mnt_late(e, i) || e->mnts[i]->is_root)
+			continue;
+		if ((ret = mount_one(ctx, e->mnts[i], "")))
+			return ret;
+		nr++;
+	}
+	pr_info("%zu mounts of the tree's own re-created (%u proc/sysfs)", e->n_mnts, nr);
+	return 0;
+}
+
+/* The tree's mount namespace, built before any task; lxc-cr's own to go back. */
+static struct {
+	int ns, own, cwd;
+	bool inside;
+} rmnt = { -1, -1, -1, false };
+
+int mnt_restore_prepare(struct rst_ctx *ctx)
+{
+	NsEntry *e = ctx->ns;
+	int sp[2], go[2], ret = 0;
+	char msg[512], path[64];
+	ssize_t n;
+	pid_t pid;
+
+	if (!e || !(e->flags & CLONE_NEWNS))
+		return 0;
+	rmnt.own = rst_svc_fd(ctx, open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+	rmnt.cwd = rst_svc_fd(ctx, open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+	if (rmnt.own < 0 || rmnt.cwd < 0) {
+		pr_perror("cannot open lxc-cr's own mount namespace");
+		return -errno ? -errno : -EIO;
+	}
+	if (pipe2(sp, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		ret = -errno;
+		close(sp[0]);
+		close(sp[1]);
+		return ret;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		pr_perror("cannot fork the mount namespace helper");
+		goto out;
+	}
+	if (pid == 0) {
+		char c;
+
+		close(sp[0]);
+		close(go[1]);
+		log_set_prefix("mnt: ");
+		ret = unshare(CLONE_NEWNS) < 0 ? -errno : 0;
+		if (ret)
+			pr_perror("cannot create a mount namespace");
+		else
+			ret = mnt_build(ctx);
+		if (ret) {
+			snprintf(msg, sizeof(msg), "%s", log_last_error() ? log_last_error() : strerror(-ret));
+			if (write(sp[1], msg, strlen(msg)) < 0)
+				_exit(2);
+			_exit(1);
+		}
+		if (write(sp[1], "", 1) != 1)
+			_exit(2);
+		/* stay until lxc-cr holds the namespace */
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(sp[1]);
+	sp[1] = -1;
+	close(go[0]);
+	go[0] = -1;
+	n = read(sp[0], msg, sizeof(msg) - 1);
+	if (n == 1 && !msg[0]) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+		rmnt.ns = rst_svc_fd(ctx, open(path, O_RDONLY | O_CLOEXEC));
+		if (rmnt.ns < 0) {
+			ret = rmnt.ns;
+			pr_perror("cannot open the tree's new mount namespace %s", path);
+		}
+	} else {
+		msg[n > 0 ? n : 0] = '\0';
+		pr_err("cannot build the tree's mount namespace: %s", n > 0 ? msg : "the helper died");
+		ret = -EINVAL;
+	}
+	close(go[1]);
+	go[1] = -1;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (!ret)
+		pr_info("the tree's mount namespace is built (%zu mounts before its processes)",
+			e->n_mnts);
+out:
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (sp[1] >= 0)
+		close(sp[1]);
+	if (go[0] >= 0)
+		close(go[0]);
+	if (go[1] >= 0)
+		close(go[1]);
+	return ret;
+}
+
+int mnt_enter(void)
+{
+	if (rmnt.ns < 0)
+		return 0;
+	if (setns(rmnt.ns, CLONE_NEWNS) < 0) {
+		pr_perror("cannot enter the tree's mount namespace");
+		return -errno;
+	}
+	rmnt.inside = true;
+	return 0;
+}
+
+int mnt_leave(void)
+{
+	if (!rmnt.inside)
+		return 0;
+	if (setns(rmnt.own, CLONE_NEWNS) < 0 || fchdir(rmnt.cwd) < 0) {
+		pr_perror("cannot go back to lxc-cr's mount namespace");
+		return -errno;
+	}
+	rmnt.inside = false;
+	return 0;
+}
+
+void mnt_restore_fini(void)
+{
+	if (mnt_leave() < 0)
+		abort();
+	if (rmnt.ns >= 0)
+		close(rmnt.ns);
+	if (rmnt.own >= 0)
+		close(rmnt.own);
+	if (rmnt.cwd >= 0)
+		close(rmnt.cwd);
+	rmnt.ns = rmnt.own = rmnt.cwd = -1;
 }

@@ -663,8 +663,8 @@ int ns_read(struct rst_ctx *ctx)
 
 uint64_t ns_root_flags(struct rst_ctx *ctx)
 {
-	/* the network namespace exists before the root: it is born in it */
-	return ctx->ns ? ctx->ns->flags & ~(uint64_t)CLONE_NEWNET : 0;
+	/* the network and mount namespaces exist before the root: it is born in them */
+	return ctx->ns ? ctx->ns->flags & ~(uint64_t)(CLONE_NEWNET | CLONE_NEWNS) : 0;
 }
 
 static int set_next_id(const char *kind, int id)
@@ -810,7 +810,7 @@ int ns_restore_root(struct rst_ctx *ctx)
 
 	if (!e)
 		return 0;
-	if ((ret = mnt_restore(ctx)))
+	if ((ret = mnt_restore_late(ctx)))
 		return ret;
 	if (e->hostname && sethostname(e->hostname, strlen(e->hostname)) < 0) {
 		pr_perror("cannot set the host name to '%s'", e->hostname);

@@ -34,7 +34,17 @@ pid_t ns_proc_vpid(pid_t hpid, pid_t htid);
 int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e);
 /* Restore: validate the mounts of ns.img. */
 int mnt_check(NsEntry *e);
-/* Restore, in the root, in its new mount namespace: re-create the tree's mounts. */
-int mnt_restore(struct rst_ctx *ctx);
+/* Restore, before any task: build the tree's mount namespace in a helper
+ * (pivoted into its root filesystem when it has one) and keep it. */
+int mnt_restore_prepare(struct rst_ctx *ctx);
+/* Restore: move lxc-cr into the tree's mount namespace (files are opened and
+ * the root is cloned there) and back into its own; no-ops without one. */
+int mnt_enter(void);
+int mnt_leave(void);
+/* Restore, in the root, in its new PID and network namespaces: proc, sysfs
+ * and the mounts on them. */
+int mnt_restore_late(struct rst_ctx *ctx);
+/* Restore: go back to lxc-cr's mount namespace and drop the tree's. */
+void mnt_restore_fini(void);
 
 #endif
