@@ -119,6 +119,10 @@ int files_dump_finish(struct dump_ctx *ctx);
 int unix_dump_finish(void);
 
 /* restore */
+/* Restore: lxc-cr's /proc (a descriptor), for reopen_fd(). */
+void files_set_proc(int procfd);
+/* A new open file on what fd refers to (/proc/self/fd/N, lxc-cr's /proc). */
+int reopen_fd(int fd, int flags);
 int files_collect(struct rst_ctx *ctx);
 struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id);
 /* The file a mapping, cwd, root or exe refers to: a regular file or a memfd. */

@@ -252,7 +252,6 @@ static int reg_open(struct rst_ctx *ctx, struct file_obj *f)
 	if (e->has_ghost && e->ghost) {
 		struct file_obj *owner = file_find(ctx, FD_TYPES__REG, e->ghost);
 		RegFileEntry *oe;
-		char p[64];
 		int *gfd;
 
 		if (!owner || !(oe = owner->msg)->has_ghost || oe->ghost != owner->id) {
@@ -275,8 +274,7 @@ static int reg_open(struct rst_ctx *ctx, struct file_obj *f)
 			if (*gfd < 0)
 				return *gfd;
 		}
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", *gfd);
-		fd = open(p, flags | O_CLOEXEC);
+		fd = reopen_fd(*gfd, flags | O_CLOEXEC);
 	} else {
 		fd = open(e->path, flags | O_CLOEXEC);
 	}

@@ -804,6 +804,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		goto out;
 	}
 	ctx.host_proc = rst_svc_fd(&ctx, ctx.host_proc);
+	files_set_proc(ctx.host_proc);
 	if ((ret = shmem_prepare(&ctx)) || (ret = cgroup_prepare(&ctx)) || (ret = net_enter()) ||
 	    (ret = mnt_enter()) || (ret = files_open_all(&ctx)))
 		goto out;
@@ -895,6 +896,7 @@ out:
 		close(errp[1]);
 	if (ctx.shared)
 		munmap(ctx.shared, shared_size(ctx.nr_items));
+	files_set_proc(-1);
 	if (ctx.host_proc > 0)
 		close(ctx.host_proc);
 	for (unsigned i = 0; i < ctx.nr_shmems; i++)
