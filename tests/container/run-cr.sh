@@ -1,0 +1,336 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Checkpoint/restore of a whole container (TAP): ct-launch starts a busybox
+# container the way libvirt's LXC driver does (pivot_root into its rootfs,
+# /dev a tmpfs with device nodes, its own devpts, /dev/console bound from
+# it, ro /sys, new pid/mnt/uts/ipc/net namespaces). Inside, a shell init
+# mounts a tmpfs on /dev/shm, starts ct-state (files on the root and the
+# tmpfs, a deleted file, a pty pair of the container's devpts, UNIX sockets,
+# a pipe, a counter) and counts into a file. Then:
+#   dump by init's PID, restore: PIDs inside the namespace are the same,
+#     every piece of state is intact (ct-state checks itself), the count
+#     goes on without a gap;
+#   dump again, restore with --root at another path (a bind of the rootfs);
+#   dump again, restore (a third generation);
+#   dump, then two restores that must fail (--root an empty directory; one
+#     of the tree's cgroups holds another process): no process, mount or
+#     cgroup left, and the images still restore afterwards.
+# The console: init's stdio is /dev/null (ct-launch --no-console-stdio),
+# as the console master held by the controller is outside the tree.
+#
+# Usage: run-cr.sh   (from the build directory, as `make check` runs it)
+# Env: LXC_CR, CT_LAUNCH, CT_STATE (defaults: in the build directory),
+# CT_CR_KEEP=1 keeps the work dir. Needs root, busybox-static, cgroup v1.
+
+set -u
+
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP needs root (namespaces, mounts, cgroups)"
+	exit 0
+fi
+if [ ! -x /bin/busybox ]; then
+	echo "1..0 # SKIP /bin/busybox not found (busybox-static)"
+	exit 0
+fi
+if [ ! -d /sys/fs/cgroup/memory ] || [ ! -d /sys/fs/cgroup/cpuset ]; then
+	echo "1..0 # SKIP no cgroup v1 memory/cpuset hierarchy"
+	exit 0
+fi
+
+find_bin() { # find_bin ENVVALUE RELPATH
+	if [ -n "$1" ]; then echo "$1"; return; fi
+	for c in "$PWD/$2" "$PWD/../$2"; do
+		[ -x "$c" ] && { echo "$c"; return; }
+	done
+}
+launch=$(find_bin "${CT_LAUNCH:-}" tests/container/ct-launch)
+state=$(find_bin "${CT_STATE:-}" tests/container/ct-state)
+lxc_cr=$(find_bin "${LXC_CR:-}" src/lxc-cr)
+for b in "$launch" "$state" "$lxc_cr"; do
+	if [ -z "$b" ] || [ ! -x "$b" ]; then
+		echo "Bail out! ct-launch, ct-state or lxc-cr not found (run from the build directory)"
+		exit 1
+	fi
+done
+
+# Stray inherited descriptors (shells here pass some) would be dumped.
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
+done
+
+work=$(mktemp -d /tmp/ct-cr.XXXXXX)
+name=ctcr$$
+mark=ctcrmark$$
+root=$work/rootfs
+root2=$work/rootfs-other
+n=0
+failed=0
+init=
+rst=
+cgdirs=()
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() {
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
+	shift
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
+}
+eventually() { # eventually CMD...: poll for up to 10 s
+	local i
+	for i in $(seq 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# The host PIDs of the container's processes, and ct-state's.
+procs_of_mark() { pgrep -f "ct-state /var/ctstate /dev/shm $mark" ; }
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '/^State:/ {print $2}' /proc/"$1"/status)" != Z ]; }
+
+cleanup() {
+	[ -n "$init" ] && kill -KILL "$init" 2>/dev/null
+	[ -n "$rst" ] && wait "$rst" 2>/dev/null
+	wait 2>/dev/null
+	mountpoint -q "$root2" 2>/dev/null && umount "$root2"
+	for d in "${cgdirs[@]}"; do rmdir "$d" 2>/dev/null; done
+	if [ -n "${CT_CR_KEEP:-}" ]; then
+		echo "# kept $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+
+
+mkdir -p "$root2" "$work/empty"
+if out=$("$srcdir/mkrootfs.sh" --hostname "$name" "$root" "$state" 2>&1); then
+	ok "mkrootfs.sh builds a busybox rootfs with ct-state"
+else
+	not_ok "mkrootfs.sh builds a busybox rootfs with ct-state" "$out"
+	echo "Bail out! no rootfs"
+	exit 1
+fi
+mkdir -p "$root/var/ctstate"
+cat >"$root/ct-init.sh" <<EOF
+#!/bin/sh
+mkdir -p /dev/shm && mount -t tmpfs -o size=4m,mode=1777 shm /dev/shm || echo "mount failed" >/var/ctstate/init.err
+/usr/local/bin/ct-state /var/ctstate /dev/shm $mark &
+exec 3>>/var/ctstate/count
+i=0
+while :; do i=\$((i + 1)); echo \$i >&3; sleep 0.1; done
+EOF
+chmod 755 "$root/ct-init.sh"
+
+"$launch" --name "$name" --rootfs "$root" --no-console-stdio --pidfile "$work/init.pid" \
+	-- /bin/sh /ct-init.sh </dev/null >"$work/launch.log" 2>&1 &
+ctl=$!
+if eventually test -e "$root/var/ctstate/ct-state.ready"; then
+	ok "the container starts, ct-state is ready"
+else
+	not_ok "the container starts, ct-state is ready" "$(cat "$work/launch.log" "$root/var/ctstate/result" 2>&1)"
+	echo "Bail out! the container did not start"
+	kill -TERM $ctl
+	exit 1
+fi
+init=$(cat "$work/init.pid")
+inner=$(cat "$root/var/ctstate/ct-state.pid")
+
+# The cgroups ct-launch made (shared with the controller, so not the tree's
+# own): a new controller makes them again before a restore; so does this test.
+while IFS=: read -r _ ctrl path; do
+	[ -z "$ctrl" ] || [ "$path" = / ] && continue
+	for h in /sys/fs/cgroup/*/; do
+		[ -d "$h$path" ] && [ -e "$h$path/cgroup.procs" ] && cgdirs+=("${h%/}$path")
+	done
+done </proc/"$init"/cgroup
+mapfile -t cgdirs < <(printf '%s\n' "${cgdirs[@]}" | sort -u)
+make_cgroups() { # make_cgroups [broken]: broken leaves cpuset.cpus empty
+	local d
+	for d in "${cgdirs[@]}"; do
+		mkdir -p "$d" || return 1
+		if [ -e "$d/cpuset.cpus" ] && [ "${1:-}" != broken ]; then
+			cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus" &&
+				cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems" || return 1
+		fi
+	done
+}
+drop_cgroups() {
+	local d
+	for d in "${cgdirs[@]}"; do rmdir "$d" 2>/dev/null; done
+	return 0
+}
+
+# The state of the container as its processes see it, one line each.
+ct_view() { # ct_view INITPID
+	local p=$1 sp
+	echo "init NSpid $(awk '/^NSpid:/ { print $NF }' /proc/"$p"/status)"
+	echo "hostname $(nsenter -t "$p" -u hostname)"
+	sp=$(procs_of_mark)
+	echo "ct-state NSpid $(awk '/^NSpid:/ { print $NF }' /proc/"$sp"/status 2>/dev/null)"
+	echo "init fds $(ls /proc/"$p"/fd | sort -n | tr '\n' ' ')"
+	for f in /proc/"$p"/fd/*; do echo "init fd ${f##*/} -> $(readlink "$f")"; done
+	echo "ct-state fds $(ls /proc/"$sp"/fd 2>/dev/null | sort -n | tr '\n' ' ')"
+	awk '{ print "mount " $5 " " $9 " " $6 }' /proc/"$p"/mountinfo | sed 's/,relatime//' | sort
+	nsenter -t "$p" -m ls -ln /dev | awk '{ print "dev " $1 " " $3 " " $4 " " $5 $6 " " $NF }'
+}
+
+# Ask ct-state to check itself; the result is its newest line.
+state_check() { # state_check WHAT
+	local before after line
+	before=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
+	kill -USR1 $(procs_of_mark) 2>/dev/null
+	for _ in $(seq 50); do
+		after=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
+		[ "$after" -gt "$before" ] && break
+		sleep 0.1
+	done
+	line=$(tail -n 1 "$root/var/ctstate/result" 2>/dev/null)
+	if [ "${after:-0}" -gt "$before" ] && [[ "$line" == PASS* ]]; then ok "$1: ct-state: $line"
+	else not_ok "$1: ct-state checked its state" "${line:-no answer}"; fi
+}
+
+# The count file must go up by one at each line: the shell's memory came back.
+count_check() { # count_check WHAT
+	local bad
+	bad=$(awk 'NR > 1 && $1 != p + 1 { print "line " NR ": " $1 " after " p; exit } { p = $1 }' \
+		"$root/var/ctstate/count")
+	if [ -z "$bad" ]; then ok "$1: the shell's count goes on without a gap ($(tail -n 1 "$root/var/ctstate/count"))"
+	else not_ok "$1: the shell's count goes on without a gap" "$bad"; fi
+}
+
+state_check "before any dump"
+view0=$(ct_view "$init")
+
+gen=0
+dump() { # dump WHAT: dump the running container into img$gen
+	gen=$((gen + 1))
+	local img=$work/img$gen
+	mkdir -p "$img"
+	if out=$("$lxc_cr" dump -t "$init" -D "$img" -o dump.log -v4 2>&1) &&
+	   ! eventually_dead "$init"; then
+		ok "$1: dump by init's PID"
+	else
+		not_ok "$1: dump by init's PID" "$out" "$(tail -n 15 "$img/dump.log" 2>/dev/null)"
+		echo "Bail out! dump failed"
+		exit 1
+	fi
+	[ -n "$rst" ] && wait "$rst" 2>/dev/null
+	rst=
+	init=
+}
+eventually_dead() { # 0 while alive after 5 s
+	local i
+	for i in $(seq 50); do
+		alive "$1" || return 1
+		sleep 0.1
+	done
+	return 0
+}
+restore() { # restore WHAT [ARGS...]: restore img$gen, lxc-cr staying as init's parent
+	local what=$1 img=$work/img$gen
+	shift
+	rm -f "$work/rst.pid"
+	"$lxc_cr" restore -D "$img" -o restore.log -v4 --pidfile "$work/rst.pid" "$@" \
+		</dev/null >"$work/restore.out" 2>&1 &
+	rst=$!
+	if eventually test -s "$work/rst.pid" && alive "$(cat "$work/rst.pid")"; then
+		init=$(cat "$work/rst.pid")
+		ok "$what: restore"
+	else
+		not_ok "$what: restore" "$(cat "$work/restore.out")" "$(tail -n 15 "$img/restore.log")"
+		echo "Bail out! restore failed"
+		exit 1
+	fi
+}
+same_view() { # same_view WHAT
+	local v
+	v=$(ct_view "$init")
+	if [ "$v" = "$view0" ]; then
+		ok "$1: same PIDs inside, hostname, descriptors, mounts and /dev"
+	else
+		not_ok "$1: same PIDs inside, hostname, descriptors, mounts and /dev" \
+			"$(diff <(echo "$view0") <(echo "$v"))"
+	fi
+}
+
+# 1: dump, restore in place
+dump "first"
+wait $ctl
+ok "first: the controller saw init die and left (status $?)"
+make_cgroups || not_ok "cgroups made again"
+restore "first"
+same_view "first"
+state_check "first"
+sleep 0.3
+count_check "first"
+
+# 2: dump, restore with --root at another path
+dump "second"
+mount --bind "$root" "$root2"
+restore "second, --root elsewhere" --root "$root2"
+r=$(awk '$5 == "/" { print $4 }' /proc/"$init"/mountinfo)
+if [ "$r" = "$root" ]; then ok "second: the root is $root2 (a bind of $root)"
+else not_ok "second: the root is $root2 (a bind of $root)" "root of / is '$r'"; fi
+same_view "second"
+state_check "second"
+sleep 0.3
+count_check "second"
+
+# 3: a third generation
+dump "third"
+restore "third" --root "$root2"
+same_view "third"
+state_check "third"
+
+# 4: failed restores leave nothing, lose nothing
+dump "fourth"
+mounts_before=$(grep -cF "$work" /proc/self/mountinfo)
+nothing_left() { # nothing_left WHAT
+	local l=() d
+	procs_of_mark >/dev/null && l+=("ct-state still runs: $(procs_of_mark)")
+	[ -n "$rst" ] && alive "$rst" && l+=("lxc-cr restore still runs")
+	[ "$(grep -cF "$work" /proc/self/mountinfo)" = "$mounts_before" ] || l+=("mounts: $(grep -F "$work" /proc/self/mountinfo)")
+	for d in "${cgdirs[@]}"; do
+		[ -s "$d/cgroup.procs" ] && l+=("processes in $d")
+	done
+	if [ ${#l[@]} = 0 ]; then ok "$1: nothing left (processes, mounts, cgroups)"
+	else not_ok "$1: nothing left (processes, mounts, cgroups)" "${l[@]}"; fi
+}
+fail_restore() { # fail_restore WHAT PATTERN ARGS...
+	local what=$1 pat=$2 rc
+	shift 2
+	"$lxc_cr" restore -D "$work/img$gen" -o restore-fail.log -v4 "$@" </dev/null >"$work/restore.out" 2>&1
+	rc=$?
+	if [ $rc != 0 ] && grep -q -- "$pat" "$work/restore.out"; then
+		ok "$what: the restore fails: $(head -n 1 "$work/restore.out")"
+	else
+		not_ok "$what: the restore fails naming the cause" "rc $rc" "$(cat "$work/restore.out")"
+	fi
+	sleep 0.3
+	nothing_left "$what"
+}
+fail_restore "--root an empty directory" "cannot restore its regular file: No such file" --root "$work/empty"
+# the tree's cgroups are its own now (the controller is gone): one that
+# holds another process must stop the restore before anything is created
+sleep 60 &
+squatter=$!
+echo $squatter >"${cgdirs[0]}/cgroup.procs"
+fail_restore "one of the tree's cgroups holds another process" "holds processes"
+kill -KILL $squatter
+wait $squatter 2>/dev/null
+restore "after the failures" --root "$root2"
+same_view "after the failures"
+state_check "after the failures"
+count_check "after the failures"
+
+kill -KILL "$init"
+wait "$rst" 2>/dev/null
+rst=
+init=
+echo "1..$n"
+[ $failed = 0 ]
