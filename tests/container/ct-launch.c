@@ -6,7 +6,7 @@
  *   ct-launch --name N --rootfs DIR [--veth-host NAME --bridge BR
  *             --ip ADDR/PFX --gw ADDR] [--cgroup-parent P]
  *             [--memory-limit BYTES] [--console-log FILE] [--pidfile F]
- *             [--userns] [--no-console-stdio] -- CMD [ARGS...]
+ *             [--userns] [--no-console-stdio] [--no-cgroups] -- CMD [ARGS...]
  *
  * What it builds, in libvirt's order (src/lxc/lxc_controller.c and
  * lxc_container.c):
@@ -27,7 +27,9 @@
  *      controlling tty (setsid + TIOCSCTTY) and execs CMD.
  * With --no-console-stdio init's stdio is the container's /dev/null and it
  * has no controlling tty (the console stays bound on /dev/console): a tree
- * that holds no descriptor on the console master outside it.
+ * that holds no descriptor on the console master outside it. With
+ * --no-cgroups the container stays in the controller's cgroups (step 4 is
+ * skipped): for tests of something else, which restore without a controller.
  * Then it relays the console to --console-log, writes init's host PID to
  * --pidfile, kills init on SIGTERM/SIGINT/SIGHUP, reaps it, and removes the
  * veth, the cgroups, the state dirs (and a bridge it created) on the way out.
@@ -86,6 +88,7 @@ struct opts {
 	const char *pidfile;
 	bool userns;
 	bool no_console_stdio;
+	bool no_cgroups;
 	char **argv;
 };
 
@@ -901,6 +904,7 @@ static void usage(FILE *f)
 		"usage: %s --name N --rootfs DIR [--veth-host NAME --bridge BR\n"
 		"       --ip ADDR/PFX --gw ADDR] [--cgroup-parent P] [--memory-limit BYTES]\n"
 		"       [--console-log FILE] [--pidfile F] [--userns] [--no-console-stdio]\n"
+		"       [--no-cgroups]\n"
 		"       -- CMD [ARGS...]\n",
 		prog);
 }
@@ -920,6 +924,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "userns", no_argument, NULL, 'U' },
 		{ "no-console-stdio", no_argument, NULL, 'N' },
+		{ "no-cgroups", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -941,6 +946,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'p': o->pidfile = optarg; break;
 		case 'U': o->userns = true; break;
 		case 'N': o->no_console_stdio = true; break;
+		case 'C': o->no_cgroups = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -1002,7 +1008,7 @@ int main(int argc, char **argv)
 		goto out_kill;
 	if (setup_net(&c) < 0)
 		goto out_kill;
-	if (setup_cgroups(&c) < 0)
+	if (!c.o.no_cgroups && setup_cgroups(&c) < 0)
 		goto out_kill;
 	if (start_init(&c) < 0)
 		goto out_kill;
