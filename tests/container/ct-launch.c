@@ -719,6 +719,13 @@ static int child_main(void *arg)
 	if (fd > 2)
 		close(fd);
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	{
+		/* the controller blocks its signals for its signalfd: not init's */
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
 
 	clearenv();
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin:/usr/local/bin", 1);
