@@ -95,7 +95,8 @@ static int reg_in_view(const struct fd_parms *p, const char *path)
 	_cleanup_close_ int rfd = -1;
 	struct stat st;
 
-	snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
+	/* a file in flight in a socket queue is held by lxc-cr: look from its receiver */
+	snprintf(root, sizeof(root), "/proc/%d/root", p->item ? p->item->pid : p->pid);
 	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
 		return -errno;
