@@ -8,6 +8,7 @@
 # mounts a tmpfs on /dev/shm, starts ct-state (files on the root and the
 # tmpfs, a deleted file, a pty pair of the container's devpts, UNIX sockets,
 # a pipe, a counter) and counts into a file. Then:
+#   (every mount shared, a peer and a slave bind of /dev/shm);
 #   dump by init's PID, restore: PIDs inside the namespace are the same,
 #     every piece of state is intact (ct-state checks itself), the count
 #     goes on without a gap;
@@ -118,7 +119,13 @@ fi
 mkdir -p "$root/var/ctstate"
 cat >"$root/ct-init.sh" <<EOF
 #!/bin/sh
-mkdir -p /dev/shm && mount -t tmpfs -o size=4m,mode=1777 shm /dev/shm || echo "mount failed" >/var/ctstate/init.err
+# every mount shared (as systemd leaves them), a peer and a slave of /dev/shm
+mount --make-rshared / &&
+mkdir -p /dev/shm /run/shm-peer /run/shm-slave &&
+mount -t tmpfs -o size=4m,mode=1777 shm /dev/shm &&
+mount --bind /dev/shm /run/shm-peer &&
+mount --bind /dev/shm /run/shm-slave &&
+mount --make-slave /run/shm-slave || echo "mount failed" >/var/ctstate/init.err
 /usr/local/bin/ct-state /var/ctstate /dev/shm $mark &
 exec 3>>/var/ctstate/count
 i=0
@@ -175,7 +182,10 @@ ct_view() { # ct_view INITPID
 	echo "init fds $(ls /proc/"$p"/fd | sort -n | tr '\n' ' ')"
 	for f in /proc/"$p"/fd/*; do echo "init fd ${f##*/} -> $(readlink "$f")"; done
 	echo "ct-state fds $(ls /proc/"$sp"/fd 2>/dev/null | sort -n | tr '\n' ' ')"
-	awk '{ print "mount " $5 " " $9 " " $6 }' /proc/"$p"/mountinfo | sed 's/,relatime//' | sort
+	# peer groups numbered by first appearance: their ids are the kernel's
+	awk '{ t = ""; for (i = 7; $i != "-"; i++) t = t " " $i; print "mount " $5 " " $6 t }' \
+		/proc/"$p"/mountinfo | sed 's/,relatime//' | sort |
+		awk '{ for (i = 4; i <= NF; i++) { split($i, a, ":"); if (!(a[2] in g)) g[a[2]] = ++n; $i = a[1] ":" g[a[2]] } print }'
 	nsenter -t "$p" -m ls -ln /dev | awk '{ print "dev " $1 " " $3 " " $4 " " $5 $6 " " $NF }'
 }
 
@@ -194,6 +204,21 @@ state_check() { # state_check WHAT
 	else not_ok "$1: ct-state checked its state" "${line:-no answer}"; fi
 }
 
+# Propagation works as it did: a mount under /dev/shm shows under its peer
+# and its slave, one under the slave does not come back.
+prop_check() { # prop_check WHAT
+	local out
+	out=$(nsenter -t "$init" -m -p sh -c '
+		mkdir -p /dev/shm/pc /run/shm-slave/own &&
+		mount -t tmpfs pc /dev/shm/pc && mount -t tmpfs own /run/shm-slave/own &&
+		a=$(grep -c " /run/shm-peer/pc \| /run/shm-slave/pc " /proc/self/mountinfo)
+		b=$(grep -c " /dev/shm/own \| /run/shm-peer/own " /proc/self/mountinfo)
+		umount /run/shm-slave/own; umount /dev/shm/pc; rmdir /dev/shm/pc /dev/shm/own
+		echo "$a $b"' 2>&1)
+	if [ "$out" = "2 0" ]; then ok "$1: propagation: shared peer and slave of /dev/shm"
+	else not_ok "$1: propagation: shared peer and slave of /dev/shm" "mounts seen at peer+slave, and back from the slave: $out (want 2 0)"; fi
+}
+
 # The count file must go up by one at each line: the shell's memory came back.
 count_check() { # count_check WHAT
 	local bad
@@ -204,6 +229,7 @@ count_check() { # count_check WHAT
 }
 
 state_check "before any dump"
+prop_check "before any dump"
 view0=$(ct_view "$init")
 
 gen=0
@@ -266,6 +292,7 @@ make_cgroups || not_ok "cgroups made again"
 restore "first"
 same_view "first"
 state_check "first"
+prop_check "first"
 sleep 0.3
 count_check "first"
 
@@ -278,6 +305,7 @@ if [ "$r" = "$root" ]; then ok "second: the root is $root2 (a bind of $root)"
 else not_ok "second: the root is $root2 (a bind of $root)" "root of / is '$r'"; fi
 same_view "second"
 state_check "second"
+prop_check "second"
 sleep 0.3
 count_check "second"
 
@@ -286,6 +314,7 @@ dump "third"
 restore "third" --root "$root2"
 same_view "third"
 state_check "third"
+prop_check "third"
 
 # 4: failed restores leave nothing, lose nothing
 dump "fourth"
@@ -321,11 +350,11 @@ sleep 60 &
 squatter=$!
 echo $squatter >"${cgdirs[0]}/cgroup.procs"
 fail_restore "one of the tree's cgroups holds another process" "holds processes"
-kill -KILL $squatter
-wait $squatter 2>/dev/null
+{ kill -KILL $squatter; wait $squatter; } 2>/dev/null
 restore "after the failures" --root "$root2"
 same_view "after the failures"
 state_check "after the failures"
+prop_check "after the failures"
 count_check "after the failures"
 
 kill -KILL "$init"

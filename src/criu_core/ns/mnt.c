@@ -145,6 +145,23 @@ static bool has_opt(const char *list, const char *opt)
 	return false;
 }
 
+/* The number after tag ("shared:", "master:") in mountinfo's optional fields, or 0. */
+static uint32_t tag_id(const char *tags, const char *tag)
+{
+	const char *p = strstr(tags, tag);
+
+	return p ? (uint32_t)strtoul(p + strlen(tag), NULL, 10) : 0;
+}
+
+/* Whether any of lxc-cr's mounts is in peer group id. */
+static bool host_has_group(const struct mi_list *host, uint32_t id)
+{
+	for (unsigned i = 0; i < host->nr; i++)
+		if (tag_id(host->m[i].tags, "shared:") == id)
+			return true;
+	return false;
+}
+
 static uint32_t mnt_flags(const char *opts)
 {
 	static const struct { const char *name; uint32_t flag; } map[] = {
@@ -469,6 +486,7 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		struct mi *m = &ct.m[i];
 		char *src = NULL, *opts = NULL;
 		const char *type = m->fstype;
+		uint32_t shared, master;
 		bool in_tree = false;
 
 		if (!m->own) {
@@ -488,14 +506,19 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 				ret = -ENOTSUP;
 				goto out;
 			}
-		if (strstr(m->tags, "shared:")) {
-			pr_err("mount %s (%s) is shared; only private mounts are supported", m->mnt,
-			       m->fstype);
+		shared = tag_id(m->tags, "shared:");
+		master = tag_id(m->tags, "master:");
+		if (shared && host_has_group(&host, shared)) {
+			pr_err("mount %s (%s) is shared with mounts outside the tree (peer group %u); not supported",
+			       m->mnt, m->fstype, shared);
 			ret = -ENOTSUP;
 			goto out;
 		}
-		if (strstr(m->tags, "master:"))
-			pr_info("mount %s (%s) is a slave: it is restored private", m->mnt, m->fstype);
+		if (master && host_has_group(&host, master)) {
+			pr_info("mount %s (%s) is a slave of mounts outside the tree: it is restored without that master",
+				m->mnt, m->fstype);
+			master = 0;
+		}
 		src = host_path(m, &host);
 		if (src) {
 			type = "bind";
@@ -527,6 +550,14 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		if (in_tree) {
 			e->mnts[e->n_mnts - 1]->has_src_in_tree = true;
 			e->mnts[e->n_mnts - 1]->src_in_tree = true;
+		}
+		if (shared) {
+			e->mnts[e->n_mnts - 1]->has_shared_id = true;
+			e->mnts[e->n_mnts - 1]->shared_id = shared;
+		}
+		if (master) {
+			e->mnts[e->n_mnts - 1]->has_master_id = true;
+			e->mnts[e->n_mnts - 1]->master_id = master;
 		}
 		pr_info("mount %s: %s %s%s%s%s", m->mnt, type, in_tree ? "(tree) " : "", src ? src : "",
 			opts ? " " : "", opts ? opts : "");
@@ -667,6 +698,40 @@ static int tmpfs_fill(struct rst_ctx *ctx, const MntEntry *m, const char *top)
 }
 
 /*
+ * Propagation as the tree had it. A bind from a member of a shared peer group
+ * joins the group by itself (the first member was made shared as soon as it
+ * was mounted), so a later peer needs nothing more; a slave was bound from a
+ * member of its master's group and leaves it with MS_SLAVE; the first member
+ * of a group (or a shared slave) gets a group of its own with MS_PRIVATE (from
+ * what a bind or a shared parent gave it) and MS_SHARED. The rest is made
+ * private: nothing built here may propagate to or from the host.
+ */
+static int mnt_propagation(const NsEntry *e, const MntEntry *m, const char *target)
+{
+	bool shared = m->has_shared_id && m->shared_id, slave = m->has_master_id && m->master_id;
+	bool peer = false;
+
+	for (size_t k = 0; shared && k < e->n_mnts && e->mnts[k] != m; k++)
+		if (e->mnts[k]->has_shared_id && e->mnts[k]->shared_id == m->shared_id)
+			peer = true;
+	if (peer)
+		return 0;
+	if (slave && mount(NULL, target, NULL, MS_SLAVE, NULL) < 0) {
+		pr_perror("cannot make mount %s a slave", target);
+		return -errno;
+	}
+	if (!slave && mount(NULL, target, NULL, MS_PRIVATE, NULL) < 0) {
+		pr_perror("cannot make mount %s private", target);
+		return -errno;
+	}
+	if (shared && mount(NULL, target, NULL, MS_SHARED, NULL) < 0) {
+		pr_perror("cannot make mount %s shared", target);
+		return -errno;
+	}
+	return 0;
+}
+
+/*
  * The console's slave is bound on /dev/console from the tree's devpts, but
  * its master is held outside the tree and was not saved: the pty no longer
  * exists. Open the instance's ptmx until it hands out index idx, so that the
@@ -756,12 +821,7 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 		pr_perror("cannot set the flags 0x%x of mount %s", m->flags, target);
 		goto out;
 	}
-	if (mount(NULL, target, NULL, MS_PRIVATE, NULL) < 0) {
-		ret = -errno;
-		pr_perror("cannot make mount %s private", target);
-		goto out;
-	}
-	ret = 0;
+	ret = mnt_propagation(ctx->ns, m, target);
 out:
 	while (nr_held > 0)
 		close(held[--nr_held]);
@@ -840,6 +900,9 @@ static int mnt_build(struct rst_ctx *ctx)
 			pr_perror("cannot pivot into the root filesystem %s", prefix);
 			return -errno;
 		}
+		/* pivot_root wants the new root private; its propagation comes after */
+		if ((ret = mnt_propagation(e, e->mnts[0], "/")))
+			return ret;
 	}
 	return 0;
 }
