@@ -8,7 +8,8 @@
 # mounts a tmpfs on /dev/shm, starts ct-state (files on the root and the
 # tmpfs, a deleted file, a pty pair of the container's devpts, UNIX sockets,
 # a pipe, a counter) and counts into a file. Then:
-#   (every mount shared, a peer and a slave bind of /dev/shm);
+#   (every mount shared, a peer and a slave bind of /dev/shm, cgroup
+#   hierarchies mounted on a tmpfs on /sys/fs/cgroup, one ro);
 #   dump by init's PID, restore: PIDs inside the namespace are the same,
 #     every piece of state is intact (ct-state checks itself), the count
 #     goes on without a gap;
@@ -91,7 +92,7 @@ eventually() { # eventually CMD...: poll for up to 10 s
 
 # The host PIDs of the container's processes, and ct-state's.
 procs_of_mark() { pgrep -f "ct-state /var/ctstate /dev/shm $mark" ; }
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '/^State:/ {print $2}' /proc/"$1"/status)" != Z ]; }
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '/^State:/ {print $2}' /proc/"$1"/status 2>/dev/null)" != Z ]; }
 
 cleanup() {
 	[ -n "$init" ] && kill -KILL "$init" 2>/dev/null
@@ -126,6 +127,12 @@ mount -t tmpfs -o size=4m,mode=1777 shm /dev/shm &&
 mount --bind /dev/shm /run/shm-peer &&
 mount --bind /dev/shm /run/shm-slave &&
 mount --make-slave /run/shm-slave || echo "mount failed" >/var/ctstate/init.err
+# cgroup hierarchies on a tmpfs on /sys/fs/cgroup, as libvirt gives a container
+mount -t tmpfs -o mode=755,size=64k cgroup /sys/fs/cgroup &&
+mkdir /sys/fs/cgroup/memory /sys/fs/cgroup/freezer &&
+mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory &&
+mount -t cgroup -o ro,freezer cgroup /sys/fs/cgroup/freezer &&
+ln -s memory /sys/fs/cgroup/mem || echo "cgroup mounts failed" >/var/ctstate/init.err
 /usr/local/bin/ct-state /var/ctstate /dev/shm $mark &
 exec 3>>/var/ctstate/count
 i=0
@@ -156,6 +163,7 @@ while IFS=: read -r _ ctrl path; do
 	done
 done </proc/"$init"/cgroup
 mapfile -t cgdirs < <(printf '%s\n' "${cgdirs[@]}" | sort -u)
+cgdirs_memory_rel=$(awk -F: '$2 == "memory" { print $3 }' /proc/"$init"/cgroup)
 make_cgroups() { # make_cgroups [broken]: broken leaves cpuset.cpus empty
 	local d
 	for d in "${cgdirs[@]}"; do
@@ -204,6 +212,18 @@ state_check() { # state_check WHAT
 	else not_ok "$1: ct-state checked its state" "${line:-no answer}"; fi
 }
 
+# The cgroup hierarchies the container mounted show its cgroup, as they did.
+cg_check() { # cg_check WHAT
+	local out want
+	want=$(cat "$(printf '%s\n' "${cgdirs[@]}" | grep /memory/)/memory.limit_in_bytes" 2>&1)
+	out=$(nsenter -t "$init" -m -p sh -c '
+		cat /sys/fs/cgroup/mem/'"${cgdirs_memory_rel:-}"'/memory.limit_in_bytes;
+		touch /sys/fs/cgroup/freezer/x 2>/dev/null && echo writable
+		grep -c " /sys/fs/cgroup/freezer ro," /proc/self/mountinfo' 2>&1)
+	if [ "$out" = "$want"$'\n'1 ]; then ok "$1: cgroup mounts inside: the memory limit through /sys/fs/cgroup/mem, freezer ro"
+	else not_ok "$1: cgroup mounts inside: the memory limit through /sys/fs/cgroup/mem, freezer ro" "got: $out" "want: $want and 1"; fi
+}
+
 # Propagation works as it did: a mount under /dev/shm shows under its peer
 # and its slave, one under the slave does not come back.
 prop_check() { # prop_check WHAT
@@ -230,6 +250,7 @@ count_check() { # count_check WHAT
 
 state_check "before any dump"
 prop_check "before any dump"
+cg_check "before any dump"
 view0=$(ct_view "$init")
 
 gen=0
@@ -293,6 +314,7 @@ restore "first"
 same_view "first"
 state_check "first"
 prop_check "first"
+cg_check "first"
 sleep 0.3
 count_check "first"
 
@@ -306,6 +328,7 @@ else not_ok "second: the root is $root2 (a bind of $root)" "root of / is '$r'"; 
 same_view "second"
 state_check "second"
 prop_check "second"
+cg_check "second"
 sleep 0.3
 count_check "second"
 
@@ -315,6 +338,7 @@ restore "third" --root "$root2"
 same_view "third"
 state_check "third"
 prop_check "third"
+cg_check "third"
 
 # 4: failed restores leave nothing, lose nothing
 dump "fourth"
@@ -355,6 +379,7 @@ restore "after the failures" --root "$root2"
 same_view "after the failures"
 state_check "after the failures"
 prop_check "after the failures"
+cg_check "after the failures"
 count_check "after the failures"
 
 kill -KILL "$init"

@@ -477,11 +477,17 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", root);
 	if ((ret = mi_read("/proc/self/mountinfo", &host)) || (ret = mi_read(path, &ct)))
 		goto out;
-	for (unsigned i = 0; i < ct.nr; i++)
-		ct.m[i].own = !inherited(&ct.m[i], &host);
 	/* parents first: a moved mount keeps its place in mountinfo (libvirt moves /dev) */
 	if ((ret = mi_sort(&ct)))
 		goto out;
+	/* what lies on a mount of the tree's own is its own too, even where lxc-cr
+	 * has the same (a cgroup hierarchy mounted by the container on its tmpfs) */
+	for (unsigned i = 0; i < ct.nr; i++) {
+		ct.m[i].own = !inherited(&ct.m[i], &host);
+		for (unsigned k = 0; k < i; k++)
+			if (ct.m[k].id == ct.m[i].parent && ct.m[k].own)
+				ct.m[i].own = true;
+	}
 	for (unsigned i = 0; i < ct.nr; i++) {
 		struct mi *m = &ct.m[i];
 		char *src = NULL, *opts = NULL;
@@ -697,6 +703,23 @@ static int tmpfs_fill(struct rst_ctx *ctx, const MntEntry *m, const char *top)
 	return ret;
 }
 
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+/* The tree's mount namespace, built before any task; lxc-cr's own to go back;
+ * per mount, a detached copy of a host directory that the root task binds
+ * once the host is out of its view (see mnt_restore_sources()). */
+static struct {
+	int ns, own, cwd;
+	bool inside;
+	int *late_src;
+	size_t nr_late_src;
+} rmnt = { -1, -1, -1, false, NULL, 0 };
+
 /*
  * Propagation as the tree had it. A bind from a member of a shared peer group
  * joins the group by itself (the first member was made shared as soon as it
@@ -772,11 +795,20 @@ static int devpts_hold(const char *src, int *held, int max, int *nr)
 	return -EBUSY;
 }
 
+/* The detached copy of m's host directory, or -1. */
+static int late_source(const NsEntry *e, const MntEntry *m)
+{
+	for (size_t i = 0; i < e->n_mnts && i < rmnt.nr_late_src; i++)
+		if (e->mnts[i] == m)
+			return rmnt.late_src[i];
+	return -1;
+}
+
 static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 {
 	char target[PATH_MAX], source[PATH_MAX];
 	bool bind = !strcmp(m->fstype, "bind");
-	int held[64], nr_held = 0;
+	int held[64], nr_held = 0, tree;
 	struct stat st;
 	int ret;
 
@@ -805,7 +837,9 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 		pr_err("cannot create the mountpoint %s: %s", target, strerror(-ret));
 		goto out;
 	}
-	if (bind)
+	if (bind && (tree = late_source(ctx->ns, m)) >= 0)
+		ret = syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+	else if (bind)
 		ret = mount(source, target, NULL, MS_BIND, NULL);
 	else
 		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, m->options);
@@ -926,12 +960,6 @@ int mnt_restore_late(struct rst_ctx *ctx)
 	return 0;
 }
 
-/* The tree's mount namespace, built before any task; lxc-cr's own to go back. */
-static struct {
-	int ns, own, cwd;
-	bool inside;
-} rmnt = { -1, -1, -1, false };
-
 int mnt_restore_prepare(struct rst_ctx *ctx)
 {
 	NsEntry *e = ctx->ns;
@@ -1022,6 +1050,39 @@ out:
 	return ret;
 }
 
+/*
+ * A bind of a host directory that lies on proc or sysfs (libvirt binds the
+ * container's cgroup directories under /sys/fs/cgroup) is mounted by the root
+ * task, which no longer sees the host: lxc-cr clones each such directory into
+ * a detached mount (open_tree) beforehand, after the tree's cgroups exist, and
+ * the root task attaches it with move_mount().
+ */
+int mnt_restore_sources(struct rst_ctx *ctx)
+{
+	NsEntry *e = ctx->ns;
+
+	if (!e || !(e->flags & CLONE_NEWNS) || !e->n_mnts)
+		return 0;
+	rmnt.late_src = xzalloc(sizeof(int) * e->n_mnts);
+	if (!rmnt.late_src)
+		return -ENOMEM;
+	rmnt.nr_late_src = e->n_mnts;
+	for (size_t i = 0; i < e->n_mnts; i++) {
+		const MntEntry *m = e->mnts[i];
+
+		rmnt.late_src[i] = -1;
+		if (!mnt_late(e, i) || strcmp(m->fstype, "bind") || m->src_in_tree || m->is_root)
+			continue;
+		rmnt.late_src[i] = rst_svc_fd(ctx, syscall(SYS_open_tree, AT_FDCWD, m->source,
+							  OPEN_TREE_CLONE | O_CLOEXEC));
+		if (rmnt.late_src[i] < 0) {
+			pr_perror("mount %s: cannot take its source %s", m->mountpoint, m->source);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 int mnt_enter(void)
 {
 	if (rmnt.ns < 0)
@@ -1056,5 +1117,11 @@ void mnt_restore_fini(void)
 		close(rmnt.own);
 	if (rmnt.cwd >= 0)
 		close(rmnt.cwd);
+	for (size_t i = 0; i < rmnt.nr_late_src; i++)
+		if (rmnt.late_src[i] >= 0)
+			close(rmnt.late_src[i]);
+	free(rmnt.late_src);
+	rmnt.late_src = NULL;
+	rmnt.nr_late_src = 0;
 	rmnt.ns = rmnt.own = rmnt.cwd = -1;
 }

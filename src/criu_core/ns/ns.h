@@ -40,6 +40,9 @@ int mnt_restore_prepare(struct rst_ctx *ctx);
 /* Restore: move lxc-cr into the tree's mount namespace (files are opened and
  * the root is cloned there) and back into its own; no-ops without one. */
 int mnt_enter(void);
+/* Restore, after the cgroups: detached copies of the host directories that
+ * the root task binds (on proc or sysfs). */
+int mnt_restore_sources(struct rst_ctx *ctx);
 int mnt_leave(void);
 /* Restore, in the root, in its new PID and network namespaces: proc, sysfs
  * and the mounts on them. */

@@ -805,8 +805,9 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	}
 	ctx.host_proc = rst_svc_fd(&ctx, ctx.host_proc);
 	files_set_proc(ctx.host_proc);
-	if ((ret = shmem_prepare(&ctx)) || (ret = cgroup_prepare(&ctx)) || (ret = net_enter()) ||
-	    (ret = mnt_enter()) || (ret = files_open_all(&ctx)))
+	if ((ret = shmem_prepare(&ctx)) || (ret = cgroup_prepare(&ctx)) ||
+	    (ret = mnt_restore_sources(&ctx)) || (ret = net_enter()) || (ret = mnt_enter()) ||
+	    (ret = files_open_all(&ctx)))
 		goto out;
 
 	for (unsigned i = 0; i < ctx.nr_items; i++)
