@@ -9,7 +9,8 @@
 # tmpfs, a deleted file, a pty pair of the container's devpts, UNIX sockets,
 # a pipe, a counter) and counts into a file. Then:
 #   (every mount shared, a peer and a slave bind of /dev/shm, cgroup
-#   hierarchies mounted on a tmpfs on /sys/fs/cgroup, one ro);
+#   hierarchies mounted on a tmpfs on /sys/fs/cgroup, one ro, an overlay with
+#   its lower layer on the root and its upper on the tmpfs);
 #   dump by init's PID, restore: PIDs inside the namespace are the same,
 #     every piece of state is intact (ct-state checks itself), the count
 #     goes on without a gap;
@@ -133,6 +134,11 @@ mkdir /sys/fs/cgroup/memory /sys/fs/cgroup/freezer &&
 mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory &&
 mount -t cgroup -o ro,freezer cgroup /sys/fs/cgroup/freezer &&
 ln -s memory /sys/fs/cgroup/mem || echo "cgroup mounts failed" >/var/ctstate/init.err
+# an overlay: lower on the root, upper and work on the tmpfs, a whiteout
+mkdir -p /var/ctovl/lower /var/ctovl/merged /dev/shm/ovl-upper /dev/shm/ovl-work &&
+echo lower >/var/ctovl/lower/a && echo doomed >/var/ctovl/lower/c &&
+mount -t overlay ovl -o lowerdir=/var/ctovl/lower,upperdir=/dev/shm/ovl-upper,workdir=/dev/shm/ovl-work /var/ctovl/merged &&
+echo upper >/var/ctovl/merged/b && rm /var/ctovl/merged/c || echo "overlay failed" >/var/ctstate/init.err
 /usr/local/bin/ct-state /var/ctstate /dev/shm $mark &
 exec 3>>/var/ctstate/count
 i=0
@@ -224,6 +230,15 @@ cg_check() { # cg_check WHAT
 	else not_ok "$1: cgroup mounts inside: the memory limit through /sys/fs/cgroup/mem, freezer ro" "got: $out" "want: $want and 1"; fi
 }
 
+# The overlay shows its lower file, its upper file and not the one deleted.
+ovl_check() { # ovl_check WHAT
+	local out
+	out=$(nsenter -t "$init" -m -p sh -c '
+		cat /var/ctovl/merged/a /var/ctovl/merged/b; [ -e /var/ctovl/merged/c ] || echo gone' 2>&1)
+	if [ "$out" = $'lower\nupper\ngone' ]; then ok "$1: overlay (lower on the root, upper on the tmpfs, a whiteout)"
+	else not_ok "$1: overlay (lower on the root, upper on the tmpfs, a whiteout)" "got: $out"; fi
+}
+
 # Propagation works as it did: a mount under /dev/shm shows under its peer
 # and its slave, one under the slave does not come back.
 prop_check() { # prop_check WHAT
@@ -251,6 +266,7 @@ count_check() { # count_check WHAT
 state_check "before any dump"
 prop_check "before any dump"
 cg_check "before any dump"
+ovl_check "before any dump"
 view0=$(ct_view "$init")
 
 gen=0
@@ -315,6 +331,7 @@ same_view "first"
 state_check "first"
 prop_check "first"
 cg_check "first"
+ovl_check "first"
 sleep 0.3
 count_check "first"
 
@@ -329,6 +346,7 @@ same_view "second"
 state_check "second"
 prop_check "second"
 cg_check "second"
+ovl_check "second"
 sleep 0.3
 count_check "second"
 
@@ -339,6 +357,7 @@ same_view "third"
 state_check "third"
 prop_check "third"
 cg_check "third"
+ovl_check "third"
 
 # 4: failed restores leave nothing, lose nothing
 dump "fourth"
@@ -367,7 +386,7 @@ fail_restore() { # fail_restore WHAT PATTERN ARGS...
 	sleep 0.3
 	nothing_left "$what"
 }
-fail_restore "--root an empty directory" "cannot restore its regular file: No such file" --root "$work/empty"
+fail_restore "--root an empty directory" "cannot build the tree.s mount namespace: cannot mount overlay\\|cannot restore its regular file: No such file" --root "$work/empty"
 # the tree's cgroups are its own now (the controller is gone): one that
 # holds another process must stop the restore before anything is created
 sleep 60 &
@@ -380,6 +399,7 @@ same_view "after the failures"
 state_check "after the failures"
 prop_check "after the failures"
 cg_check "after the failures"
+ovl_check "after the failures"
 count_check "after the failures"
 
 kill -KILL "$init"

@@ -276,6 +276,13 @@ static char *tree_path(const struct mi *m, const struct mi_list *ct, unsigned up
 	return xsprintf("%s%.*s", base, (int)n, rest);
 }
 
+static int ovl_count(const char *path, void *nr)
+{
+	(void)path;
+	(*(unsigned *)nr)++;
+	return 0;
+}
+
 static bool inherited(const struct mi *m, const struct mi_list *host)
 {
 	for (unsigned i = 0; i < host->nr; i++) {
@@ -330,6 +337,86 @@ out:
 	free(out);
 	free(done);
 	return ret;
+}
+
+/* ---------------------------------------------------------------- overlayfs */
+
+/*
+ * The layers of an overlay mount are the paths its mounter gave
+ * (lowerdir=A:B,upperdir=U,workdir=W in its superblock options), seen from
+ * the mounter's root: the tree's when the container mounted it, the host's
+ * when its launcher did before pivoting. Call fn on each; stop at the first
+ * non-zero return.
+ */
+static int ovl_layers(const char *opts, int (*fn)(const char *path, void *arg), void *arg)
+{
+	_cleanup_free_ char *copy = xstrdup(opts);
+	char *p = copy, *o;
+	int ret;
+
+	if (!copy)
+		return -ENOMEM;
+	while ((o = strsep(&p, ","))) {
+		char *v = strchr(o, '='), *l;
+
+		if (!v)
+			continue;
+		*v++ = '\0';
+		if (!strcmp(o, "lowerdir+") || !strcmp(o, "datadir+") || strchr(v, '\\'))
+			return -EINVAL;	/* appended layers, escaped separators: not yet */
+		if (strcmp(o, "lowerdir") && strcmp(o, "upperdir") && strcmp(o, "workdir"))
+			continue;
+		while ((l = strsep(&v, ":")))
+			if ((ret = fn(l, arg)))
+				return ret;
+	}
+	return 0;
+}
+
+struct ovl_where {
+	pid_t root;
+	unsigned in_tree, in_host, bad;
+};
+
+static int ovl_where_one(const char *path, void *arg)
+{
+	struct ovl_where *w = arg;
+	char p[PATH_MAX + 64];
+	struct stat st;
+
+	if (path[0] != '/') {
+		w->bad++;
+		return 0;
+	}
+	snprintf(p, sizeof(p), "/proc/%d/root%s", w->root, path);
+	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+		w->in_tree++;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		w->in_host++;
+	return 0;
+}
+
+/* Whether the layers of overlay m are paths of the tree (1), of lxc-cr (0). */
+static int ovl_dump(pid_t root, const struct mi *m)
+{
+	struct ovl_where w = { .root = root };
+	unsigned nr;
+	int ret = ovl_layers(m->super, ovl_where_one, &w);
+
+	nr = w.bad;
+	ovl_layers(m->super, ovl_count, &nr);
+	if (ret || w.bad) {
+		pr_err("overlay %s: its layers (%s) are not given as plain absolute paths; not supported",
+		       m->mnt, m->super);
+		return -ENOTSUP;
+	}
+	if (w.in_tree == nr)
+		return 1;
+	if (w.in_host == nr)
+		return 0;
+	pr_err("overlay %s: its layers (%s) are directories neither of the tree nor of the host; not supported",
+	       m->mnt, m->super);
+	return -ENOTSUP;
 }
 
 /* ---------------------------------------------------------------- dump: tmpfs */
@@ -493,7 +580,7 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		char *src = NULL, *opts = NULL;
 		const char *type = m->fstype;
 		uint32_t shared, master;
-		bool in_tree = false;
+		bool in_tree = false, layers_in_tree = false;
 
 		if (!m->own) {
 			for (unsigned k = 0; k < ct.nr; k++)
@@ -537,6 +624,13 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		} else if (!strcmp(type, "devpts")) {
 			src = xstrdup(m->source);
 			opts = super_opts(m->super, "newinstance");
+		} else if (!strcmp(type, "overlay")) {
+			if ((ret = ovl_dump(root, m)) < 0)
+				goto out;
+			layers_in_tree = ret;
+			ret = 0;
+			src = xstrdup(m->source);
+			opts = super_opts(m->super, NULL);
 		} else {
 			pr_err("mount %s: filesystem type %s is not supported", m->mnt, m->fstype);
 			ret = -ENOTSUP;
@@ -556,6 +650,10 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		if (in_tree) {
 			e->mnts[e->n_mnts - 1]->has_src_in_tree = true;
 			e->mnts[e->n_mnts - 1]->src_in_tree = true;
+		}
+		if (layers_in_tree) {
+			e->mnts[e->n_mnts - 1]->has_layers_in_tree = true;
+			e->mnts[e->n_mnts - 1]->layers_in_tree = true;
 		}
 		if (shared) {
 			e->mnts[e->n_mnts - 1]->has_shared_id = true;
@@ -583,7 +681,7 @@ int mnt_check(NsEntry *e)
 	for (size_t i = 0; i < e->n_mnts; i++) {
 		MntEntry *m = e->mnts[i];
 		bool parent_ok = !m->parent;
-		static const char *const types[] = { "bind", "proc", "sysfs", "tmpfs", "devpts" };
+		static const char *const types[] = { "bind", "proc", "sysfs", "tmpfs", "devpts", "overlay" };
 		bool type_ok = false;
 
 		for (size_t k = 0; k < i; k++)
@@ -594,7 +692,8 @@ int mnt_check(NsEntry *e)
 				type_ok = true;
 		if (!(e->flags & CLONE_NEWNS) || m->mountpoint[0] != '/' || strstr(m->mountpoint, "/../") ||
 		    !parent_ok || !type_ok || (!strcmp(m->fstype, "bind") && (!m->source || m->source[0] != '/')) ||
-		    (m->is_root && (i || strcmp(m->mountpoint, "/"))) || !m->id) {
+		    (m->is_root && (i || strcmp(m->mountpoint, "/"))) || !m->id ||
+		    (!strcmp(m->fstype, "overlay") && (!m->options || strlen(m->options) >= PATH_MAX))) {
 			pr_err("image ns.img: mount %u at %s is invalid", m->id, m->mountpoint);
 			return -EINVAL;
 		}
@@ -795,6 +894,52 @@ static int devpts_hold(const char *src, int *held, int max, int *nr)
 	return -EBUSY;
 }
 
+struct ovl_opts {
+	char *out;
+	size_t len;
+	const char *prefix;
+};
+
+/* Overlay options with each layer of the tree's view under prefix (where the
+ * tree's root is while the helper builds it). */
+static char *ovl_options(const MntEntry *m, const char *prefix)
+{
+	_cleanup_free_ char *copy = xstrdup(m->options);
+	char *p = copy, *o, *out;
+	size_t cap;
+
+	if (!copy)
+		return NULL;
+	cap = strlen(m->options) * (strlen(prefix) + 2) + 1;
+	out = xzalloc(cap);
+	if (!out)
+		return NULL;
+	while ((o = strsep(&p, ","))) {
+		char *v = strchr(o, '='), *l;
+		bool layer;
+
+		if (*out)
+			strcat(out, ",");
+		if (!v) {
+			strcat(out, o);
+			continue;
+		}
+		*v++ = '\0';
+		layer = m->layers_in_tree && (!strcmp(o, "lowerdir") || !strcmp(o, "upperdir") ||
+					     !strcmp(o, "workdir"));
+		strcat(out, o);
+		strcat(out, "=");
+		for (bool first = true; (l = strsep(&v, ":")); first = false) {
+			if (!first)
+				strcat(out, ":");
+			if (layer)
+				strcat(out, prefix);
+			strcat(out, l);
+		}
+	}
+	return out;
+}
+
 /* The detached copy of m's host directory, or -1. */
 static int late_source(const NsEntry *e, const MntEntry *m)
 {
@@ -809,6 +954,7 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 	char target[PATH_MAX], source[PATH_MAX];
 	bool bind = !strcmp(m->fstype, "bind");
 	int held[64], nr_held = 0, tree;
+	_cleanup_free_ char *ovl = NULL;
 	struct stat st;
 	int ret;
 
@@ -841,6 +987,10 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 		ret = syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
 	else if (bind)
 		ret = mount(source, target, NULL, MS_BIND, NULL);
+	else if (!strcmp(m->fstype, "overlay") && !(ovl = ovl_options(m, prefix)))
+		ret = -1, errno = ENOMEM;
+	else if (ovl)
+		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, ovl);
 	else
 		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, m->options);
 	if (ret < 0) {
@@ -863,28 +1013,42 @@ out:
 }
 
 /*
- * proc and sysfs show the namespaces of whoever mounts them: they, and what
- * lies on them, are mounted by the root task once it is in the tree's PID
- * and network namespaces (mnt_restore_late()); everything else is built
- * before any task exists.
+ * When each mount is made. proc and sysfs show the namespaces of whoever
+ * mounts them: they, and what lies on them, are mounted by the root task once
+ * it is in the tree's PID and network namespaces (MNT_LATE,
+ * mnt_restore_late()). An overlay whose layers are paths of the tree's view
+ * is mounted by the helper after the pivot, with those very paths (so that
+ * the next dump finds them again), and so is what lies on it (MNT_PIVOTED).
+ * The rest is mounted under the new root before the pivot (MNT_EARLY).
  */
-static bool mnt_late(const NsEntry *e, size_t i)
+enum { MNT_EARLY, MNT_PIVOTED, MNT_LATE };
+
+static int mnt_phase(const NsEntry *e, size_t i)
 {
+	int phase = MNT_EARLY;
+
 	for (;;) {
 		const MntEntry *m = e->mnts[i];
 		size_t k;
 
 		if (!strcmp(m->fstype, "proc") || !strcmp(m->fstype, "sysfs"))
-			return true;
+			return MNT_LATE;
+		if (!strcmp(m->fstype, "overlay") && m->layers_in_tree && e->mnts[0]->is_root)
+			phase = MNT_PIVOTED;
 		if (!m->parent)
-			return false;
+			return phase;
 		for (k = 0; k < i; k++)
 			if (e->mnts[k]->id == m->parent)
 				break;
 		if (k == i)
-			return false;
+			return phase;
 		i = k;
 	}
+}
+
+static bool mnt_late(const NsEntry *e, size_t i)
+{
+	return mnt_phase(e, i) == MNT_LATE;
 }
 
 /* In the helper, in its new mount namespace: everything but the late mounts. */
@@ -909,21 +1073,9 @@ static int mnt_build(struct rst_ctx *ctx)
 		i = 1;
 	}
 	for (; i < e->n_mnts; i++)
-		if (!mnt_late(e, i) && (ret = mount_one(ctx, e->mnts[i], prefix)))
+		if (mnt_phase(e, i) == MNT_EARLY && (ret = mount_one(ctx, e->mnts[i], prefix)))
 			return ret;
 	if (*prefix) {
-		/* the late mounts' mountpoints are made while the host is still in view */
-		for (i = 1; i < e->n_mnts; i++) {
-			char target[PATH_MAX];
-
-			if (!mnt_late(e, i) || e->mnts[i]->parent)
-				continue;
-			snprintf(target, sizeof(target), "%s%s", prefix, e->mnts[i]->mountpoint);
-			if ((ret = mkdir_p(target, 0755))) {
-				pr_err("cannot create the mountpoint %s: %s", target, strerror(-ret));
-				return ret;
-			}
-		}
 		if (e->mnts[0]->flags &&
 		    mount(NULL, prefix, NULL, MS_REMOUNT | MS_BIND | e->mnts[0]->flags, NULL) < 0) {
 			pr_perror("cannot set the flags of the root filesystem %s", prefix);
@@ -937,6 +1089,9 @@ static int mnt_build(struct rst_ctx *ctx)
 		/* pivot_root wants the new root private; its propagation comes after */
 		if ((ret = mnt_propagation(e, e->mnts[0], "/")))
 			return ret;
+		for (i = 1; i < e->n_mnts; i++)
+			if (mnt_phase(e, i) == MNT_PIVOTED && (ret = mount_one(ctx, e->mnts[i], "")))
+				return ret;
 	}
 	return 0;
 }
