@@ -6,7 +6,8 @@
  *   ct-launch --name N --rootfs DIR [--veth-host NAME --bridge BR
  *             --ip ADDR/PFX --gw ADDR] [--cgroup-parent P]
  *             [--memory-limit BYTES] [--console-log FILE] [--pidfile F]
- *             [--userns] [--no-console-stdio] [--no-cgroups] -- CMD [ARGS...]
+ *             [--userns] [--no-console-stdio] [--no-cgroups]
+ *             [--cgroup-mounts] -- CMD [ARGS...]
  *
  * What it builds, in libvirt's order (src/lxc/lxc_controller.c and
  * lxc_container.c):
@@ -30,6 +31,8 @@
  * that holds no descriptor on the console master outside it. With
  * --no-cgroups the container stays in the controller's cgroups (step 4 is
  * skipped): for tests of something else, which restore without a controller.
+ * With --cgroup-mounts init also gets libvirt's view of its cgroups: a tmpfs
+ * on /sys/fs/cgroup with its cgroup directory of each hierarchy bound there.
  * Then it relays the console to --console-log, writes init's host PID to
  * --pidfile, kills init on SIGTERM/SIGINT/SIGHUP, reaps it, and removes the
  * veth, the cgroups, the state dirs (and a bridge it created) on the way out.
@@ -89,6 +92,7 @@ struct opts {
 	bool userns;
 	bool no_console_stdio;
 	bool no_cgroups;
+	bool cgroup_mounts;
 	char **argv;
 };
 
@@ -653,6 +657,51 @@ static void child_mount(struct ctl *c, const char *src, const char *rel,
 		child_fail(c, "mount %s on %s", src ? src : type, dst);
 }
 
+/*
+ * virCgroupV1BindMount: a tmpfs on /sys/fs/cgroup and, for each hierarchy
+ * init is in, its cgroup directory bound on /sys/fs/cgroup/CONTROLLERS, with
+ * a symlink per controller of a co-mounted hierarchy (cpu -> cpu,cpuacct).
+ * Init's cgroups come from /proc/self/cgroup (the host's /proc, still in
+ * view): the controller put it there before letting it go.
+ */
+static void child_cgroup_mounts(struct ctl *c)
+{
+	char line[1024], src[PATH_MAX], dst[PATH_MAX + 64];
+	FILE *f;
+
+	child_mount(c, "cgroup", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		    "mode=755,size=65536");
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		child_fail(c, "open /proc/self/cgroup");
+	while (fgets(line, sizeof(line), f)) {
+		char *ctrl = strchr(line, ':'), *path, *name, *p;
+
+		if (!ctrl || !(path = strchr(++ctrl, ':')))
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		if (!*ctrl)
+			continue;	/* the v2 hierarchy */
+		name = strncmp(ctrl, "name=", 5) ? ctrl : ctrl + 5;
+		snprintf(src, sizeof(src), "/sys/fs/cgroup/%s%s", name, strcmp(path, "/") ? path : "");
+		snprintf(dst, sizeof(dst), "%s/sys/fs/cgroup/%s", c->o.rootfs, name);
+		if (mkdir(dst, 0755) < 0 || mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			child_fail(c, "bind %s on %s", src, dst);
+		if (!strchr(name, ','))
+			continue;
+		for (p = strtok(name, ","); p; p = strtok(NULL, ",")) {
+			char link[PATH_MAX + 64];
+
+			snprintf(link, sizeof(link), "%s/sys/fs/cgroup/%s", c->o.rootfs, p);
+			snprintf(src, sizeof(src), "%s", strrchr(dst, '/') + 1);
+			if (symlink(src, link) < 0 && errno != EEXIST)
+				child_fail(c, "symlink %s", link);
+		}
+	}
+	fclose(f);
+}
+
 /* lxcContainerChild: runs as PID 1 of the new namespaces until exec. */
 static int child_main(void *arg)
 {
@@ -678,6 +727,8 @@ static int child_main(void *arg)
 	child_mount(c, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	child_mount(c, "sysfs", "/sys", "sysfs",
 		    MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	if (c->o.cgroup_mounts && !c->o.no_cgroups)
+		child_cgroup_mounts(c);
 	/*
 	 * libvirt moves them; mounts inherited into a new user namespace are
 	 * locked and cannot be moved, only bound.
@@ -911,7 +962,7 @@ static void usage(FILE *f)
 		"usage: %s --name N --rootfs DIR [--veth-host NAME --bridge BR\n"
 		"       --ip ADDR/PFX --gw ADDR] [--cgroup-parent P] [--memory-limit BYTES]\n"
 		"       [--console-log FILE] [--pidfile F] [--userns] [--no-console-stdio]\n"
-		"       [--no-cgroups]\n"
+		"       [--no-cgroups] [--cgroup-mounts]\n"
 		"       -- CMD [ARGS...]\n",
 		prog);
 }
@@ -932,6 +983,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "userns", no_argument, NULL, 'U' },
 		{ "no-console-stdio", no_argument, NULL, 'N' },
 		{ "no-cgroups", no_argument, NULL, 'C' },
+		{ "cgroup-mounts", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -954,6 +1006,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'U': o->userns = true; break;
 		case 'N': o->no_console_stdio = true; break;
 		case 'C': o->no_cgroups = true; break;
+		case 'G': o->cgroup_mounts = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}

@@ -8,8 +8,9 @@
 # mounts a tmpfs on /dev/shm, starts ct-state (files on the root and the
 # tmpfs, a deleted file, a pty pair of the container's devpts, UNIX sockets,
 # a pipe, a counter) and counts into a file. Then:
-#   (every mount shared, a peer and a slave bind of /dev/shm, cgroup
-#   hierarchies mounted on a tmpfs on /sys/fs/cgroup, one ro, an overlay with
+#   (every mount shared, a peer and a slave bind of /dev/shm, libvirt's
+#   /sys/fs/cgroup from ct-launch --cgroup-mounts, cgroup hierarchies the
+#   container mounted itself, one ro, an overlay with
 #   its lower layer on the root and its upper on the tmpfs);
 #   dump by init's PID, restore: PIDs inside the namespace are the same,
 #     every piece of state is intact (ct-state checks itself), the count
@@ -128,12 +129,12 @@ mount -t tmpfs -o size=4m,mode=1777 shm /dev/shm &&
 mount --bind /dev/shm /run/shm-peer &&
 mount --bind /dev/shm /run/shm-slave &&
 mount --make-slave /run/shm-slave || echo "mount failed" >/var/ctstate/init.err
-# cgroup hierarchies on a tmpfs on /sys/fs/cgroup, as libvirt gives a container
-mount -t tmpfs -o mode=755,size=64k cgroup /sys/fs/cgroup &&
-mkdir /sys/fs/cgroup/memory /sys/fs/cgroup/freezer &&
-mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory &&
-mount -t cgroup -o ro,freezer cgroup /sys/fs/cgroup/freezer &&
-ln -s memory /sys/fs/cgroup/mem || echo "cgroup mounts failed" >/var/ctstate/init.err
+# cgroup hierarchies mounted by the container itself (ct-launch gave it
+# libvirt's /sys/fs/cgroup, binds of its cgroup directories, too)
+mkdir -p /run/cg/memory /run/cg/freezer &&
+mount -t cgroup -o memory cgroup /run/cg/memory &&
+mount -t cgroup -o ro,freezer cgroup /run/cg/freezer &&
+ln -sfn memory /run/cg/mem || echo "cgroup mounts failed" >/var/ctstate/init.err
 # an overlay: lower on the root, upper and work on the tmpfs, a whiteout
 mkdir -p /var/ctovl/lower /var/ctovl/merged /dev/shm/ovl-upper /dev/shm/ovl-work &&
 echo lower >/var/ctovl/lower/a && echo doomed >/var/ctovl/lower/c &&
@@ -146,7 +147,7 @@ while :; do i=\$((i + 1)); echo \$i >&3; sleep 0.1; done
 EOF
 chmod 755 "$root/ct-init.sh"
 
-"$launch" --name "$name" --rootfs "$root" --no-console-stdio --pidfile "$work/init.pid" \
+"$launch" --name "$name" --rootfs "$root" --no-console-stdio --cgroup-mounts --pidfile "$work/init.pid" \
 	-- /bin/sh /ct-init.sh </dev/null >"$work/launch.log" 2>&1 &
 ctl=$!
 if eventually test -e "$root/var/ctstate/ct-state.ready"; then
@@ -218,16 +219,23 @@ state_check() { # state_check WHAT
 	else not_ok "$1: ct-state checked its state" "${line:-no answer}"; fi
 }
 
-# The cgroup hierarchies the container mounted show its cgroup, as they did.
+# The cgroup mounts show the container's cgroup, as they did: libvirt's
+# binds of its directories on /sys/fs/cgroup, the hierarchies it mounted.
 cg_check() { # cg_check WHAT
 	local out want
 	want=$(cat "$(printf '%s\n' "${cgdirs[@]}" | grep /memory/)/memory.limit_in_bytes" 2>&1)
 	out=$(nsenter -t "$init" -m -p sh -c '
-		cat /sys/fs/cgroup/mem/'"${cgdirs_memory_rel:-}"'/memory.limit_in_bytes;
-		touch /sys/fs/cgroup/freezer/x 2>/dev/null && echo writable
-		grep -c " /sys/fs/cgroup/freezer ro," /proc/self/mountinfo' 2>&1)
-	if [ "$out" = "$want"$'\n'1 ]; then ok "$1: cgroup mounts inside: the memory limit through /sys/fs/cgroup/mem, freezer ro"
-	else not_ok "$1: cgroup mounts inside: the memory limit through /sys/fs/cgroup/mem, freezer ro" "got: $out" "want: $want and 1"; fi
+		cat /sys/fs/cgroup/memory/memory.limit_in_bytes
+		ls /sys/fs/cgroup/cpu/cpu.shares
+		cat /run/cg/mem/'"${cgdirs_memory_rel:-}"'/memory.limit_in_bytes
+		touch /run/cg/freezer/x 2>/dev/null && echo writable
+		grep -c " /run/cg/freezer ro," /proc/self/mountinfo' 2>&1)
+	if [ "$out" = "$want"$'\n'/sys/fs/cgroup/cpu/cpu.shares$'\n'"$want"$'\n'1 ]; then
+		ok "$1: cgroups inside: the memory limit through libvirt's /sys/fs/cgroup and a mounted hierarchy, freezer ro"
+	else
+		not_ok "$1: cgroups inside: the memory limit through libvirt's /sys/fs/cgroup and a mounted hierarchy, freezer ro" \
+			"got: $out" "want: $want, cpu.shares, $want, 1"
+	fi
 }
 
 # The overlay shows its lower file, its upper file and not the one deleted.
