@@ -676,6 +676,20 @@ out:
 
 /* ---------------------------------------------------------------- restore */
 
+/* An absolute path without "." or ".." components, short enough to prefix. */
+static bool mnt_path_ok(const char *p)
+{
+	const char *c;
+
+	if (!p || p[0] != '/' || strlen(p) >= PATH_MAX / 2)
+		return false;
+	for (c = p; c; c = strchr(c + 1, '/'))
+		if ((c[1] == '.' && (!c[2] || c[2] == '/')) ||
+		    (c[1] == '.' && c[2] == '.' && (!c[3] || c[3] == '/')))
+			return false;
+	return true;
+}
+
 int mnt_check(NsEntry *e)
 {
 	for (size_t i = 0; i < e->n_mnts; i++) {
@@ -690,8 +704,8 @@ int mnt_check(NsEntry *e)
 		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
 			if (!strcmp(m->fstype, types[k]))
 				type_ok = true;
-		if (!(e->flags & CLONE_NEWNS) || m->mountpoint[0] != '/' || strstr(m->mountpoint, "/../") ||
-		    !parent_ok || !type_ok || (!strcmp(m->fstype, "bind") && (!m->source || m->source[0] != '/')) ||
+		if (!(e->flags & CLONE_NEWNS) || !mnt_path_ok(m->mountpoint) ||
+		    !parent_ok || !type_ok || (!strcmp(m->fstype, "bind") && !mnt_path_ok(m->source)) ||
 		    (m->is_root && (i || strcmp(m->mountpoint, "/"))) || !m->id ||
 		    (!strcmp(m->fstype, "overlay") && (!m->options || strlen(m->options) >= PATH_MAX))) {
 			pr_err("image ns.img: mount %u at %s is invalid", m->id, m->mountpoint);
