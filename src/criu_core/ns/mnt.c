@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Mount namespace. The root's mounts come from /proc/ROOT/mountinfo and are
- * compared with lxc-cr's own: a mount with the same device, root, mountpoint
- * and type as one of lxc-cr's was inherited (CLONE_NEWNS copies the caller's
- * mounts) and is "external": the restore starts from a copy of lxc-cr's
- * namespace, so it is there again. The tree's own mounts are recorded and
- * re-created on top, all private: proc, sysfs, tmpfs (with its files, in
- * tmpfs-ID.img), devpts (a new instance) and binds of host directories (a
- * mount whose device lxc-cr also has mounted: its host path is the host
- * mount's mountpoint plus the rest of its root). Shared mounts and any other
- * filesystem are refused.
+ * Mount namespace. The root's mounts come from /proc/ROOT/mountinfo, ordered
+ * parents first, and are compared with lxc-cr's own: a mount with the same
+ * device, root, mountpoint and type as one of lxc-cr's, and not on a mount of
+ * the tree's own, was inherited (CLONE_NEWNS copies the caller's mounts) and
+ * is "external": the restore starts from a copy of lxc-cr's namespace, so it
+ * is there again. The tree's own mounts are recorded and re-created on top:
+ * proc, sysfs, tmpfs (with its files, in tmpfs-ID.img), devpts (a new
+ * instance), overlayfs (its layers), binds of host directories (a mount whose
+ * device lxc-cr also has mounted: its host path is the host mount's
+ * mountpoint plus the rest of its root) and binds of what another of the
+ * tree's own mounts holds (/dev/console from the devpts), with their peer
+ * groups and masters when these stay in the tree. Other filesystems are
+ * refused.
  *
- * A root filesystem of the tree's own (a container that pivot_root'ed) is a
- * bind of a host directory: the restore binds it (or --root DIR) onto itself,
- * mounts the rest below it and pivots into it. Files the tree holds open are
- * still opened by lxc-cr from its own namespace, so such a tree is refused at
- * dump for now.
+ * A root filesystem of the tree's own (a container that pivot_root'ed, as
+ * libvirt's LXC driver builds it) is a bind of a host directory: the restore
+ * binds it (or --root DIR) onto itself, mounts the rest below it and pivots
+ * into it. That happens in a helper before any task exists; lxc-cr then
+ * enters the namespace to open the tree's files and to clone its root, so
+ * every path is looked up in the tree's view, and proc and sysfs are mounted
+ * by the root in its own PID and network namespaces.
  */
 #include <fcntl.h>
 #include <ftw.h>
