@@ -882,18 +882,20 @@ static int mnt_propagation(const NsEntry *e, const MntEntry *m, const char *targ
  */
 static int devpts_hold(const char *src, int *held, int max, int *nr)
 {
-	_cleanup_free_ char *ptmx = xstrdup(src);
-	char *slash = ptmx ? strrchr(ptmx, '/') : NULL;
+	const char *slash = strrchr(src, '/');
+	_cleanup_free_ char *ptmx = NULL;
 	char *end;
 	long idx;
 
 	*nr = 0;
 	if (!slash)
-		return -ENOMEM;
-	idx = strtol(slash + 1, &end, 10);
-	if (*end || idx < 0 || idx >= max)
 		return -ENOENT;
-	strcpy(slash + 1, "ptmx");
+	idx = strtol(slash + 1, &end, 10);
+	if (!slash[1] || *end || idx < 0 || idx >= max)
+		return -ENOENT;
+	ptmx = xsprintf("%.*s/ptmx", (int)(slash - src), src);
+	if (!ptmx)
+		return -ENOMEM;
 	while (*nr < max) {
 		int fd = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC), n;
 
