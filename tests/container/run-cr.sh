@@ -19,7 +19,8 @@
 #   dump again, restore (a third generation);
 #   dump, then two restores that must fail (--root an empty directory; one
 #     of the tree's cgroups holds another process): no process, mount or
-#     cgroup left, and the images still restore afterwards.
+#     cgroup left, and the images still restore afterwards;
+#   dump, copy the rootfs, restore with --root at the copy.
 # The console: init's stdio is /dev/null (ct-launch --no-console-stdio),
 # as the console master held by the controller is outside the tree.
 #
@@ -409,6 +410,27 @@ prop_check "after the failures"
 cg_check "after the failures"
 ovl_check "after the failures"
 count_check "after the failures"
+
+# 5: dump, copy the rootfs (cp -a), restore with --root at the copy: the
+# files are opened again by their paths in the copy
+dump "fifth"
+if cp -a "$root" "$work/rootfs-copy" 2>"$work/cp.err"; then
+	ok "fifth: the rootfs copied"
+else
+	not_ok "fifth: the rootfs copied" "$(cat "$work/cp.err")"
+fi
+root=$work/rootfs-copy
+restore "fifth, --root a copy" --root "$root"
+r=$(awk '$5 == "/" { print $4 }' /proc/"$init"/mountinfo)
+if [ "$r" = "$root" ]; then ok "fifth: the root is the copy"
+else not_ok "fifth: the root is the copy" "root of / is '$r'"; fi
+same_view "fifth"
+state_check "fifth"
+prop_check "fifth"
+cg_check "fifth"
+ovl_check "fifth"
+sleep 0.3
+count_check "fifth"
 
 kill -KILL "$init"
 wait "$rst" 2>/dev/null
