@@ -4,7 +4,9 @@
 # Checkpoint/restore of a whole container (TAP): ct-launch starts a busybox
 # container the way libvirt's LXC driver does (pivot_root into its rootfs,
 # /dev a tmpfs with device nodes, its own devpts, /dev/console bound from
-# it, ro /sys, new pid/mnt/uts/ipc/net namespaces). Inside, a shell init
+# it, ro /sys, new pid/mnt/uts/ipc/net namespaces, eth0 a veth whose host
+# end is on a bridge; restored with --external veth[eth0]:HOST@BRIDGE).
+# Inside, a shell init
 # mounts a tmpfs on /dev/shm, starts ct-state (files on the root and the
 # tmpfs, a deleted file, a pty pair of the container's devpts, UNIX sockets,
 # a pipe, a counter) and counts into a file. Then:
@@ -70,6 +72,8 @@ done
 work=$(mktemp -d /tmp/ct-cr.XXXXXX)
 name=ctcr$$
 mark=ctcrmark$$
+bridge=ctcrb$$
+veth=ctcrv$$
 root=$work/rootfs
 root2=$work/rootfs-other
 n=0
@@ -102,6 +106,7 @@ cleanup() {
 	[ -n "$rst" ] && wait "$rst" 2>/dev/null
 	wait 2>/dev/null
 	mountpoint -q "$root2" 2>/dev/null && umount "$root2"
+	ip link del dev "$bridge" 2>/dev/null
 	for d in "${cgdirs[@]}"; do rmdir "$d" 2>/dev/null; done
 	if [ -n "${CT_CR_KEEP:-}" ]; then
 		echo "# kept $work"
@@ -148,7 +153,13 @@ while :; do i=\$((i + 1)); echo \$i >&3; sleep 0.1; done
 EOF
 chmod 755 "$root/ct-init.sh"
 
+# eth0 is one end of a veth whose host end is on a bridge, as libvirt makes it
+if ! ip link add "$bridge" type bridge || ! ip link set "$bridge" up; then
+	echo "Bail out! cannot create the bridge $bridge"
+	exit 1
+fi
 "$launch" --name "$name" --rootfs "$root" --no-console-stdio --cgroup-mounts --pidfile "$work/init.pid" \
+	--veth-host "$veth" --bridge "$bridge" --ip 10.213.7.2/24 \
 	-- /bin/sh /ct-init.sh </dev/null >"$work/launch.log" 2>&1 &
 ctl=$!
 if eventually test -e "$root/var/ctstate/ct-state.ready"; then
@@ -248,6 +259,19 @@ ovl_check() { # ovl_check WHAT
 	else not_ok "$1: overlay (lower on the root, upper on the tmpfs, a whiteout)" "got: $out"; fi
 }
 
+# eth0 has its address, lo is up, the host end is on the bridge and up.
+net_check() { # net_check WHAT
+	local a h
+	a=$(nsenter -t "$init" -n ip -4 -o addr show 2>&1 | awk '{ print $2, $4 }' | tr '\n' ' ')
+	h=$(ip -o link show dev "$veth" 2>&1)
+	if [ "$a" = "lo 127.0.0.1/8 eth0 10.213.7.2/24 " ] && [[ "$h" == *"master $bridge"* ]] &&
+	   [[ "$h" == *"state UP"* ]]; then
+		ok "$1: eth0 10.213.7.2/24 inside, lo up, $veth on $bridge and up"
+	else
+		not_ok "$1: eth0 10.213.7.2/24 inside, lo up, $veth on $bridge and up" "inside: $a" "host: $h"
+	fi
+}
+
 # Propagation works as it did: a mount under /dev/shm shows under its peer
 # and its slave, one under the slave does not come back.
 prop_check() { # prop_check WHAT
@@ -276,6 +300,7 @@ state_check "before any dump"
 prop_check "before any dump"
 cg_check "before any dump"
 ovl_check "before any dump"
+net_check "before any dump"
 view0=$(ct_view "$init")
 
 gen=0
@@ -294,6 +319,11 @@ dump() { # dump WHAT: dump the running container into img$gen
 	[ -n "$rst" ] && wait "$rst" 2>/dev/null
 	rst=
 	init=
+	# the kernel takes the dead namespace's veth away a moment later
+	for _ in $(seq 100); do
+		ip link show dev "$veth" >/dev/null 2>&1 || break
+		sleep 0.05
+	done
 }
 eventually_dead() { # 0 while alive after 5 s
 	local i
@@ -307,7 +337,8 @@ restore() { # restore WHAT [ARGS...]: restore img$gen, lxc-cr staying as init's 
 	local what=$1 img=$work/img$gen
 	shift
 	rm -f "$work/rst.pid"
-	"$lxc_cr" restore -D "$img" -o restore.log -v4 --pidfile "$work/rst.pid" "$@" \
+	"$lxc_cr" restore -D "$img" -o restore.log -v4 --pidfile "$work/rst.pid" \
+		--external "veth[eth0]:$veth@$bridge" "$@" \
 		</dev/null >"$work/restore.out" 2>&1 &
 	rst=$!
 	if eventually test -s "$work/rst.pid" && alive "$(cat "$work/rst.pid")"; then
@@ -341,6 +372,7 @@ state_check "first"
 prop_check "first"
 cg_check "first"
 ovl_check "first"
+net_check "first"
 sleep 0.3
 count_check "first"
 
@@ -356,6 +388,7 @@ state_check "second"
 prop_check "second"
 cg_check "second"
 ovl_check "second"
+net_check "second"
 sleep 0.3
 count_check "second"
 
@@ -367,6 +400,7 @@ state_check "third"
 prop_check "third"
 cg_check "third"
 ovl_check "third"
+net_check "third"
 
 # 4: failed restores leave nothing, lose nothing
 dump "fourth"
@@ -376,16 +410,18 @@ nothing_left() { # nothing_left WHAT
 	procs_of_mark >/dev/null && l+=("ct-state still runs: $(procs_of_mark)")
 	[ -n "$rst" ] && alive "$rst" && l+=("lxc-cr restore still runs")
 	[ "$(grep -cF "$work" /proc/self/mountinfo)" = "$mounts_before" ] || l+=("mounts: $(grep -F "$work" /proc/self/mountinfo)")
+	ip link show dev "$veth" >/dev/null 2>&1 && l+=("the host end $veth")
 	for d in "${cgdirs[@]}"; do
 		[ -s "$d/cgroup.procs" ] && l+=("processes in $d")
 	done
-	if [ ${#l[@]} = 0 ]; then ok "$1: nothing left (processes, mounts, cgroups)"
-	else not_ok "$1: nothing left (processes, mounts, cgroups)" "${l[@]}"; fi
+	if [ ${#l[@]} = 0 ]; then ok "$1: nothing left (processes, mounts, cgroups, netdevs)"
+	else not_ok "$1: nothing left (processes, mounts, cgroups, netdevs)" "${l[@]}"; fi
 }
 fail_restore() { # fail_restore WHAT PATTERN ARGS...
 	local what=$1 pat=$2 rc
 	shift 2
-	"$lxc_cr" restore -D "$work/img$gen" -o restore-fail.log -v4 "$@" </dev/null >"$work/restore.out" 2>&1
+	"$lxc_cr" restore -D "$work/img$gen" -o restore-fail.log -v4 \
+		--external "veth[eth0]:$veth@$bridge" "$@" </dev/null >"$work/restore.out" 2>&1
 	rc=$?
 	if [ $rc != 0 ] && grep -q -- "$pat" "$work/restore.out"; then
 		ok "$what: the restore fails: $(head -n 1 "$work/restore.out")"
@@ -409,6 +445,7 @@ state_check "after the failures"
 prop_check "after the failures"
 cg_check "after the failures"
 ovl_check "after the failures"
+net_check "after the failures"
 count_check "after the failures"
 
 # 5: dump, copy the rootfs (cp -a), restore with --root at the copy: the
@@ -429,6 +466,7 @@ state_check "fifth"
 prop_check "fifth"
 cg_check "fifth"
 ovl_check "fifth"
+net_check "fifth"
 sleep 0.3
 count_check "fifth"
 
