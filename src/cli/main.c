@@ -3,6 +3,7 @@
  * lxc-cr: checkpoint/restore of process trees from the command line, with
  * CRIU's option names so that scripts written for criu work unchanged.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <libintl.h>
 #include <locale.h>
@@ -35,6 +36,7 @@ enum {
 	OPT_CGROUP_ROOT,
 	OPT_ROOT,
 	OPT_EXTERNAL,
+	OPT_INHERIT_FD,
 };
 
 static void usage(FILE *f)
@@ -43,11 +45,46 @@ static void usage(FILE *f)
 		_("Usage:\n"
 		  "  lxc-cr dump -t PID -D DIR [-o LOG] [-v0..4] [--leave-running] [--shell-job]\n"
 		  "              [--tcp-established] [--file-locks] [--ext-unix-sk] [--ghost-limit SIZE]\n"
+		  "              [--external tty[RDEV:DEV]]...\n"
 		  "  lxc-cr restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-o LOG]\n"
 		  "              [--shell-job] [--tcp-established] [--file-locks] [--root DIR]\n"
 		  "              [--cgroup-root DIR] [--external veth[INSIDE]:OUTSIDE[@BRIDGE]]...\n"
+		  "              [--inherit-fd fd[N]:tty[RDEV:DEV]|pipe:[INO]|PATH]...\n"
 		  "  lxc-cr check\n"
 		  "  lxc-cr show DIR|FILE\n"));
+}
+
+/* "tty[RDEV:DEV]", both hex, nothing else */
+static bool valid_tty_key(const char *s)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+	size_t a, b;
+
+	if (strncmp(s, "tty[", 4))
+		return false;
+	s += 4;
+	a = strspn(s, hex);
+	if (!a || a > 16 || s[a] != ':')
+		return false;
+	b = strspn(s + a + 1, hex);
+	return b && b <= 16 && !strcmp(s + a + 1 + b, "]");
+}
+
+/* "fd[N]:KEY" */
+static int parse_inherit_fd(const char *s, struct crc_inherit_fd *out)
+{
+	char *end;
+	long n;
+
+	if (strncmp(s, "fd[", 3) || s[3] < '0' || s[3] > '9')
+		return -1;
+	errno = 0;
+	n = strtol(s + 3, &end, 10);
+	if (errno || n < 0 || n > 1 << 20 || strncmp(end, "]:", 2) || !end[2])
+		return -1;
+	out->fd = n;
+	out->key = end + 2;
+	return 0;
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -83,12 +120,15 @@ int main(int argc, char **argv)
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "external", required_argument, NULL, OPT_EXTERNAL },
+		{ "inherit-fd", required_argument, NULL, OPT_INHERIT_FD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct crc_dump_opts dopts = { 0 };
 	struct crc_restore_opts ropts = { 0 };
-	const char *externals[16];
+	const char *externals[64];
+	unsigned nr_externals = 0;
+	struct crc_inherit_fd inherit[64];
 	struct crc_stats stats = { 0 };
 	const char *dir = NULL, *log = NULL, *cmd;
 	char *logpath = NULL;
@@ -136,17 +176,31 @@ int main(int argc, char **argv)
 		case OPT_CGROUP_ROOT: ropts.cgroup_root = optarg; break;
 		case OPT_ROOT: ropts.root = optarg; break;
 		case OPT_EXTERNAL:
-			if (strncmp(optarg, "veth[", 5) || !strstr(optarg, "]:")) {
-				fprintf(stderr, _("lxc-cr: --external '%s': expected veth[INSIDE]:OUTSIDE[@BRIDGE]\n"),
+			/* which command it is for is known once every option was read */
+			if (!(strncmp(optarg, "veth[", 5) == 0 && strstr(optarg, "]:")) &&
+			    !valid_tty_key(optarg)) {
+				fprintf(stderr, _("lxc-cr: --external '%s': expected tty[RDEV:DEV] (dump; hex st_rdev and st_dev) or veth[INSIDE]:OUTSIDE[@BRIDGE] (restore)\n"),
 					optarg);
 				return 2;
 			}
-			if (ropts.nr_externals == sizeof(externals) / sizeof(externals[0])) {
+			if (nr_externals == sizeof(externals) / sizeof(externals[0])) {
 				fprintf(stderr, _("lxc-cr: too many --external options\n"));
 				return 2;
 			}
-			externals[ropts.nr_externals++] = optarg;
-			ropts.externals = externals;
+			externals[nr_externals++] = optarg;
+			break;
+		case OPT_INHERIT_FD:
+			if (ropts.nr_inherit_fds == sizeof(inherit) / sizeof(inherit[0])) {
+				fprintf(stderr, _("lxc-cr: too many --inherit-fd options\n"));
+				return 2;
+			}
+			if (parse_inherit_fd(optarg, &inherit[ropts.nr_inherit_fds]) < 0) {
+				fprintf(stderr, _("lxc-cr: --inherit-fd '%s': expected fd[N]:KEY, KEY being tty[RDEV:DEV], pipe:[INO] or a path\n"),
+					optarg);
+				return 2;
+			}
+			ropts.nr_inherit_fds++;
+			ropts.inherit_fds = inherit;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
@@ -176,6 +230,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s", _("lxc-cr: dump needs -t PID and -D DIR\n"));
 			return 1;
 		}
+		for (unsigned i = 0; i < nr_externals; i++) {
+			if (!valid_tty_key(externals[i])) {
+				fprintf(stderr, _("lxc-cr: --external '%s' is for restore; dump takes tty[RDEV:DEV]\n"),
+					externals[i]);
+				return 2;
+			}
+		}
+		if (ropts.nr_inherit_fds) {
+			fprintf(stderr, "%s", _("lxc-cr: --inherit-fd is for restore\n"));
+			return 2;
+		}
+		dopts.externals = externals;
+		dopts.nr_externals = nr_externals;
 		dopts.images_dir = dir;
 		ret = crc_dump(&dopts, &stats);
 		if (ret < 0) {
@@ -191,6 +258,15 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s", _("lxc-cr: restore needs -D DIR\n"));
 			return 1;
 		}
+		for (unsigned i = 0; i < nr_externals; i++) {
+			if (valid_tty_key(externals[i])) {
+				fprintf(stderr, _("lxc-cr: --external '%s' is for dump; at restore hand the terminal in with --inherit-fd fd[N]:%s\n"),
+					externals[i], externals[i]);
+				return 2;
+			}
+		}
+		ropts.externals = externals;
+		ropts.nr_externals = nr_externals;
 		ropts.images_dir = dir;
 		ret = crc_restore(&ropts, &root, &stats);
 		if (ret < 0) {

@@ -455,5 +455,143 @@ check "dump --leave-running of a bash counter $pid: images written, it keeps cou
 kill "$pid" 2>/dev/null
 wait_gone "$pid"
 
+# ---- (g) a terminal whose master is held outside the tree ----
+# A python holder opens a pty pair and starts "sleep" as a session leader
+# with the slave as stdin/stdout/stderr and controlling terminal; it keeps
+# the master. Prints "SLEEP_PID SLAVE_PATH tty[RDEV:DEV]" into $work/ext.info.
+setsid python3 -c '
+import os, subprocess, sys, time, fcntl, termios
+m, s = os.openpty()
+path = os.ttyname(s)
+st = os.stat(path)
+def ctty():
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+p = subprocess.Popen(["sleep", "1000"], stdin=s, stdout=s, stderr=s, start_new_session=True,
+                     preexec_fn=ctty)
+os.close(s)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d %s tty[%x:%x]\n" % (p.pid, path, st.st_rdev, st.st_dev))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+p.wait()
+while True:
+    time.sleep(1000)
+' "$work/ext.info" </dev/null >/dev/null 2>"$work/ext.holder.err" &
+disown $!
+started+=($!)
+for i in $(seq 100); do [ -s "$work/ext.info" ] && break; sleep 0.05; done
+read -r ext_pid ext_path ext_key < "$work/ext.info" 2>/dev/null
+if [ -z "${ext_key:-}" ]; then
+	not_ok "a sleep on a pty whose master is held outside" "the holder did not start: $(first "$work/ext.holder.err")"
+else
+	started+=("$ext_pid")
+	echo "# sleep $ext_pid on $ext_path ($ext_key), master held outside"
+	mkdir -p "$work/ext0"
+	"$lxc_cr" dump -t "$ext_pid" -D "$work/ext0" -o "$work/ext0.log" 2>"$work/ext0.err"
+	rc=$?
+	[ "$rc" != 0 ] || fail "dump succeeded"
+	for e in "pid $ext_pid fd 0" "$ext_path" "outside the tree" "--external $ext_key"; do
+		grep -q -F -- "$e" "$work/ext0.err" || fail "stderr does not say \"$e\": $(first "$work/ext0.err")"
+	done
+	alive "$ext_pid" || fail "the process $ext_pid is gone"
+	[ -z "$(ls -A "$work/ext0")" ] || fail "left in the image dir: $(ls -A "$work/ext0" | tr '\n' ' ')"
+	check "dump of a pty slave whose master is outside, undeclared, is refused naming pid, fd, tty and --external $ext_key"
+
+	for bad in 'tty[zz:1]' 'tty[8801]' 'tty[1:2]x' 'tty[:1]' 'tty'; do
+		"$lxc_cr" dump -t "$ext_pid" -D "$work/ext0" --external "$bad" -o "$work/ext0.log" 2>"$work/ext0.err"
+		rc=$?
+		[ "$rc" != 0 ] || fail "dump succeeded"
+		grep -q -F -- "$bad" "$work/ext0.err" || fail "stderr does not name '$bad': $(first "$work/ext0.err")"
+		grep -q -F -- "tty[RDEV:DEV]" "$work/ext0.err" || fail "stderr does not give the spelling: $(first "$work/ext0.err")"
+		alive "$ext_pid" || fail "the process $ext_pid is gone"
+		check "dump --external '$bad' is refused naming it and the spelling; the process goes on"
+	done
+	"$lxc_cr" dump -t "$ext_pid" -D "$work/ext0" --inherit-fd "fd[0]:$ext_key" -o "$work/ext0.log" 2>"$work/ext0.err"
+	[ $? != 0 ] || fail "dump succeeded"
+	grep -q -- "--inherit-fd is for restore" "$work/ext0.err" || fail "it says: $(first "$work/ext0.err")"
+	check "dump --inherit-fd is refused: it is a restore option"
+
+	mkdir -p "$work/ext"
+	if ! "$lxc_cr" dump -t "$ext_pid" -D "$work/ext" --external "$ext_key" -o "$work/ext.log" 2>"$work/ext.err"; then
+		not_ok "dump --external $ext_key" "$(first "$work/ext.err")"
+	else
+		wait_gone "$ext_pid" || fail "pid $ext_pid still exists after its dump"
+		"$lxc_cr" show "$work/ext/tty.img" | grep -q -F "\"ext_key\": \"$ext_key\"" ||
+			fail "tty.img does not record ext_key $ext_key"
+		check "dump --external $ext_key: the terminal is recorded by its key"
+
+		# restore_ext_fails WHAT [ARGS...]: restore with ARGS (fd 9 is /dev/null) must
+		# fail with stderr naming each of $expect, create no process, keep the images.
+		restore_ext_fails() {
+			local what=$1 before rc e
+			shift
+			before=$(sums "$work/ext")
+			timeout 60 "$lxc_cr" restore -D "$work/ext" -d "$@" 9</dev/null 2>"$work/ext.rerr" >/dev/null
+			rc=$?
+			[ "$rc" != 0 ] || fail "restore succeeded"
+			for e in "${expect[@]}"; do
+				grep -q -F -- "$e" "$work/ext.rerr" || fail "stderr does not say \"$e\": $(first "$work/ext.rerr")"
+			done
+			if [ -d "/proc/$ext_pid" ]; then
+				fail "a process with pid $ext_pid exists after the failed restore"
+				kill -9 "$ext_pid" 2>/dev/null
+				wait_gone "$ext_pid"
+			fi
+			[ "$before" = "$(sums "$work/ext")" ] || fail "the images changed"
+			check "$what"
+		}
+		expect=("$ext_key" "--inherit-fd fd[N]:$ext_key")
+		restore_ext_fails "restore without --inherit-fd for $ext_key fails naming the key; no process"
+		expect=("fd[8]" "descriptor 8 is not open")
+		restore_ext_fails "restore --inherit-fd fd[8]:$ext_key, fd 8 not open, fails naming it; no process" \
+			--inherit-fd "fd[8]:$ext_key"
+		expect=("fd[9]" "not a terminal")
+		restore_ext_fails "restore --inherit-fd fd[9]:$ext_key with /dev/null at fd 9 fails: not a terminal; no process" \
+			--inherit-fd "fd[9]:$ext_key"
+		expect=("$ext_key" "twice")
+		restore_ext_fails "restore with --inherit-fd $ext_key twice fails naming it; no process" \
+			--inherit-fd "fd[9]:$ext_key" --inherit-fd "fd[2]:$ext_key"
+		expect=("--external '$ext_key' is for dump" "--inherit-fd fd[N]:$ext_key")
+		restore_ext_fails "restore --external $ext_key (a dump option) is refused pointing at --inherit-fd; no process" \
+			--external "$ext_key"
+		for bad in "fd[x]:$ext_key" 'fd[9]' 'fd[9]:' "9:$ext_key" "fd[-1]:$ext_key" "fd[9:$ext_key" "fd[99999999999]:$ext_key"; do
+			expect=("--inherit-fd '$bad'" "expected fd[N]:KEY")
+			restore_ext_fails "restore --inherit-fd '$bad' is refused naming it and the spelling; no process" \
+				--inherit-fd "$bad"
+		done
+
+		# and with a new pair handed in, it runs on the new terminal as its session's
+		# (the master is held, else the hangup would end it)
+		KEY="$ext_key" python3 -c '
+import os, subprocess, sys, time
+m, s = os.openpty()
+os.dup2(s, 9)
+r = subprocess.run(sys.argv[2:] + ["--inherit-fd", "fd[9]:" + os.environ["KEY"]], pass_fds=(9,))
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d %s\n" % (r.returncode, os.ttyname(s)))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    time.sleep(1000)
+' "$work/ext.newtty" "$lxc_cr" restore -D "$work/ext" -d -o "$work/ext.rlog" </dev/null >/dev/null 2>"$work/ext.rerr" &
+		disown $!
+		started+=($!)
+		for i in $(seq 200); do [ -s "$work/ext.newtty" ] && break; sleep 0.05; done
+		read -r rc newtty < "$work/ext.newtty" 2>/dev/null
+		if [ "${rc:-1}" != 0 ]; then
+			fail "restore failed (${rc:-no result}): $(first "$work/ext.rerr")"
+		else
+			alive "$ext_pid" || fail "no process $ext_pid after the restore"
+			[ "$(readlink "/proc/$ext_pid/fd/0")" = "$newtty" ] ||
+				fail "its fd 0 is $(readlink "/proc/$ext_pid/fd/0"), not the new $newtty"
+			nr=$(awk '{ sub(/.*\) /, ""); print $5 }' "/proc/$ext_pid/stat")
+			rdev=$(stat -c '%t:%T' "$newtty")
+			[ "$(printf '%x:%x' $(( (nr >> 8) & 0xfff )) $(( (nr & 0xff) | ((nr >> 12) & 0xfff00) )))" = "$rdev" ] ||
+				fail "its controlling terminal (tty_nr $nr) is not $newtty ($rdev)"
+			kill -9 "$ext_pid" 2>/dev/null
+			wait_gone "$ext_pid"
+		fi
+		check "restore --inherit-fd fd[9]:$ext_key with a new pty: the sleep runs with it as fd 0 and controlling terminal"
+	fi
+fi
+
 echo "1..$n"
 [ "$failed" = 0 ]

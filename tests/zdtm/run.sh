@@ -15,6 +15,11 @@
 #   holding the test programs, tmpfs /dev, devpts, ro /sys; a shell as init);
 #   the container is dumped by its init's PID.
 # Tests default to every name in tests.list without "flags: noauto".
+# A test's NAME.desc may say "opts: ..." (extra dump and restore options),
+# "flags: noauto", and "wrap: PROG ARGS": then PROG (in the build dir) wraps
+# the start, each dump and each restore as "PROG ARGS start|dump|restore WD --
+# COMMAND..." (it may add options, e.g. --external or --inherit-fd, and hold
+# descriptors outside the tree), and "PROG ARGS stop WD" ends it.
 
 set -u
 
@@ -271,22 +276,44 @@ ct_stop() {
 	ctl=
 }
 
-# run_one NAME: prints nothing but diagnostics; sets r_status, r_reason.
+# run_one NAME: prints nothing but diagnostics; sets r_status, r_reason, and
+# r_stop (the command that ends a wrapper, to run once the test is done).
 run_one() {
-	local name=$1 bin desc opts flags wd pidf outf pid= i img log rc rpid ctl= tpid
+	local name=$1 bin desc opts flags wd pidf outf pid= i img log rc rpid wrap ctl= tpid
+	local w_start=() w_dump=() w_restore=()
 
 	bin=$builddir/$name
 	desc=$srcdir/$name.desc
 	opts=$(desc_get "$desc" opts)
 	flags=$(desc_get "$desc" flags)
+	wrap=$(desc_get "$desc" wrap)
 	wd=$run_root/$name
 	[ "$ct" = 1 ] && wd=$ctroot/zdtm/wd/$name
 	pidf=$wd/test.pid
 	outf=$wd/test.out
-	r_status=fail r_reason=
+	r_status=fail r_reason= r_stop=()
+	if [ -n "$wrap" ]; then
+		set -- $wrap
+		if [ ! -x "$builddir/$1" ]; then
+			r_reason="wrapper not built: $builddir/$1"
+			return
+		fi
+		local wprog=$builddir/$1
+		shift
+		w_start=("$wprog" "$@" start "$wd" --)
+		w_dump=("$wprog" "$@" dump "$wd" --)
+		w_restore=("$wprog" "$@" restore "$wd" --)
+		r_stop=("$wprog" "$@" stop "$wd")
+	fi
 
 	if [ ! -x "$bin" ]; then
 		r_reason="not built: $bin"
+		return
+	fi
+	if [ "$ct" = 1 ] && [ -n "$wrap" ]; then
+		r_status=skip
+		r_reason="--ct: its wrapper holds descriptors outside the tree, which the container's shell init cannot pass in"
+		r_stop=()
 		return
 	fi
 	if [ "$ct" = 1 ] && [ ! -x "$ctroot/zdtm/$name" ]; then
@@ -306,7 +333,7 @@ run_one() {
 			[ $rc = 0 ] && rc=1
 		fi
 	else
-		(cd "$wd" && exec "$bin" --pidfile "$pidf" --outfile "$outf" </dev/null >>"$outf" 2>&1)
+		(cd "$wd" && exec "${w_start[@]}" "$bin" --pidfile "$pidf" --outfile "$outf" </dev/null >>"$outf" 2>&1)
 		rc=$?
 	fi
 	if grep -q '^SKIP' "$outf" 2>/dev/null; then
@@ -336,7 +363,7 @@ run_one() {
 		for ((i = 1; i <= iters; i++)); do
 			img=$wd/dump.$i
 			mkdir -p "$img"
-			(cd "$wd" && timeout 120 "$lxc_cr" dump -t "$pid" -D "$img" -o dump.log -v4 $opts) \
+			(cd "$wd" && timeout 120 "${w_dump[@]}" "$lxc_cr" dump -t "$pid" -D "$img" -o dump.log -v4 $opts) \
 				>"$wd/dump.$i.cmd.out" 2>&1
 			rc=$?
 			if [ $rc -ne 0 ]; then
@@ -356,7 +383,7 @@ run_one() {
 			# the first generation's controller leaves with its init
 			[ -n "$ctl" ] && { wait "$ctl" 2>/dev/null; ctl=; }
 			rm -f "$wd/rpid"
-			(cd "$wd" && timeout 120 "$lxc_cr" restore -D "$img" -d --pidfile "$wd/rpid" \
+			(cd "$wd" && timeout 120 "${w_restore[@]}" "$lxc_cr" restore -D "$img" -d --pidfile "$wd/rpid" \
 				-o restore.log -v4 $opts) >"$wd/restore.$i.cmd.out" 2>&1
 			rc=$?
 			if [ $rc -ne 0 ]; then
@@ -486,6 +513,9 @@ gap_reason() {
 for t in "${run_list[@]}"; do
 	[ "$tap" = 0 ] && echo "--- $t"
 	run_one "$t"
+	if [ ${#r_stop[@]} -gt 0 ]; then
+		"${r_stop[@]}" >/dev/null 2>&1 || say "  ($t: the wrapper did not stop cleanly)"
+	fi
 	if [ "$nocr" = 0 ] && [ "$strict" = 0 ] && gap=$(gap_reason "$t"); then
 		if [ "$r_status" = fail ]; then
 			r_status=skip

@@ -200,6 +200,9 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 	uint64_t t0 = now_ns(), tf;
 	int ret;
 
+	ret = tty_dump_check_externals(opts);
+	if (ret)
+		return ret;
 	ret = img_dir_open(&ctx.dir, opts->images_dir, true);
 	if (ret)
 		return ret;

@@ -430,6 +430,8 @@ static uint32_t record_id(const struct fdtype_ops *ops, const void *msg)
 
 int files_collect(struct rst_ctx *ctx)
 {
+	int ret;
+
 	for (unsigned k = 0; k < ARRAY_SIZE(fd_kinds); k++) {
 		const ProtobufCFieldDescriptor *f =
 			protobuf_c_message_descriptor_get_field_by_name(fd_kinds[k]->desc, "id");
@@ -443,7 +445,6 @@ int files_collect(struct rst_ctx *ctx)
 		const struct fdtype_ops *ops = fd_kinds[k];
 		struct cr_img *img;
 		void *msg;
-		int ret;
 
 		img = img_open_optional(&ctx->dir, ops->img, 0);
 		if (!img) {
@@ -474,6 +475,7 @@ int files_collect(struct rst_ctx *ctx)
 			f->id = id;
 			f->msg = msg;
 			f->fd = -1;
+			f->inherit = -1;
 			if (ops->validate && (ret = ops->validate(ctx, f)) < 0) {
 				img_close(img);
 				return ret;
@@ -483,6 +485,9 @@ int files_collect(struct rst_ctx *ctx)
 		if (ret < 0)
 			return ret;
 	}
+	ret = inherit_collect(ctx);
+	if (ret < 0)
+		return ret;
 	return locks_collect(ctx);
 }
 
@@ -520,7 +525,7 @@ int file_open_obj(struct rst_ctx *ctx, struct file_obj *f)
 
 	if (f->fd >= 0)
 		return 0;
-	ret = f->ops->open(ctx, f);
+	ret = f->inherit >= 0 ? inherit_open(ctx, f) : f->ops->open(ctx, f);
 	if (ret < 0)
 		return ret;
 	if (f->fd < 0) {
@@ -614,7 +619,8 @@ int files_restore_task(struct rst_ctx *ctx, struct pstree_item *item)
 		FdEntry *fe = pc->fds[j];
 		struct file_obj *f = file_find(ctx, fe->type, fe->id);
 
-		if (f->ops->post_open && (ret = f->ops->post_open(ctx, item, fe, f)) < 0)
+		if (f->inherit < 0 && f->ops->post_open &&
+		    (ret = f->ops->post_open(ctx, item, fe, f)) < 0)
 			return ret;
 	}
 	return 0;

@@ -47,6 +47,12 @@ struct fdtype_ops {
 	int (*post_open)(struct rst_ctx *ctx, struct pstree_item *item, FdEntry *fe, struct file_obj *f);
 	/* optional: let go of what open kept besides f->fd (priv is freed after) */
 	void (*release)(struct file_obj *f);
+	/* optional (fd/inherit.c): the key --inherit-fd names this object by;
+	 * returns 1 if it was external at dump (it must be inherited), 0 if it
+	 * may be, -ENOENT if it has none. Then how the object is made from the
+	 * caller's descriptor fd (default: a dup of it) instead of open. */
+	int (*key)(const struct file_obj *f, char *buf, size_t len);
+	int (*inherit)(struct rst_ctx *ctx, struct file_obj *f, int fd);
 };
 
 struct file_obj {
@@ -54,6 +60,7 @@ struct file_obj {
 	uint32_t id;
 	void *msg;
 	int fd;			/* in the restoring process; -1 until opened */
+	int inherit;		/* --inherit-fd: the caller's fd used instead, or -1 */
 	void *priv;
 };
 
@@ -72,6 +79,8 @@ void locks_free(struct rst_ctx *ctx);
 /* Terminals (fd/tty.c): the controlling terminal of a restored session leader,
  * taken right after setsid(), and the foreground group, set once the task joined it. */
 void tty_dump_fini(void);
+/* --external at dump: every key must be tty[RDEV:DEV]. */
+int tty_dump_check_externals(const struct crc_dump_opts *o);
 int tty_restore_ctty(struct rst_ctx *ctx, struct pstree_item *item);
 int tty_restore_pgrp(struct rst_ctx *ctx, struct pstree_item *item);
 extern const struct fdtype_ops eventfd_fd_ops;
@@ -124,6 +133,13 @@ void files_set_proc(int procfd);
 /* A new open file on what fd refers to (/proc/self/fd/N, lxc-cr's /proc). */
 int reopen_fd(int fd, int flags);
 int files_collect(struct rst_ctx *ctx);
+/* fd/inherit.c: match the caller's --inherit-fd descriptors to objects by key
+ * (before anything exists; a key an external object needs must be given),
+ * and make an inherited object from its descriptor. */
+int inherit_collect(struct rst_ctx *ctx);
+int inherit_open(struct rst_ctx *ctx, struct file_obj *f);
+/* A key for a path (CRIU spells it without the leading '/'). */
+int inherit_path_key(const char *path, char *buf, size_t len);
 struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id);
 /* The file a mapping, cwd, root or exe refers to: a regular file or a memfd. */
 struct file_obj *file_find_mapped(struct rst_ctx *ctx, uint32_t id);

@@ -3,6 +3,13 @@
  * Pipes and named FIFOs. Each end is an open file; both ends share pipe_id,
  * the pipe's inode. Queued data is copied without consuming it (tee) once per
  * pipe, and written back into the new pipe before any task runs.
+ *
+ * A pipe whose other end is outside the tree (a shell pipeline feeding it) is
+ * dumped like any other; at restore the caller may hand in a pipe of its own
+ * for it with --inherit-fd fd[N]:pipe:[INO] (INO: pipe_id). As CRIU does,
+ * every end of that pipe is then opened again through /proc/self/fd/N with
+ * its saved flags, and the saved data is not written into it: it belonged
+ * to the old pipe, whose writer the caller replaced.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -288,6 +295,68 @@ static int fifo_open(struct rst_ctx *ctx, struct file_obj *f)
 	return 0;
 }
 
+static int pipe_key(const struct file_obj *f, char *buf, size_t len)
+{
+	PipeEntry *e = f->msg;
+
+	snprintf(buf, len, "pipe:[%llu]", (unsigned long long)e->pipe_id);
+	return 0;
+}
+
+static int fifo_key(const struct file_obj *f, char *buf, size_t len)
+{
+	FifoEntry *e = f->msg;
+
+	return inherit_path_key(e->path, buf, len) ?: 0;
+}
+
+/* An end of the caller's pipe, opened again with this end's flags. */
+static int reopen_inherited(struct file_obj *f, int fd, uint32_t flags, uint32_t data_len,
+			    const char *key)
+{
+	struct stat st;
+	int nfd, ret;
+
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		pr_err("--inherit-fd fd[%d]:%s: descriptor %d is not a pipe", fd, key, fd);
+		return -EINVAL;
+	}
+	if (data_len)
+		pr_warn("%s: %u bytes queued at dump are not written into the inherited pipe", key,
+			data_len);
+	nfd = reopen_end(fd, flags & ~(O_CREAT | O_TRUNC | O_EXCL));
+	if (nfd < 0) {
+		pr_perror("%s: cannot open the inherited fd %d again for %s", key, fd,
+			  (flags & O_ACCMODE) == O_RDONLY ? "reading" : "writing");
+		return -errno;
+	}
+	ret = set_flags(nfd, flags);
+	if (ret) {
+		close(nfd);
+		return ret;
+	}
+	(void)f;
+	return nfd;
+}
+
+static int pipe_inherit(struct rst_ctx *ctx, struct file_obj *f, int fd)
+{
+	PipeEntry *e = f->msg;
+	char key[64];
+
+	(void)ctx;
+	pipe_key(f, key, sizeof(key));
+	return reopen_inherited(f, fd, e->flags, e->has_data_len ? e->data_len : 0, key);
+}
+
+static int fifo_inherit(struct rst_ctx *ctx, struct file_obj *f, int fd)
+{
+	FifoEntry *e = f->msg;
+
+	(void)ctx;
+	return reopen_inherited(f, fd, e->flags, e->has_data_len ? e->data_len : 0, e->path);
+}
+
 const struct fdtype_ops pipe_fd_ops = {
 	.type = FD_TYPES__PIPE,
 	.name = "pipe",
@@ -296,6 +365,8 @@ const struct fdtype_ops pipe_fd_ops = {
 	.match = pipe_match,
 	.dump = pipe_dump,
 	.open = pipe_open,
+	.key = pipe_key,
+	.inherit = pipe_inherit,
 };
 
 const struct fdtype_ops fifo_fd_ops = {
@@ -306,4 +377,6 @@ const struct fdtype_ops fifo_fd_ops = {
 	.match = fifo_match,
 	.dump = fifo_dump,
 	.open = fifo_open,
+	.key = fifo_key,
+	.inherit = fifo_inherit,
 };

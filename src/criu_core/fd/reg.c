@@ -301,6 +301,14 @@ static int reg_open(struct rst_ctx *ctx, struct file_obj *f)
 	return f->fd < 0 ? f->fd : 0;
 }
 
+/* --inherit-fd PATH: the caller's descriptor, shared as it is (offset included). */
+static int reg_key(const struct file_obj *f, char *buf, size_t len)
+{
+	RegFileEntry *e = f->msg;
+
+	return inherit_path_key(e->path, buf, len) ?: 0;
+}
+
 const struct fdtype_ops reg_fd_ops = {
 	.type = FD_TYPES__REG,
 	.name = "regular file",
@@ -310,4 +318,5 @@ const struct fdtype_ops reg_fd_ops = {
 	.dump = reg_dump,
 	.validate = reg_validate,
 	.open = reg_open,
+	.key = reg_key,
 };

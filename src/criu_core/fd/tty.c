@@ -3,9 +3,13 @@
  * Terminals. A Unix98 pty pair whose master is in the tree is re-created with
  * the same index, termios, window size, modes, queued data both ways, and its
  * session and foreground group. A terminal whose other end is outside the tree
- * (the shell's) belongs to the caller: with --shell-job its descriptors are
- * re-opened from the restorer's own stdin terminal, without it the dump is
- * refused.
+ * belongs to the caller. Declared with --external tty[RDEV:DEV] (a console
+ * whose master a container's controller holds), it is recorded by that key
+ * with the session it controls and its foreground group, and at restore the
+ * caller hands in a terminal for the key (--inherit-fd, fd/inherit.c) which
+ * becomes the session's controlling terminal again. With --shell-job (the
+ * caller's own terminal) its descriptors are re-opened from the restorer's
+ * stdin. Otherwise the dump is refused.
  *
  * Queued data cannot be read without consuming it, so the dump reads it and
  * writes it straight back (the tree is stopped, nobody else reads), with the
@@ -32,16 +36,77 @@ enum { TTY_MASTER = 1, TTY_SLAVE = 2, TTY_EXTERNAL = 3 };
 
 #define TTY_DATA_MAX	(64 * 1024)
 #define PTY_INDEX_MAX	(1 << 20)
+#define TTY_KEY_MAX	64
 
 /* pty indexes whose pair state is saved already */
 static int *ptys_done;
 static unsigned nr_ptys_done;
+/* external terminals (by device) whose session is saved already */
+static dev_t *ext_done;
+static unsigned nr_ext_done;
 
 void tty_dump_fini(void)
 {
 	free(ptys_done);
 	ptys_done = NULL;
 	nr_ptys_done = 0;
+	free(ext_done);
+	ext_done = NULL;
+	nr_ext_done = 0;
+}
+
+/* "tty[RDEV:DEV]", both in hex (CRIU's spelling), nothing else; 0 or -EINVAL. */
+static int parse_tty_key(const char *s, unsigned long long *rdev, unsigned long long *dev)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+	size_t a, b;
+
+	if (strncmp(s, "tty[", 4))
+		return -EINVAL;
+	s += 4;
+	a = strspn(s, hex);
+	if (!a || a > 16 || s[a] != ':')
+		return -EINVAL;
+	b = strspn(s + a + 1, hex);
+	if (!b || b > 16 || strcmp(s + a + 1 + b, "]"))
+		return -EINVAL;
+	*rdev = strtoull(s, NULL, 16);
+	*dev = strtoull(s + a + 1, NULL, 16);
+	return 0;
+}
+
+static void tty_key(char *buf, size_t len, dev_t rdev, dev_t dev)
+{
+	snprintf(buf, len, "tty[%llx:%llx]", (unsigned long long)rdev, (unsigned long long)dev);
+}
+
+int tty_dump_check_externals(const struct crc_dump_opts *o)
+{
+	unsigned long long r, d;
+
+	if (o->nr_externals && !o->externals) {
+		pr_err("%u external keys announced, none given", o->nr_externals);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < o->nr_externals; i++) {
+		if (!o->externals[i] || parse_tty_key(o->externals[i], &r, &d) < 0) {
+			pr_err("--external '%s': expected tty[RDEV:DEV] (the terminal's st_rdev and st_dev in hex)",
+			       o->externals[i] ?: "");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static bool tty_declared(const struct crc_dump_opts *o, dev_t rdev, dev_t dev)
+{
+	unsigned long long r, d;
+
+	for (unsigned i = 0; i < o->nr_externals; i++)
+		if (!parse_tty_key(o->externals[i], &r, &d) && r == (unsigned long long)rdev &&
+		    d == (unsigned long long)dev)
+			return true;
+	return false;
 }
 
 static bool is_ptmx(const struct fd_parms *p)
@@ -326,6 +391,85 @@ static int dump_pair(struct dump_ctx *ctx, struct fd_parms *p, int mfd, int inde
 	return ret;
 }
 
+/* The device number of pid's controlling terminal (tty_nr, 0: none) and its
+ * foreground group (tpgid), from /proc/PID/stat. */
+static int stat_ctty(pid_t pid, unsigned *tty_nr, pid_t *tpgid)
+{
+	char path[64], buf[1024], *p;
+	int fd, n, sid, pgrp, ppid;
+	char state;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %d %d %d %u %d", &state, &ppid, &pgrp, &sid, tty_nr, tpgid) != 6)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * A terminal declared external: only its key, its open flags and, with the
+ * first of its files, the session of the tree it controls and the
+ * foreground group. The slave cannot tell these (TIOCGSID on a slave needs
+ * it to be the caller's own terminal): /proc/PID/stat of each session leader
+ * names its controlling terminal's device (tty_nr) and foreground group.
+ */
+static int dump_declared(struct dump_ctx *ctx, struct fd_parms *p, TtyFileEntry *e, char *key)
+{
+	TtyInfoEntry info = TTY_INFO_ENTRY__INIT;
+	dev_t *n;
+
+	e->ext_key = key;
+	for (unsigned i = 0; i < nr_ext_done; i++)
+		if (ext_done[i] == p->st.st_rdev)
+			return img_write_pb(dump_img(ctx, IMG_TTY), &e->base);
+	n = xrealloc_array(ext_done, nr_ext_done + 1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	ext_done = n;
+	ext_done[nr_ext_done++] = p->st.st_rdev;
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *it = ctx->items[i];
+		unsigned tty_nr = 0;
+		pid_t tpgid = 0;
+
+		if (it->state == TASK_ZOMBIE || it->sid != it->pid || stat_ctty(it->pid, &tty_nr, &tpgid))
+			continue;
+		/* the kernel's encoding: minor low 8 bits, major, then the minor's high bits */
+		if (((tty_nr >> 8) & 0xfff) != major(p->st.st_rdev) ||
+		    ((tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00)) != minor(p->st.st_rdev))
+			continue;
+		info.has_sid = true;
+		info.sid = ns_vpid(it->pid);
+		if (tpgid > 0) {
+			bool inside = false;
+
+			for (unsigned j = 0; j < ctx->nr_items; j++)
+				if (ctx->items[j]->pgid == tpgid && ctx->items[j]->state != TASK_ZOMBIE)
+					inside = true;
+			if (inside) {
+				info.has_pgrp = true;
+				info.pgrp = ns_vpid(tpgid);
+			} else {
+				pr_warn("pid %d fd %d: the foreground group %d of %s is outside the tree; it is not restored",
+					p->pid, p->fd, tpgid, key);
+			}
+		}
+		pr_info("%s: the controlling terminal of session %d (foreground group %d)", key, it->pid,
+			tpgid);
+		break;
+	}
+	e->info = &info;
+	return img_write_pb(dump_img(ctx, IMG_TTY), &e->base);
+}
+
 static int tty_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 {
 	TtyFileEntry e = TTY_FILE_ENTRY__INIT;
@@ -355,9 +499,15 @@ static int tty_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		e.kind = TTY_EXTERNAL;
 	}
 	if (e.kind == TTY_EXTERNAL) {
+		char key[TTY_KEY_MAX];
+
+		tty_key(key, sizeof(key), p->st.st_rdev, p->st.st_dev);
+		if (tty_declared(ctx->opts, p->st.st_rdev, p->st.st_dev))
+			return dump_declared(ctx, p, &e, key);
 		if (!ctx->opts->shell_job) {
-			pr_err("pid %d fd %d: terminal %s is outside the tree (use --shell-job)", p->pid,
-			       p->fd, p->link);
+			pr_err("pid %d fd %d: terminal %s is outside the tree: its %s is held by no process of the tree; declare it with --external %s (or --shell-job for the caller's own terminal)",
+			       p->pid, p->fd, p->link, is_pts(p->st.st_rdev) ? "pty master" : "other end",
+			       key);
 			return -ENOTSUP;
 		}
 		return img_write_pb(dump_img(ctx, IMG_TTY), &e.base);
@@ -407,7 +557,46 @@ static int tty_validate(struct rst_ctx *ctx, struct file_obj *f)
 		pr_err("image tty.img: terminal %u is invalid", e->id);
 		return -EINVAL;
 	}
+	if (e->ext_key) {
+		unsigned long long r, d;
+
+		if (e->kind != TTY_EXTERNAL || strlen(e->ext_key) >= TTY_KEY_MAX ||
+		    parse_tty_key(e->ext_key, &r, &d) < 0 ||
+		    (i && (i->has_in_data || i->has_out_data || i->has_termios))) {
+			pr_err("image tty.img: terminal %u has an invalid external key", e->id);
+			return -EINVAL;
+		}
+	}
 	return 0;
+}
+
+static int tty_key_op(const struct file_obj *f, char *buf, size_t len)
+{
+	TtyFileEntry *e = f->msg;
+
+	if (!e->ext_key || strlen(e->ext_key) >= len)
+		return -ENOENT;
+	strcpy(buf, e->ext_key);
+	return 1;
+}
+
+/* The caller's terminal for a declared one: the tasks share it (a dup). */
+static int tty_inherit(struct rst_ctx *ctx, struct file_obj *f, int fd)
+{
+	TtyFileEntry *e = f->msg;
+	int nfd;
+
+	(void)ctx;
+	if (!isatty(fd)) {
+		pr_err("--inherit-fd fd[%d]:%s: descriptor %d is not a terminal", fd, e->ext_key, fd);
+		return -ENOTTY;
+	}
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (nfd < 0) {
+		pr_perror("%s: cannot duplicate the inherited fd %d", e->ext_key, fd);
+		return -errno;
+	}
+	return nfd;
 }
 
 static int set_flags(int fd, uint32_t flags)
@@ -647,6 +836,11 @@ static int tty_open(struct rst_ctx *ctx, struct file_obj *f)
 {
 	TtyFileEntry *e = f->msg;
 
+	if (e->ext_key) {
+		pr_err("terminal %s was external at dump: restore needs --inherit-fd fd[N]:%s",
+		       e->ext_key, e->ext_key);
+		return -ENOENT;
+	}
 	if (e->kind == TTY_EXTERNAL)
 		return open_external(ctx, f);
 	return pty_open(ctx, f);
@@ -662,12 +856,34 @@ static void tty_release(struct file_obj *f)
 	}
 }
 
+/* An inherited terminal's session and foreground group, with the fd it came as. */
+static TtyInfoEntry *inherited_info(struct file_obj *o, int *fd)
+{
+	TtyFileEntry *e = o->msg;
+
+	if (o->ops != &tty_fd_ops || !e->ext_key || !e->info || o->fd < 0)
+		return NULL;
+	*fd = o->fd;
+	return e->info;
+}
+
 int tty_restore_ctty(struct rst_ctx *ctx, struct pstree_item *item)
 {
 	for (unsigned i = 0; i < ctx->nr_files; i++) {
 		struct file_obj *o = &ctx->files[i];
 		struct tty_pair *pair = o->priv;
+		TtyInfoEntry *info;
+		int fd;
 
+		info = inherited_info(o, &fd);
+		if (info && info->has_sid && info->sid == (uint32_t)item->pid) {
+			if (ioctl(fd, TIOCSCTTY, 0) < 0) {
+				pr_perror("pid %d: cannot take the inherited terminal %s as its controlling terminal (is it another session's?)",
+					  item->pid, ((TtyFileEntry *)o->msg)->ext_key);
+				return -errno;
+			}
+			continue;
+		}
 		if (o->ops != &tty_fd_ops || !pair || !pair->info->has_sid ||
 		    pair->info->sid != (uint32_t)item->pid)
 			continue;
@@ -685,8 +901,21 @@ int tty_restore_pgrp(struct rst_ctx *ctx, struct pstree_item *item)
 	for (unsigned i = 0; i < ctx->nr_files; i++) {
 		struct file_obj *o = &ctx->files[i];
 		struct tty_pair *pair = o->priv;
+		TtyInfoEntry *info;
 		pid_t pgrp;
+		int fd;
 
+		info = inherited_info(o, &fd);
+		if (info && info->has_sid && info->has_pgrp && info->sid == item->pe->sid &&
+		    info->pgrp == item->pe->pgid) {
+			pgrp = info->pgrp;
+			if (ioctl(fd, TIOCSPGRP, &pgrp) < 0) {
+				pr_perror("pid %d: cannot make group %d the foreground of the inherited terminal %s",
+					  item->pid, pgrp, ((TtyFileEntry *)o->msg)->ext_key);
+				return -errno;
+			}
+			continue;
+		}
 		if (o->ops != &tty_fd_ops || !pair || !pair->info->has_sid || !pair->info->has_pgrp ||
 		    pair->info->sid != item->pe->sid || pair->info->pgrp != item->pe->pgid)
 			continue;
@@ -711,4 +940,6 @@ const struct fdtype_ops tty_fd_ops = {
 	.validate = tty_validate,
 	.open = tty_open,
 	.release = tty_release,
+	.key = tty_key_op,
+	.inherit = tty_inherit,
 };

@@ -21,6 +21,20 @@ struct crc_dump_opts {
 	bool file_locks;
 	bool ext_unix_sk;
 	uint64_t ghost_limit;		/* bytes of a deleted file kept in the image */
+	/* Descriptors whose other end is held outside the tree, by key:
+	 * "tty[RDEV:DEV]" (st_rdev and st_dev of the terminal, hex) for a pty
+	 * slave whose master the caller holds. Recorded by key only; restore
+	 * needs a crc_inherit_fd for each. */
+	const char *const *externals;
+	unsigned nr_externals;
+};
+
+/* At restore: the caller's descriptor fd is used in place of every
+ * descriptor of the tree recorded under key: "tty[RDEV:DEV]", "pipe:[INO]",
+ * or a file's path (with or without its leading '/'). */
+struct crc_inherit_fd {
+	int fd;
+	const char *key;
 };
 
 struct crc_restore_opts {
@@ -34,6 +48,8 @@ struct crc_restore_opts {
 	const char *root;		/* where the tree's root filesystem is on this host (NULL: where it was) */
 	const char *const *externals;	/* "veth[INSIDE]:OUTSIDE[@BRIDGE]" */
 	unsigned nr_externals;
+	const struct crc_inherit_fd *inherit_fds;
+	unsigned nr_inherit_fds;
 };
 
 struct crc_stats {
