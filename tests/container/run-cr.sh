@@ -22,9 +22,13 @@
 #   dump, then two restores that must fail (--root an empty directory; one
 #     of the tree's cgroups holds another process): no process, mount or
 #     cgroup left, and the images still restore afterwards;
-#   dump, copy the rootfs, restore with --root at the copy.
-# The console: init's stdio is /dev/null (ct-launch --no-console-stdio),
-# as the console master held by the controller is outside the tree.
+#   dump, copy the rootfs, restore with --root at the copy;
+#   then a container whose console is init's stdio and controlling terminal
+#   (its master held by ct-launch): dumped with --external tty[RDEV:DEV] and
+#   restored twice onto a new pty (--inherit-fd) whose holder sees the ticks
+#   go on.
+# The first container's init has /dev/null as stdio (ct-launch
+# --no-console-stdio); the last one has the console.
 #
 # Usage: run-cr.sh   (from the build directory, as `make check` runs it)
 # Env: LXC_CR, CT_LAUNCH, CT_STATE (defaults: in the build directory),
@@ -474,5 +478,95 @@ kill -KILL "$init"
 wait "$rst" 2>/dev/null
 rst=
 init=
+
+# 6: the console as libvirt has it: init's stdio and controlling terminal are
+# the console slave, whose master the controller holds outside the tree. The
+# dump declares it (--external tty[RDEV:DEV]); each restore hands in a new pty
+# (--inherit-fd fd[7]:KEY) whose master a holder keeps and logs.
+cname=ctcrc$$
+croot=$work/rootfs-console
+mkdir -p "$croot"
+if ! "$srcdir/mkrootfs.sh" --hostname "$cname" "$croot" >/dev/null 2>&1; then
+	not_ok "console: rootfs"
+fi
+echo 'i=0; while :; do i=$((i + 1)); echo "tick $i $(tty)"; sleep 0.1; done' >"$croot/tick.sh"
+"$launch" --name "$cname" --rootfs "$croot" --console-log "$work/console.log" --no-cgroups \
+	--pidfile "$work/cinit.pid" -- /bin/sh /tick.sh </dev/null >"$work/claunch.log" 2>&1 &
+cctl=$!
+if eventually grep -q "tick 3 " "$work/console.log"; then
+	ok "console: the container ticks on its console"
+else
+	not_ok "console: the container ticks on its console" "$(cat "$work/claunch.log" "$work/console.log")"
+fi
+init=$(cat "$work/cinit.pid" 2>/dev/null)
+tty_key() { # tty_key PID: tty[RDEV:DEV] of its fd 0
+	local maj min
+	maj=$(stat -L -c %t /proc/"$1"/fd/0) min=$(stat -L -c %T /proc/"$1"/fd/0)
+	printf 'tty[%x:%s]\n' $(( (0x$maj << 8) | 0x$min )) "$(stat -L -c %D /proc/"$1"/fd/0)"
+}
+# start_holder LOG PIDFILE ARGS...: a new pty; its slave is fd 7 of `lxc-cr
+# restore ARGS` (which stays the parent of the restored init, and reaps it);
+# its master is logged to LOG until the console hangs up (init is gone)
+start_holder() {
+	python3 -c '
+import os, pty, subprocess, sys, time
+log = open(sys.argv[1], "wb", buffering=0)
+m, s = pty.openpty()
+os.dup2(s, 7)
+p = subprocess.Popen(sys.argv[3:], pass_fds=(7,))
+for _ in range(200):
+    if os.path.exists(sys.argv[2]) or p.poll() is not None:
+        break
+    time.sleep(0.05)
+os.close(s); os.close(7)
+log.write(b"RESTORE %s\n" % (b"0" if os.path.exists(sys.argv[2]) else b"failed"))
+while True:
+    try:
+        d = os.read(m, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    log.write(d)
+p.wait()
+' "$@" </dev/null >/dev/null 2>&1 &
+	holders+=($!)
+}
+holders=()
+console_gen() { # console_gen WHAT
+	local w=$1 key=$(tty_key "$init") img=$work/cimg$1 log=$work/holder$1.log last
+	mkdir -p "$img"
+	last=$(grep -ao 'tick [0-9]*' "$work/console.log" "$work"/holder*.log 2>/dev/null | awk '{ print $2 }' | sort -n | tail -n 1)
+	if out=$("$lxc_cr" dump -t "$init" -D "$img" -o dump.log -v4 --external "$key" 2>&1) &&
+	   ! eventually_dead "$init"; then
+		ok "console $1: dump with --external $key"
+	else
+		not_ok "console $1: dump with --external $key" "$out" "$(tail -n 5 "$img/dump.log")"
+		return 1
+	fi
+	last=$(grep -ao 'tick [0-9]*' "$work/console.log" "$work"/holder*.log 2>/dev/null | awk '{ print $2 }' | sort -n | tail -n 1)
+	rm -f "$work/crst.pid"
+	start_holder "$log" "$work/crst.pid" "$lxc_cr" restore -D "$img" -o restore.log -v4 \
+		--pidfile "$work/crst.pid" --inherit-fd "fd[7]:$key"
+	if eventually grep -q "^RESTORE 0" "$log" && init=$(cat "$work/crst.pid") &&
+	   eventually grep -q "tick $((last + 2)) " "$log"; then
+		ok "console $1: restored onto a new pty: the ticks go on from $((last + 1)) there"
+	else
+		not_ok "console $1: restored onto a new pty: the ticks go on from $((last + 1)) there" \
+			"$(head -c 300 "$log")" "$(tail -n 5 "$img/restore.log")"
+		return 1
+	fi
+	local nr t
+	nr=$(awk '{ print $7 }' /proc/"$init"/stat)
+	t=$(stat -L -c '%t %T' /proc/"$init"/fd/0)
+	set -- $t
+	if [ "$nr" = $(( (0x$1 << 8) | 0x$2 )) ]; then ok "console $w: the new pty is init's controlling terminal"
+	else not_ok "console $w: the new pty is init's controlling terminal" "tty_nr $nr, fd 0 $t"; fi
+}
+console_gen 1 && { wait $cctl; true; } && console_gen 2
+[ -n "$init" ] && kill -KILL "$init" 2>/dev/null
+for h in "${holders[@]}"; do wait "$h" 2>/dev/null; done
+init=
+
 echo "1..$n"
 [ $failed = 0 ]
