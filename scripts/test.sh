@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Install dependencies, build, and run every test suite of lxc-cr:
-#   unit, bad-input and container-launcher tests (make check), the ZDTM
+#   unit, bad-input, container-launcher and whole-container checkpoint tests
+#   (make check), the ZDTM
 #   real-program suite (one and two dump/restore cycles per program; on the
 #   host, in new pid/uts/ipc namespaces, and with a mount or a network
-#   namespace too), the
+#   namespace too, and inside a ct-launch container), the
 #   same suite against an ASan/UBSan build of the tool, the end-to-end test
 #   against a patched libvirtd (tests/e2e/run.sh), and a short fuzzing run of
 #   the image reader.
@@ -75,6 +76,11 @@ echo "== ZDTM suite, each tree with its own network namespace too"
 (cd "$top/build" && "$top/tests/zdtm/run.sh" --ns-net --lxc-cr "$top/build/src/lxc-cr" \
 	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm-ns-net.log" | grep -E '^(===.*(FAIL|SKIP)|[0-9]+ passed)'
 count "$logs/zdtm-ns-net.log"
+
+echo "== ZDTM suite, each program inside a container (ct-launch: pivoted rootfs, /dev, devpts)"
+(cd "$top/build" && "$top/tests/zdtm/run.sh" --ct --lxc-cr "$top/build/src/lxc-cr" \
+	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm-ct.log" | grep -E '^(===.*(FAIL|SKIP)|[0-9]+ passed)'
+count "$logs/zdtm-ct.log"
 
 echo "== ZDTM suite, tool built with ASan/UBSan"
 (cd "$top/build-asan" && "$top/tests/zdtm/run.sh" --lxc-cr "$top/build-asan/src/lxc-cr" \

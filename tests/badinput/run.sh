@@ -468,6 +468,41 @@ else
 	echo "ok $((n += 1)) # SKIP unshare --user --map-root-user does not work here"
 fi
 
+# ---- (i) a file the tree cannot reach at its path any more ----
+# In its own mount (and pid) namespace, a process opens a file and then mounts a
+# tmpfs over the file's directory: from its root, the path leads elsewhere.
+# The dump must refuse, naming pid, fd and path, and leave it running.
+hid=$work/hidden
+mkdir -p "$hid"
+echo secret >"$hid/file"
+setsid unshare -m -p -f --propagation private sh -c \
+	'exec 7<"$1/file"; mount -t tmpfs covered "$1" || exit 1; exec setsid sleep 1000' sh "$hid" \
+	</dev/null >/dev/null 2>"$work/hidden.err" &
+outer=$!
+started+=($outer)
+pid=
+for i in $(seq 100); do
+	pid=$(cat /proc/$outer/task/$outer/children 2>/dev/null | awk '{ print $1 }')
+	[ -n "$pid" ] && [ "$(readlink /proc/"$pid"/exe 2>/dev/null)" = "$(readlink -f "$(command -v sleep)")" ] && break
+	sleep 0.05
+done
+if [ -z "$pid" ] || ! [ -e "/proc/$pid/fd/7" ]; then
+	not_ok "a process holding a file covered by a mount since" "it did not start: $(cat "$work/hidden.err")"
+else
+	mkdir -p "$work/hidden-img"
+	if "$lxc_cr" dump -t "$pid" -D "$work/hidden-img" -o "$work/hidden.log" 2>"$work/hidden-dump.err"; then
+		fail "the dump succeeded"
+	else
+		grep -q -- "pid $pid fd 7: $hid/file is not reachable" "$work/hidden-dump.err" ||
+			fail "it says \"$(first "$work/hidden-dump.err")\""
+		alive "$pid" || fail "the process $pid is gone"
+		[ -z "$(ls -A "$work/hidden-img")" ] || fail "left in the image dir: $(ls -A "$work/hidden-img" | tr '\n' ' ')"
+	fi
+	check "dump of pid $pid holding $hid/file (fd 7) under a tmpfs mounted since is refused naming pid, fd and path; it keeps running"
+	kill -9 "$pid" 2>/dev/null
+fi
+wait "$outer" 2>/dev/null
+
 # --leave-running leaves a working process working: a bash counter (no fork)
 cnt=$work/counter-bash
 mkfifo "$work/tick"

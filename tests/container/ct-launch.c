@@ -6,7 +6,8 @@
  *   ct-launch --name N --rootfs DIR [--veth-host NAME --bridge BR
  *             --ip ADDR/PFX --gw ADDR] [--cgroup-parent P]
  *             [--memory-limit BYTES] [--console-log FILE] [--pidfile F]
- *             [--userns] -- CMD [ARGS...]
+ *             [--userns] [--no-console-stdio] [--no-cgroups]
+ *             [--cgroup-mounts] -- CMD [ARGS...]
  *
  * What it builds, in libvirt's order (src/lxc/lxc_controller.c and
  * lxc_container.c):
@@ -25,6 +26,13 @@
  *      /dev and the devpts to /dev/pts, binds the console slave on
  *      /dev/console, pivot_root()s, makes the slave its stdio and
  *      controlling tty (setsid + TIOCSCTTY) and execs CMD.
+ * With --no-console-stdio init's stdio is the container's /dev/null and it
+ * has no controlling tty (the console stays bound on /dev/console): a tree
+ * that holds no descriptor on the console master outside it. With
+ * --no-cgroups the container stays in the controller's cgroups (step 4 is
+ * skipped): for tests of something else, which restore without a controller.
+ * With --cgroup-mounts init also gets libvirt's view of its cgroups: a tmpfs
+ * on /sys/fs/cgroup with its cgroup directory of each hierarchy bound there.
  * Then it relays the console to --console-log, writes init's host PID to
  * --pidfile, kills init on SIGTERM/SIGINT/SIGHUP, reaps it, and removes the
  * veth, the cgroups, the state dirs (and a bridge it created) on the way out.
@@ -82,6 +90,9 @@ struct opts {
 	const char *console_log;
 	const char *pidfile;
 	bool userns;
+	bool no_console_stdio;
+	bool no_cgroups;
+	bool cgroup_mounts;
 	char **argv;
 };
 
@@ -646,6 +657,51 @@ static void child_mount(struct ctl *c, const char *src, const char *rel,
 		child_fail(c, "mount %s on %s", src ? src : type, dst);
 }
 
+/*
+ * virCgroupV1BindMount: a tmpfs on /sys/fs/cgroup and, for each hierarchy
+ * init is in, its cgroup directory bound on /sys/fs/cgroup/CONTROLLERS, with
+ * a symlink per controller of a co-mounted hierarchy (cpu -> cpu,cpuacct).
+ * Init's cgroups come from /proc/self/cgroup (the host's /proc, still in
+ * view): the controller put it there before letting it go.
+ */
+static void child_cgroup_mounts(struct ctl *c)
+{
+	char line[1024], src[PATH_MAX], dst[PATH_MAX + 64];
+	FILE *f;
+
+	child_mount(c, "cgroup", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		    "mode=755,size=65536");
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		child_fail(c, "open /proc/self/cgroup");
+	while (fgets(line, sizeof(line), f)) {
+		char *ctrl = strchr(line, ':'), *path, *name, *p;
+
+		if (!ctrl || !(path = strchr(++ctrl, ':')))
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		if (!*ctrl)
+			continue;	/* the v2 hierarchy */
+		name = strncmp(ctrl, "name=", 5) ? ctrl : ctrl + 5;
+		snprintf(src, sizeof(src), "/sys/fs/cgroup/%s%s", name, strcmp(path, "/") ? path : "");
+		snprintf(dst, sizeof(dst), "%s/sys/fs/cgroup/%s", c->o.rootfs, name);
+		if (mkdir(dst, 0755) < 0 || mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			child_fail(c, "bind %s on %s", src, dst);
+		if (!strchr(name, ','))
+			continue;
+		for (p = strtok(name, ","); p; p = strtok(NULL, ",")) {
+			char link[PATH_MAX + 64];
+
+			snprintf(link, sizeof(link), "%s/sys/fs/cgroup/%s", c->o.rootfs, p);
+			snprintf(src, sizeof(src), "%s", strrchr(dst, '/') + 1);
+			if (symlink(src, link) < 0 && errno != EEXIST)
+				child_fail(c, "symlink %s", link);
+		}
+	}
+	fclose(f);
+}
+
 /* lxcContainerChild: runs as PID 1 of the new namespaces until exec. */
 static int child_main(void *arg)
 {
@@ -671,6 +727,8 @@ static int child_main(void *arg)
 	child_mount(c, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	child_mount(c, "sysfs", "/sys", "sysfs",
 		    MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	if (c->o.cgroup_mounts && !c->o.no_cgroups)
+		child_cgroup_mounts(c);
 	/*
 	 * libvirt moves them; mounts inherited into a new user namespace are
 	 * locked and cannot be moved, only bound.
@@ -693,17 +751,32 @@ static int child_main(void *arg)
 	/* lxcContainerSetStdio */
 	if (setsid() < 0)
 		child_fail(c, "setsid");
-	snprintf(path, sizeof(path), "/dev/pts/%d", c->pty_index);
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		child_fail(c, "open %s", path);
-	if (ioctl(fd, TIOCSCTTY, 0) < 0)
-		child_fail(c, "TIOCSCTTY %s", path);
+	if (c->o.no_console_stdio) {
+		/* the console stays bound on /dev/console, nobody's stdio */
+		snprintf(path, sizeof(path), "/dev/null");
+		fd = open(path, O_RDWR);
+		if (fd < 0)
+			child_fail(c, "open %s", path);
+	} else {
+		snprintf(path, sizeof(path), "/dev/pts/%d", c->pty_index);
+		fd = open(path, O_RDWR);
+		if (fd < 0)
+			child_fail(c, "open %s", path);
+		if (ioctl(fd, TIOCSCTTY, 0) < 0)
+			child_fail(c, "TIOCSCTTY %s", path);
+	}
 	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 		child_fail(c, "dup2");
 	if (fd > 2)
 		close(fd);
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	{
+		/* the controller blocks its signals for its signalfd: not init's */
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
 
 	clearenv();
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin:/usr/local/bin", 1);
@@ -888,7 +961,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s --name N --rootfs DIR [--veth-host NAME --bridge BR\n"
 		"       --ip ADDR/PFX --gw ADDR] [--cgroup-parent P] [--memory-limit BYTES]\n"
-		"       [--console-log FILE] [--pidfile F] [--userns] -- CMD [ARGS...]\n",
+		"       [--console-log FILE] [--pidfile F] [--userns] [--no-console-stdio]\n"
+		"       [--no-cgroups] [--cgroup-mounts]\n"
+		"       -- CMD [ARGS...]\n",
 		prog);
 }
 
@@ -906,6 +981,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "console-log", required_argument, NULL, 'l' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "userns", no_argument, NULL, 'U' },
+		{ "no-console-stdio", no_argument, NULL, 'N' },
+		{ "no-cgroups", no_argument, NULL, 'C' },
+		{ "cgroup-mounts", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -926,6 +1004,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'l': o->console_log = optarg; break;
 		case 'p': o->pidfile = optarg; break;
 		case 'U': o->userns = true; break;
+		case 'N': o->no_console_stdio = true; break;
+		case 'C': o->no_cgroups = true; break;
+		case 'G': o->cgroup_mounts = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -987,7 +1068,7 @@ int main(int argc, char **argv)
 		goto out_kill;
 	if (setup_net(&c) < 0)
 		goto out_kill;
-	if (setup_cgroups(&c) < 0)
+	if (!c.o.no_cgroups && setup_cgroups(&c) < 0)
 		goto out_kill;
 	if (start_init(&c) < 0)
 		goto out_kill;

@@ -5,12 +5,15 @@
 # N times with lxc-cr, then ask it (SIGTERM) to verify its own state.
 #
 # Usage: run.sh [--lxc-cr PATH] [--builddir DIR] [--iters N] [--keep] [--tap]
-#               [--no-cr] [--strict] [--ns] [--ns-mnt] [--ns-net] [TEST...]
+#               [--no-cr] [--strict] [--ns] [--ns-mnt] [--ns-net] [--ct] [TEST...]
 # --strict: tests in known-gaps.list count as failures.
 # --ns: each test tree's root is the init of new PID, UTS and IPC namespaces
 #   (ZDTM_NEWNS=1); a restored root has a new host PID, which the harness follows.
 # --ns-mnt: the same and a mount namespace: a private /proc and a tmpfs (ZDTM_NEWNS=2).
 # --ns-net: as --ns, and a network namespace too (ZDTM_NEWNS=3), left empty.
+# --ct: each test runs inside a ct-launch container (pivoted busybox rootfs
+#   holding the test programs, tmpfs /dev, devpts, ro /sys; a shell as init);
+#   the container is dumped by its init's PID.
 # Tests default to every name in tests.list without "flags: noauto".
 # A test's NAME.desc may say "opts: ..." (extra dump and restore options),
 # "flags: noauto", and "wrap: PROG ARGS": then PROG (in the build dir) wraps
@@ -24,7 +27,7 @@ srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 self="$srcdir/$(basename "${BASH_SOURCE[0]}")"
 
 usage() {
-	sed -n '6,11s/^# \{0,1\}//p' "$self" >&2
+	sed -n '6,14s/^# \{0,1\}//p' "$self" >&2
 	exit 2
 }
 
@@ -36,6 +39,7 @@ tap=0
 nocr=0
 strict=0
 ns=0
+ct=0
 tests=()
 orig_args=("$@")
 
@@ -54,6 +58,7 @@ while [ $# -gt 0 ]; do
 	--ns) ns=1; shift ;;
 	--ns-mnt) ns=2; shift ;;
 	--ns-net) ns=3; shift ;;
+	--ct) ct=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; tests+=("$@"); break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -218,10 +223,63 @@ result() { # status name reason
 	esac
 }
 
+# --ct: the host PID of the process of container init's tree whose PID
+# inside the container is inner.
+ct_hostpid() { # init inner
+	local p
+	for p in $(tree_of "$1"); do
+		[ "$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status" 2>/dev/null)" = "$2" ] &&
+			{ echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# --ct: dead, or a zombie nobody reaped yet.
+ct_gone() { # pid seconds
+	local i=$(( $2 * 20 ))
+	while [ $i -gt 0 ]; do
+		[ -d "/proc/$1" ] || return 0
+		[ "$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" = Z ] && return 0
+		sleep 0.05
+		i=$((i - 1))
+	done
+	return 1
+}
+
+# --ct: start the test in a new container; its init is a shell that runs the
+# test's launcher, then sleeps (and reaps) forever. Sets pid to init's host
+# PID and ctl to the ct-launch controller; returns the launcher's status.
+ct_start() { # name wd
+	local name=$1 wd=$2 in=/zdtm/wd/$1
+	{
+		echo "cd $in || exit 1"
+		echo "ip link set lo up"	# as libvirt does
+		echo "/zdtm/$name --pidfile $in/test.pid --outfile $in/test.out </dev/null >>$in/test.out 2>&1"
+		echo "echo \$? >$in/launcher.rc"
+		echo "while :; do sleep 1; done"
+	} >"$wd/init.sh"
+	"$ct_launch" --name "zc$$-$idx" --rootfs "$ctroot" --no-console-stdio --no-cgroups \
+		--pidfile "$wd/init.pid" -- /bin/sh "$in/init.sh" </dev/null >"$wd/ct-launch.out" 2>&1 &
+	ctl=$!
+	if ! wait_file "$wd/launcher.rc" 20; then
+		show_tail "ct-launch" "$wd/ct-launch.out"
+		return 1
+	fi
+	pid=$(cat "$wd/init.pid" 2>/dev/null)
+	return "$(cat "$wd/launcher.rc")"
+}
+
+# --ct: stop what is left of the container (the test's tree dies with init).
+ct_stop() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null && wait_gone "$pid" 5
+	[ -n "$ctl" ] && wait "$ctl" 2>/dev/null
+	ctl=
+}
+
 # run_one NAME: prints nothing but diagnostics; sets r_status, r_reason, and
 # r_stop (the command that ends a wrapper, to run once the test is done).
 run_one() {
-	local name=$1 bin desc opts flags wd pidf outf pid i img log rc rpid wrap
+	local name=$1 bin desc opts flags wd pidf outf pid= i img log rc rpid wrap ctl= tpid
 	local w_start=() w_dump=() w_restore=()
 
 	bin=$builddir/$name
@@ -230,6 +288,7 @@ run_one() {
 	flags=$(desc_get "$desc" flags)
 	wrap=$(desc_get "$desc" wrap)
 	wd=$run_root/$name
+	[ "$ct" = 1 ] && wd=$ctroot/zdtm/wd/$name
 	pidf=$wd/test.pid
 	outf=$wd/test.out
 	r_status=fail r_reason= r_stop=()
@@ -251,14 +310,36 @@ run_one() {
 		r_reason="not built: $bin"
 		return
 	fi
+	if [ "$ct" = 1 ] && [ -n "$wrap" ]; then
+		r_status=skip
+		r_reason="--ct: its wrapper holds descriptors outside the tree, which the container's shell init cannot pass in"
+		r_stop=()
+		return
+	fi
+	if [ "$ct" = 1 ] && [ ! -x "$ctroot/zdtm/$name" ]; then
+		r_reason="not in the container's rootfs: see $run_root/mkrootfs.log"
+		return
+	fi
 	mkdir -p "$wd"
 
 	# Start: the launcher returns once the daemon signalled readiness.
-	(cd "$wd" && exec "${w_start[@]}" "$bin" --pidfile "$pidf" --outfile "$outf" </dev/null >>"$outf" 2>&1)
-	rc=$?
+	if [ "$ct" = 1 ]; then
+		ct_start "$name" "$wd"
+		rc=$?
+		if [ $rc -ne 0 ] || ! grep -q . "$pidf" 2>/dev/null; then
+			grep -q '^SKIP' "$outf" 2>/dev/null || show_tail "ct-launch" "$wd/ct-launch.out"
+			ct_stop
+			pid=
+			[ $rc = 0 ] && rc=1
+		fi
+	else
+		(cd "$wd" && exec "${w_start[@]}" "$bin" --pidfile "$pidf" --outfile "$outf" </dev/null >>"$outf" 2>&1)
+		rc=$?
+	fi
 	if grep -q '^SKIP' "$outf" 2>/dev/null; then
 		r_status=skip
 		r_reason=$(sed -n 's/^SKIP: *//p' "$outf" | head -n 1)
+		[ "$ct" = 1 ] && { ct_stop; return; }
 		[ -s "$pidf" ] && kill_leftovers "$(cat "$pidf")"
 		return
 	fi
@@ -272,7 +353,11 @@ run_one() {
 		show_tail output "$outf"
 		return
 	fi
-	pid=$(cat "$pidf")
+	if [ "$ct" = 1 ]; then
+		tpid=$(cat "$pidf")	# the test's root, inside; pid is the container's init
+	else
+		pid=$(cat "$pidf")
+	fi
 
 	if [ "$nocr" = 0 ]; then
 		for ((i = 1; i <= iters; i++)); do
@@ -295,6 +380,8 @@ run_one() {
 				kill_leftovers "$pid"
 				return
 			fi
+			# the first generation's controller leaves with its init
+			[ -n "$ctl" ] && { wait "$ctl" 2>/dev/null; ctl=; }
 			rm -f "$wd/rpid"
 			(cd "$wd" && timeout 120 "${w_restore[@]}" "$lxc_cr" restore -D "$img" -d --pidfile "$wd/rpid" \
 				-o restore.log -v4 $opts) >"$wd/restore.$i.cmd.out" 2>&1
@@ -309,7 +396,7 @@ run_one() {
 			fi
 			rpid=$(cat "$wd/rpid" 2>/dev/null)
 			# the init of a PID namespace of its own gets whatever host PID is free
-			[ "$ns" != 0 ] && [ -n "$rpid" ] && pid=$rpid
+			{ [ "$ns" != 0 ] || [ "$ct" = 1 ]; } && [ -n "$rpid" ] && pid=$rpid
 			if [ ! -d "/proc/$pid" ]; then
 				r_reason="restore #$i: pid $pid does not exist after restore"
 				show_tail "restore log" "$(find_log "$wd" "$img" restore.log)"
@@ -324,6 +411,24 @@ run_one() {
 		done
 	fi
 
+	if [ "$ct" = 1 ]; then
+		rpid=$(ct_hostpid "$pid" "$tpid")
+		if [ -z "$rpid" ]; then
+			r_reason="no process $tpid in the container of init $pid"
+			show_tail output "$outf"
+			ct_stop
+			return
+		fi
+		kill -TERM "$rpid" 2>/dev/null
+		if ! ct_gone "$rpid" 10; then
+			r_reason="pid $tpid (host $rpid) did not exit within 10 s of SIGTERM"
+			show_tail output "$outf"
+			ct_stop
+			return
+		fi
+		sleep 0.2	# children of the test report too
+		ct_stop
+	fi
 	kill -TERM "$pid" 2>/dev/null
 	if ! wait_gone "$pid" 10; then
 		r_reason="pid $pid did not exit within 10 s of SIGTERM"
@@ -366,6 +471,27 @@ for t in "${tests[@]}"; do
 done
 
 [ "$tap" = 1 ] && echo "1..${#run_list[@]}"
+
+# --ct: one rootfs for every test: busybox, the test programs under /zdtm
+# with their libraries, and a directory per test under /zdtm/wd.
+if [ "$ct" = 1 ]; then
+	ct_launch=$builddir/../container/ct-launch
+	if [ ! -x "$ct_launch" ] || [ ! -x /bin/busybox ]; then
+		echo "run.sh: --ct needs $ct_launch (make check TESTS=) and /bin/busybox (busybox-static)" >&2
+		exit 2
+	fi
+	ctroot=$run_root/ctroot
+	progs=()
+	for t in "${run_list[@]}"; do
+		[ -x "$builddir/$t" ] && progs+=("$builddir/$t:/zdtm/$t")
+	done
+	if ! "$srcdir/../container/mkrootfs.sh" --hostname zdtm-ct "$ctroot" "${progs[@]}" \
+		>"$run_root/mkrootfs.log" 2>&1; then
+		echo "run.sh: cannot build the container rootfs:" >&2
+		tail -n 5 "$run_root/mkrootfs.log" >&2
+		exit 2
+	fi
+fi
 [ "$tap" = 0 ] && [ "$nocr" = 1 ] && echo "(--no-cr: tests run without checkpoint/restore)"
 
 # Known gaps: tests of state the engine cannot restore yet. They still run;
@@ -374,6 +500,7 @@ done
 gaps_files=("$srcdir/known-gaps.list")
 { [ "$ns" = 1 ] || [ "$ns" = 3 ]; } && gaps_files+=("$srcdir/known-gaps-ns.list")
 [ "$ns" = 2 ] && gaps_files+=("$srcdir/known-gaps-ns-mnt.list")
+[ "$ct" = 1 ] && gaps_files+=("$srcdir/known-gaps-ct.list")
 gap_reason() {
 	local f
 	for f in "${gaps_files[@]}"; do

@@ -386,6 +386,27 @@ int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char
 
 /* ---------------------------------------------------------------- restore */
 
+/* lxc-cr's /proc, reachable while lxc-cr is in the tree's mounts (whose own
+ * /proc comes later, or never) */
+static int reopen_proc = -1;
+
+void files_set_proc(int procfd)
+{
+	reopen_proc = procfd;
+}
+
+int reopen_fd(int fd, int flags)
+{
+	char p[64];
+
+	if (reopen_proc >= 0) {
+		snprintf(p, sizeof(p), "self/fd/%d", fd);
+		return openat(reopen_proc, p, flags);
+	}
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return open(p, flags);
+}
+
 struct file_obj *file_find(struct rst_ctx *ctx, uint32_t type, uint32_t id)
 {
 	for (unsigned i = 0; i < ctx->nr_files; i++)
@@ -550,8 +571,8 @@ int files_open_all(struct rst_ctx *ctx)
 			}
 			ret = file_open_obj(ctx, f);
 			if (ret < 0) {
-				pr_err("pid %d fd %u: cannot restore its %s", item->pid, fe->fd,
-				       f->ops->name);
+				pr_err("pid %d fd %u: cannot restore its %s: %s", item->pid, fe->fd,
+				       f->ops->name, strerror(-ret));
 				return ret;
 			}
 		}

@@ -129,6 +129,10 @@ int files_dump_finish(struct dump_ctx *ctx);
 int unix_dump_finish(void);
 
 /* restore */
+/* Restore: lxc-cr's /proc (a descriptor), for reopen_fd(). */
+void files_set_proc(int procfd);
+/* A new open file on what fd refers to (/proc/self/fd/N, lxc-cr's /proc). */
+int reopen_fd(int fd, int flags);
 int files_collect(struct rst_ctx *ctx);
 /* fd/inherit.c: match the caller's --inherit-fd descriptors to objects by key
  * (before anything exists; a key an external object needs must be given),

@@ -43,10 +43,14 @@ static void unescape(char *s)
 	*d = '\0';
 }
 
-/* The path of the inode behind a file handle on device sdev, from this process. */
-static int handle_path(uint64_t sdev, uint64_t ino, uint32_t fh_type, const uint8_t *fh,
+/* The path of the inode behind a file handle on device sdev, as process pid
+ * sees it: through its mounts (/proc/PID/mountinfo, reached from
+ * /proc/PID/root), not lxc-cr's. */
+static int handle_path(pid_t pid, uint64_t sdev, uint64_t ino, uint32_t fh_type, const uint8_t *fh,
 		       size_t fh_len, char *out, size_t outlen)
 {
+	char mipath[64];
+
 	_cleanup_free_ struct file_handle *h = xzalloc(sizeof(*h) + fh_len);
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
@@ -58,12 +62,13 @@ static int handle_path(uint64_t sdev, uint64_t ino, uint32_t fh_type, const uint
 	h->handle_bytes = fh_len;
 	h->handle_type = fh_type;
 	memcpy(h->f_handle, fh, fh_len);
-	mi = fopen("/proc/self/mountinfo", "re");
+	snprintf(mipath, sizeof(mipath), "/proc/%d/mountinfo", pid);
+	mi = fopen(mipath, "re");
 	if (!mi)
 		return -errno;
 	while (ret && getline(&line, &cap, mi) > 0) {
 		unsigned maj, min;
-		char root[PATH_MAX], mnt[PATH_MAX], link[64];
+		char root[PATH_MAX], mnt[PATH_MAX], link[64], top[PATH_MAX + 64];
 		int mfd, fd;
 		struct stat st;
 		ssize_t n;
@@ -72,7 +77,8 @@ static int handle_path(uint64_t sdev, uint64_t ino, uint32_t fh_type, const uint
 		    maj != KDEV_MAJOR(sdev) || min != KDEV_MINOR(sdev))
 			continue;
 		unescape(mnt);
-		mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		snprintf(top, sizeof(top), "/proc/%d/root%s", pid, mnt);
+		mfd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (mfd < 0)
 			continue;
 		fd = open_by_handle_at(mfd, h, O_PATH | O_CLOEXEC);
@@ -81,11 +87,15 @@ static int handle_path(uint64_t sdev, uint64_t ino, uint32_t fh_type, const uint
 			continue;
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 		n = readlink(link, out, outlen - 1);
-		close(fd);
-		if (n <= 0)
+		if (n <= 0 || fstat(fd, &st) < 0) {
+			close(fd);
 			continue;
+		}
+		close(fd);
 		out[n] = '\0';
-		if (out[0] == '/' && lstat(out, &st) == 0 && st.st_ino == ino)
+		/* the path must lead there again from the process's root */
+		snprintf(top, sizeof(top), "/proc/%d/root%s", pid, out);
+		if (out[0] == '/' && st.st_ino == ino && lstat(top, &st) == 0 && st.st_ino == ino)
 			ret = 0;
 	}
 	fclose(mi);
@@ -166,7 +176,7 @@ static int inotify_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 			break;
 		}
 		if (hex_bytes(hex, w->f_handle.data, fhb) ||
-		    handle_path(sdev, ino, fht, w->f_handle.data, fhb, path, sizeof(path))) {
+		    handle_path(p->pid, sdev, ino, fht, w->f_handle.data, fhb, path, sizeof(path))) {
 			pr_err("pid %d fd %d: inotify watch %u is not supported (no path to inode %llu on device %u:%u)",
 			       p->pid, p->fd, wd, ino, KDEV_MAJOR(sdev), KDEV_MINOR(sdev));
 			ret = -ENOTSUP;

@@ -190,11 +190,9 @@ static int memfd_create_ino(struct rst_ctx *ctx, MemfdEntry *e, MemfdEntry *data
 static int memfd_reopen(int ifd, MemfdEntry *e)
 {
 	uint32_t flags = e->flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_APPEND);
-	char p[64];
 	int fd, ret;
 
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", ifd);
-	fd = open(p, flags | O_CLOEXEC);
+	fd = reopen_fd(ifd, flags | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("memfd %s: cannot open again", e->name);
 		return -errno;
@@ -254,7 +252,6 @@ static int memfd_open(struct rst_ctx *ctx, struct file_obj *f)
 
 int memfd_shmem_fd(struct rst_ctx *ctx, uint64_t shmid)
 {
-	char p[64];
 	int ret, fd;
 
 	for (unsigned i = 0; i < ctx->nr_files; i++) {
@@ -266,10 +263,9 @@ int memfd_shmem_fd(struct rst_ctx *ctx, uint64_t shmid)
 		ret = file_open_obj(ctx, o);
 		if (ret)
 			return ret;
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", o->fd);
-		fd = open(p, O_RDWR | O_CLOEXEC);
+		fd = reopen_fd(o->fd, O_RDWR | O_CLOEXEC);
 		if (fd < 0 && errno == EACCES)
-			fd = open(p, O_RDONLY | O_CLOEXEC);
+			fd = reopen_fd(o->fd, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			pr_perror("memfd %s: cannot open for its mappings", oe->name);
 			return -errno;

@@ -186,10 +186,7 @@ static int restore_pipe_data(struct rst_ctx *ctx, uint64_t pipe_id, uint32_t siz
 /* A new open file on the same pipe end as fd, with its own flags. */
 static int reopen_end(int fd, uint32_t flags)
 {
-	char p[64];
-
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	return open(p, (flags & ~O_NONBLOCK) | O_NONBLOCK | O_CLOEXEC);
+	return reopen_fd(fd, (flags & ~O_NONBLOCK) | O_NONBLOCK | O_CLOEXEC);
 }
 
 static int set_flags(int fd, uint32_t flags)

@@ -83,6 +83,31 @@ static int dump_ghost(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	return img_close(img) ?: ret;
 }
 
+/*
+ * Whether the path the process sees for its file leads to that file in its
+ * own view: looked up from its root (/proc/PID/root), in its mounts, never
+ * from lxc-cr's. 0 when it does, -ENOENT when nothing is there, -ESTALE when
+ * something else is.
+ */
+static int reg_in_view(const struct fd_parms *p, const char *path)
+{
+	char root[64];
+	_cleanup_close_ int rfd = -1;
+	struct stat st;
+
+	/* a file in flight in a socket queue is held by lxc-cr: look from its receiver */
+	snprintf(root, sizeof(root), "/proc/%d/root", p->item ? p->item->pid : p->pid);
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	if (fstatat(rfd, path[1] ? path + 1 : "", &st,
+		    AT_SYMLINK_NOFOLLOW | (path[1] ? 0 : AT_EMPTY_PATH)) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? -ENOENT : -errno;
+	if (st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino)
+		return -ESTALE;
+	return 0;
+}
+
 static int reg_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 {
 	RegFileEntry e = REG_FILE_ENTRY__INIT;
@@ -90,10 +115,26 @@ static int reg_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	bool deleted = false;
 	int ret;
 
-	if (ll > sl && !strcmp(p->link + ll - sl, DELETED_SUFFIX) &&
-	    (p->st.st_nlink == 0 || access(p->link, F_OK) != 0)) {
+	ret = reg_in_view(p, p->link);
+	if (ret && ll > sl && !strcmp(p->link + ll - sl, DELETED_SUFFIX)) {
 		p->link[ll - sl] = '\0';
-		deleted = true;
+		if (p->st.st_nlink == 0 || reg_in_view(p, p->link)) {
+			deleted = true;
+			ret = 0;
+		} else {
+			p->link[ll - sl] = DELETED_SUFFIX[0];
+		}
+	}
+	if (ret) {
+		if (p->fd >= 0)
+			pr_err("pid %d fd %d: %s is not reachable at that path from the process's root "
+			       "(opened outside its root filesystem, or covered by a mount since); not supported",
+			       p->pid, p->fd, p->link);
+		else
+			pr_err("pid %d: %s (%s) is not reachable at that path from the process's root "
+			       "(outside its root filesystem, or covered by a mount since); not supported",
+			       p->pid, p->link, p->path);
+		return ret == -ESTALE || ret == -ENOENT ? -ENOTSUP : ret;
 	}
 	e.id = id;
 	e.path = p->link;
@@ -212,7 +253,6 @@ static int reg_open(struct rst_ctx *ctx, struct file_obj *f)
 	if (e->has_ghost && e->ghost) {
 		struct file_obj *owner = file_find(ctx, FD_TYPES__REG, e->ghost);
 		RegFileEntry *oe;
-		char p[64];
 		int *gfd;
 
 		if (!owner || !(oe = owner->msg)->has_ghost || oe->ghost != owner->id) {
@@ -235,8 +275,7 @@ static int reg_open(struct rst_ctx *ctx, struct file_obj *f)
 			if (*gfd < 0)
 				return *gfd;
 		}
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", *gfd);
-		fd = open(p, flags | O_CLOEXEC);
+		fd = reopen_fd(*gfd, flags | O_CLOEXEC);
 	} else {
 		fd = open(e->path, flags | O_CLOEXEC);
 	}

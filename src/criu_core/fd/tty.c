@@ -622,7 +622,7 @@ static int open_external(struct rst_ctx *ctx, struct file_obj *f)
 		       e->path);
 		return -ENOTTY;
 	}
-	fd = open("/proc/self/fd/0", (e->flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_NOCTTY | O_CLOEXEC);
+	fd = reopen_fd(0, (e->flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("cannot open the restorer's terminal again for %s", e->path);
 		return -errno;

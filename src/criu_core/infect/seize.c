@@ -75,9 +75,11 @@ static bool defer_wait;
 static int seize_thread(pid_t tid, bool *group_stop)
 {
 	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)SEIZE_OPTS) < 0) {
-		int e = errno;
+		int e = errno, st, code;
 
-		if (e == ESRCH)
+		/* EPERM for a thread that exited meanwhile (a shell's short-lived child) */
+		if (e == ESRCH || (e == EPERM && (proc_parse_stat_state(tid, &st, &code) < 0 ||
+						  st == TASK_ZOMBIE)))
 			return -ESRCH;
 		pr_perror("thread %d: cannot seize", tid);
 		return -e;
@@ -235,6 +237,19 @@ static int seize_threads(struct pstree_item *item)
 		if (has_tid(item, tids[i]))
 			continue;
 		ret = seize_thread(tids[i], &gstop);
+		if (ret == -ESRCH && nr == 1 && tids[i] == item->pid && !item->nr_threads &&
+		    proc_parse_stat_state(item->pid, &item->state, &item->exit_status) == 0 &&
+		    item->state == TASK_ZOMBIE) {
+			/* it exited before it could be stopped: a zombie of the tree */
+			item->threads = xzalloc(sizeof(pid_t));
+			if (!item->threads) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			item->threads[0] = item->pid;
+			item->nr_threads = 1;
+			break;
+		}
 		if (ret == -ESRCH)
 			continue;
 		if (ret < 0)

@@ -105,7 +105,15 @@ int infect_find_syscall_ip(struct pstree_item *item)
 	return -ENOENT;
 }
 
-static int wait_syscall_stop(pid_t tid)
+/*
+ * A standard signal that comes meanwhile (SIGCHLD from a child that just
+ * exited, in a tree thawed after its seize) stops the call in a
+ * signal-delivery stop: it is held back (*held) and the call goes on; the
+ * caller sends it again once the thread's registers are back, so that it is
+ * pending as it would have been. Stop signals and real-time signals (whose
+ * data would be lost) still fail the call.
+ */
+static int wait_syscall_stop(pid_t tid, int *held)
 {
 	int status;
 
@@ -122,6 +130,17 @@ static int wait_syscall_stop(pid_t tid)
 		}
 		/* a stopped task reports its group stop again: go on */
 		if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP) {
+			if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0) {
+				pr_perror("thread %d: PTRACE_SYSCALL", tid);
+				return -errno;
+			}
+			continue;
+		}
+		if (WIFSTOPPED(status) && !(status >> 16) && WSTOPSIG(status) != (SIGTRAP | 0x80) &&
+		    WSTOPSIG(status) < SIGRTMIN && WSTOPSIG(status) != SIGSTOP &&
+		    WSTOPSIG(status) != SIGTSTP && WSTOPSIG(status) != SIGTTIN &&
+		    WSTOPSIG(status) != SIGTTOU && !*held) {
+			*held = WSTOPSIG(status);
 			if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0) {
 				pr_perror("thread %d: PTRACE_SYSCALL", tid);
 				return -errno;
@@ -146,7 +165,7 @@ int infect_syscall(struct pstree_item *item, pid_t tid, long nr, long *ret,
 		   long a1, long a2, long a3, long a4, long a5, long a6)
 {
 	struct user_regs_struct orig, regs;
-	int err;
+	int err, held = 0;
 
 	if (!item->syscall_ip) {
 		err = infect_find_syscall_ip(item);
@@ -171,15 +190,19 @@ int infect_syscall(struct pstree_item *item, pid_t tid, long nr, long *ret,
 		pr_perror("thread %d: set registers", tid);
 		return -errno;
 	}
-	err = wait_syscall_stop(tid);	/* entry */
+	err = wait_syscall_stop(tid, &held);	/* entry */
 	if (!err)
-		err = wait_syscall_stop(tid);	/* exit */
+		err = wait_syscall_stop(tid, &held);	/* exit */
 	if (!err && ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
 		err = -errno;
 	/* We leave the thread in a syscall-exit stop: a restart must be set up by hand. */
 	infect_fixup_syscall_regs(&orig, false);
 	if (ptrace(PTRACE_SETREGS, tid, NULL, &orig) < 0) {
 		pr_perror("thread %d: put registers back", tid);
+		return -errno;
+	}
+	if (held && syscall(SYS_tgkill, item->pid, tid, held) < 0) {
+		pr_perror("thread %d: cannot send back signal %d held during a remote syscall", tid, held);
 		return -errno;
 	}
 	if (err)

@@ -53,8 +53,8 @@ static void lines_free(struct cg_line *l, unsigned n)
 	free(l);
 }
 
-/* /proc/REL/cgroup as (controllers, path) pairs. */
-static int read_cg_lines(const char *rel, struct cg_line **out, unsigned *nr)
+/* /proc/REL/cgroup as (controllers, path) pairs; /proc is procfd when >= 0. */
+static int read_cg_lines_at(int procfd, const char *rel, struct cg_line **out, unsigned *nr)
 {
 	char path[96];
 	_cleanup_free_ char *buf = NULL;
@@ -63,7 +63,7 @@ static int read_cg_lines(const char *rel, struct cg_line **out, unsigned *nr)
 	char *s, *save = NULL;
 
 	snprintf(path, sizeof(path), "/proc/%s/cgroup", rel);
-	buf = read_file_at(AT_FDCWD, path, NULL);
+	buf = procfd >= 0 ? read_file_at(procfd, path + 6, NULL) : read_file_at(AT_FDCWD, path, NULL);
 	if (!buf) {
 		pr_perror("cannot read %s", path);
 		return -ESRCH;
@@ -94,6 +94,11 @@ static int read_cg_lines(const char *rel, struct cg_line **out, unsigned *nr)
 	*out = l;
 	*nr = n;
 	return 0;
+}
+
+static int read_cg_lines(const char *rel, struct cg_line **out, unsigned *nr)
+{
+	return read_cg_lines_at(-1, rel, out, nr);
 }
 
 static bool has_token(const char *list, const char *tok)
@@ -419,6 +424,7 @@ int cgroup_dump(struct dump_ctx *ctx)
 /* restore: mount points per hierarchy, cgroups created (parents first) */
 static struct {
 	char **mnt;
+	int *mfd;		/* each hierarchy's mount, for tasks in the tree's mounts */
 	unsigned nr_mnt;
 	char **made;
 	unsigned nr_made;
@@ -573,6 +579,24 @@ static int write_str(const char *dir, const char *file, const char *val)
 	return 0;
 }
 
+/* Join the cgroup full of hierarchy h, through the hierarchy's descriptor. */
+static int write_procs(unsigned h, const char *full)
+{
+	const char *rel = full + strlen(rcg.mnt[h]);
+	_cleanup_free_ char *p = xsprintf("%s%scgroup.procs", *rel == '/' ? rel + 1 : rel,
+					  *rel ? "/" : "");
+	_cleanup_close_ int fd = -1;
+
+	if (!p)
+		return -ENOMEM;
+	fd = openat(rcg.mfd[h], p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) < 0) {
+		pr_perror("cannot join cgroup %s", full);
+		return -errno;
+	}
+	return 0;
+}
+
 static int write_devices(const char *dir, char *list)
 {
 	char *s, *save = NULL;
@@ -621,12 +645,23 @@ int cgroup_prepare(struct rst_ctx *ctx)
 	rcg.mnt = xzalloc(sizeof(char *) * (e->n_hiers + 1));
 	if (!rcg.mnt)
 		return -ENOMEM;
+	rcg.mfd = xzalloc(sizeof(int) * (e->n_hiers + 1));
+	if (!rcg.mfd)
+		return -ENOMEM;
 	rcg.nr_mnt = e->n_hiers;
 	for (size_t h = 0; h < e->n_hiers; h++)
+		rcg.mfd[h] = -1;
+	for (size_t h = 0; h < e->n_hiers; h++) {
 		if (!(rcg.mnt[h] = hier_mount(e->hiers[h]->controllers))) {
 			pr_err("cgroup hierarchy '%s' is not mounted on this host", e->hiers[h]->controllers);
 			return -ENOTSUP;
 		}
+		rcg.mfd[h] = rst_svc_fd(ctx, open(rcg.mnt[h], O_PATH | O_DIRECTORY | O_CLOEXEC));
+		if (rcg.mfd[h] < 0) {
+			pr_perror("cannot open the cgroup hierarchy %s", rcg.mnt[h]);
+			return -errno;
+		}
+	}
 	/* nothing is created before every own cgroup was checked */
 	for (size_t d = 0; d < e->n_dirs; d++) {
 		_cleanup_free_ char *full = map_path(ctx, e->dirs[d]->hier, e->dirs[d]->path);
@@ -685,7 +720,8 @@ int cgroup_enter(struct rst_ctx *ctx, struct pstree_item *item)
 		pr_err("pid %d: has no cgroups in cgroup.img", item->pid);
 		return -EINVAL;
 	}
-	if ((ret = read_cg_lines("self", &l, &n)))
+	/* the task may be in the tree's mounts already: host paths through descriptors */
+	if ((ret = read_cg_lines_at(ctx->host_proc, "self", &l, &n)))
 		return ret;
 	for (size_t h = 0; !ret && h < e->n_hiers; h++) {
 		_cleanup_free_ char *full = map_path(ctx, h, t->paths[h]);
@@ -700,7 +736,7 @@ int cgroup_enter(struct rst_ctx *ctx, struct pstree_item *item)
 				cur = xsprintf("%s%s", rcg.mnt[h], strcmp(l[k].path, "/") ? l[k].path : "");
 		if (cur && !strcmp(cur, full))
 			continue;
-		ret = write_str(full, "cgroup.procs", "0");
+		ret = write_procs(h, full);
 	}
 	lines_free(l, n);
 	return ret;
@@ -718,8 +754,12 @@ void cgroup_fini(struct rst_ctx *ctx, bool failed)
 		free(rcg.made[i]);
 	}
 	free(rcg.made);
-	for (unsigned h = 0; h < rcg.nr_mnt; h++)
+	for (unsigned h = 0; h < rcg.nr_mnt; h++) {
 		free(rcg.mnt[h]);
+		if (rcg.mfd && rcg.mfd[h] >= 0)
+			close(rcg.mfd[h]);
+	}
 	free(rcg.mnt);
+	free(rcg.mfd);
 	memset(&rcg, 0, sizeof(rcg));
 }

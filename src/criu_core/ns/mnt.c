@@ -1,29 +1,37 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Mount namespace. The root's mounts come from /proc/ROOT/mountinfo and are
- * compared with lxc-cr's own: a mount with the same device, root, mountpoint
- * and type as one of lxc-cr's was inherited (CLONE_NEWNS copies the caller's
- * mounts) and is "external": the restore starts from a copy of lxc-cr's
- * namespace, so it is there again. The tree's own mounts are recorded and
- * re-created on top, all private: proc, sysfs, tmpfs (with its files, in
- * tmpfs-ID.img), devpts (a new instance) and binds of host directories (a
- * mount whose device lxc-cr also has mounted: its host path is the host
- * mount's mountpoint plus the rest of its root). Shared mounts and any other
- * filesystem are refused.
+ * Mount namespace. The root's mounts come from /proc/ROOT/mountinfo, ordered
+ * parents first, and are compared with lxc-cr's own: a mount with the same
+ * device, root, mountpoint and type as one of lxc-cr's, and not on a mount of
+ * the tree's own, was inherited (CLONE_NEWNS copies the caller's mounts) and
+ * is "external": the restore starts from a copy of lxc-cr's namespace, so it
+ * is there again. The tree's own mounts are recorded and re-created on top:
+ * proc, sysfs, tmpfs (with its files, in tmpfs-ID.img), devpts (a new
+ * instance), overlayfs (its layers), binds of host directories (a mount whose
+ * device lxc-cr also has mounted: its host path is the host mount's
+ * mountpoint plus the rest of its root) and binds of what another of the
+ * tree's own mounts holds (/dev/console from the devpts), with their peer
+ * groups and masters when these stay in the tree. Other filesystems are
+ * refused.
  *
- * A root filesystem of the tree's own (a container that pivot_root'ed) is a
- * bind of a host directory: the restore binds it (or --root DIR) onto itself,
- * mounts the rest below it and pivots into it. Files the tree holds open are
- * still opened by lxc-cr from its own namespace, so such a tree is refused at
- * dump for now.
+ * A root filesystem of the tree's own (a container that pivot_root'ed, as
+ * libvirt's LXC driver builds it) is a bind of a host directory: the restore
+ * binds it (or --root DIR) onto itself, mounts the rest below it and pivots
+ * into it. That happens in a helper before any task exists; lxc-cr then
+ * enters the namespace to open the tree's files and to clone its root, so
+ * every path is looked up in the tree's view, and proc and sysfs are mounted
+ * by the root in its own PID and network namespaces.
  */
 #include <fcntl.h>
 #include <ftw.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
 
 #include "ns/ns.h"
 #include "restore/restore.h"
@@ -142,6 +150,23 @@ static bool has_opt(const char *list, const char *opt)
 	return false;
 }
 
+/* The number after tag ("shared:", "master:") in mountinfo's optional fields, or 0. */
+static uint32_t tag_id(const char *tags, const char *tag)
+{
+	const char *p = strstr(tags, tag);
+
+	return p ? (uint32_t)strtoul(p + strlen(tag), NULL, 10) : 0;
+}
+
+/* Whether any of lxc-cr's mounts is in peer group id. */
+static bool host_has_group(const struct mi_list *host, uint32_t id)
+{
+	for (unsigned i = 0; i < host->nr; i++)
+		if (tag_id(host->m[i].tags, "shared:") == id)
+			return true;
+	return false;
+}
+
 static uint32_t mnt_flags(const char *opts)
 {
 	static const struct { const char *name; uint32_t flag; } map[] = {
@@ -220,6 +245,49 @@ static char *host_path(const struct mi *m, const struct mi_list *host)
 	return out;
 }
 
+/* A mount that shows part of another of the tree's own mounts (the console
+ * slave bound from the tree's devpts on /dev/console, a tmpfs bound
+ * elsewhere): the path of its source as the tree sees it, or NULL. The
+ * other mount must come first, so that it exists when this one is bound. */
+static char *tree_path(const struct mi *m, const struct mi_list *ct, unsigned upto)
+{
+	const struct mi *best = NULL;
+	const char *rest, *base;
+	size_t blen = 0, n;
+
+	for (unsigned k = 0; k < upto; k++) {
+		const struct mi *o = &ct->m[k];
+		size_t len = strlen(o->root);
+
+		if (!o->own || o->dev != m->dev || strncmp(o->root, m->root, len))
+			continue;
+		if (len > 1 && m->root[len] && m->root[len] != '/')
+			continue;
+		if (!best || len > blen) {
+			best = o;
+			blen = len;
+		}
+	}
+	if (!best)
+		return NULL;
+	rest = strcmp(best->root, "/") ? m->root + blen : m->root;
+	if (!strcmp(rest, "/"))
+		rest = "";
+	base = strcmp(best->mnt, "/") || !*rest ? best->mnt : "";
+	/* a bound file since removed (the console pty of an earlier restore) */
+	n = strlen(rest);
+	if (n > 9 && !strcmp(rest + n - 9, "//deleted"))
+		n -= 9;
+	return xsprintf("%s%.*s", base, (int)n, rest);
+}
+
+static int ovl_count(const char *path, void *nr)
+{
+	(void)path;
+	(*(unsigned *)nr)++;
+	return 0;
+}
+
 static bool inherited(const struct mi *m, const struct mi_list *host)
 {
 	for (unsigned i = 0; i < host->nr; i++) {
@@ -230,6 +298,130 @@ static bool inherited(const struct mi *m, const struct mi_list *host)
 			return true;
 	}
 	return false;
+}
+
+/* Order l so that every mount comes after its parent (when listed), keeping
+ * mountinfo's order otherwise. */
+static int mi_sort(struct mi_list *l)
+{
+	struct mi *out = xzalloc(sizeof(*out) * (l->nr + 1));
+	bool *done = xzalloc(l->nr + 1);
+	unsigned n = 0;
+	int ret = 0;
+
+	if (!out || !done) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (n < l->nr) {
+		unsigned before = n;
+
+		for (unsigned i = 0; i < l->nr; i++) {
+			bool ready = true;
+
+			if (done[i])
+				continue;
+			for (unsigned k = 0; k < l->nr; k++)
+				if (k != i && !done[k] && l->m[k].id == l->m[i].parent)
+					ready = false;
+			if (!ready)
+				continue;
+			done[i] = true;
+			out[n++] = l->m[i];
+		}
+		if (n == before) {
+			pr_err("mountinfo: mounts form a loop; cannot order them");
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	free(l->m);
+	l->m = out;
+	out = NULL;
+out:
+	free(out);
+	free(done);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- overlayfs */
+
+/*
+ * The layers of an overlay mount are the paths its mounter gave
+ * (lowerdir=A:B,upperdir=U,workdir=W in its superblock options), seen from
+ * the mounter's root: the tree's when the container mounted it, the host's
+ * when its launcher did before pivoting. Call fn on each; stop at the first
+ * non-zero return.
+ */
+static int ovl_layers(const char *opts, int (*fn)(const char *path, void *arg), void *arg)
+{
+	_cleanup_free_ char *copy = xstrdup(opts);
+	char *p = copy, *o;
+	int ret;
+
+	if (!copy)
+		return -ENOMEM;
+	while ((o = strsep(&p, ","))) {
+		char *v = strchr(o, '='), *l;
+
+		if (!v)
+			continue;
+		*v++ = '\0';
+		if (!strcmp(o, "lowerdir+") || !strcmp(o, "datadir+") || strchr(v, '\\'))
+			return -EINVAL;	/* appended layers, escaped separators: not yet */
+		if (strcmp(o, "lowerdir") && strcmp(o, "upperdir") && strcmp(o, "workdir"))
+			continue;
+		while ((l = strsep(&v, ":")))
+			if ((ret = fn(l, arg)))
+				return ret;
+	}
+	return 0;
+}
+
+struct ovl_where {
+	pid_t root;
+	unsigned in_tree, in_host, bad;
+};
+
+static int ovl_where_one(const char *path, void *arg)
+{
+	struct ovl_where *w = arg;
+	char p[PATH_MAX + 64];
+	struct stat st;
+
+	if (path[0] != '/') {
+		w->bad++;
+		return 0;
+	}
+	snprintf(p, sizeof(p), "/proc/%d/root%s", w->root, path);
+	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+		w->in_tree++;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		w->in_host++;
+	return 0;
+}
+
+/* Whether the layers of overlay m are paths of the tree (1), of lxc-cr (0). */
+static int ovl_dump(pid_t root, const struct mi *m)
+{
+	struct ovl_where w = { .root = root };
+	unsigned nr;
+	int ret = ovl_layers(m->super, ovl_where_one, &w);
+
+	nr = w.bad;
+	ovl_layers(m->super, ovl_count, &nr);
+	if (ret || w.bad) {
+		pr_err("overlay %s: its layers (%s) are not given as plain absolute paths; not supported",
+		       m->mnt, m->super);
+		return -ENOTSUP;
+	}
+	if (w.in_tree == nr)
+		return 1;
+	if (w.in_host == nr)
+		return 0;
+	pr_err("overlay %s: its layers (%s) are directories neither of the tree nor of the host; not supported",
+	       m->mnt, m->super);
+	return -ENOTSUP;
 }
 
 /* ---------------------------------------------------------------- dump: tmpfs */
@@ -377,13 +569,23 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", root);
 	if ((ret = mi_read("/proc/self/mountinfo", &host)) || (ret = mi_read(path, &ct)))
 		goto out;
-	for (unsigned i = 0; i < ct.nr; i++)
+	/* parents first: a moved mount keeps its place in mountinfo (libvirt moves /dev) */
+	if ((ret = mi_sort(&ct)))
+		goto out;
+	/* what lies on a mount of the tree's own is its own too, even where lxc-cr
+	 * has the same (a cgroup hierarchy mounted by the container on its tmpfs) */
+	for (unsigned i = 0; i < ct.nr; i++) {
 		ct.m[i].own = !inherited(&ct.m[i], &host);
-	/* parents first: mountinfo lists them so, but make sure */
+		for (unsigned k = 0; k < i; k++)
+			if (ct.m[k].id == ct.m[i].parent && ct.m[k].own)
+				ct.m[i].own = true;
+	}
 	for (unsigned i = 0; i < ct.nr; i++) {
 		struct mi *m = &ct.m[i];
 		char *src = NULL, *opts = NULL;
 		const char *type = m->fstype;
+		uint32_t shared, master;
+		bool in_tree = false, layers_in_tree = false;
 
 		if (!m->own) {
 			for (unsigned k = 0; k < ct.nr; k++)
@@ -402,23 +604,38 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 				ret = -ENOTSUP;
 				goto out;
 			}
-		if (strstr(m->tags, "shared:")) {
-			pr_err("mount %s (%s) is shared; only private mounts are supported", m->mnt,
-			       m->fstype);
+		shared = tag_id(m->tags, "shared:");
+		master = tag_id(m->tags, "master:");
+		if (shared && host_has_group(&host, shared)) {
+			pr_err("mount %s (%s) is shared with mounts outside the tree (peer group %u); not supported",
+			       m->mnt, m->fstype, shared);
 			ret = -ENOTSUP;
 			goto out;
 		}
-		if (strstr(m->tags, "master:"))
-			pr_info("mount %s (%s) is a slave: it is restored private", m->mnt, m->fstype);
+		if (master && host_has_group(&host, master)) {
+			pr_info("mount %s (%s) is a slave of mounts outside the tree: it is restored without that master",
+				m->mnt, m->fstype);
+			master = 0;
+		}
 		src = host_path(m, &host);
 		if (src) {
 			type = "bind";
+		} else if ((src = tree_path(m, &ct, i))) {
+			type = "bind";
+			in_tree = true;
 		} else if (!strcmp(type, "proc") || !strcmp(type, "sysfs") || !strcmp(type, "tmpfs")) {
 			src = xstrdup(m->source);
 			opts = super_opts(m->super, NULL);
 		} else if (!strcmp(type, "devpts")) {
 			src = xstrdup(m->source);
 			opts = super_opts(m->super, "newinstance");
+		} else if (!strcmp(type, "overlay")) {
+			if ((ret = ovl_dump(root, m)) < 0)
+				goto out;
+			layers_in_tree = ret;
+			ret = 0;
+			src = xstrdup(m->source);
+			opts = super_opts(m->super, NULL);
 		} else {
 			pr_err("mount %s: filesystem type %s is not supported", m->mnt, m->fstype);
 			ret = -ENOTSUP;
@@ -435,15 +652,26 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		ret = record(&e->mnts, &e->n_mnts, m, type, src, opts, i == 0, &ct);
 		if (ret)
 			goto out;
-		pr_info("mount %s: %s %s%s%s", m->mnt, type, src ? src : "", opts ? " " : "",
-			opts ? opts : "");
+		if (in_tree) {
+			e->mnts[e->n_mnts - 1]->has_src_in_tree = true;
+			e->mnts[e->n_mnts - 1]->src_in_tree = true;
+		}
+		if (layers_in_tree) {
+			e->mnts[e->n_mnts - 1]->has_layers_in_tree = true;
+			e->mnts[e->n_mnts - 1]->layers_in_tree = true;
+		}
+		if (shared) {
+			e->mnts[e->n_mnts - 1]->has_shared_id = true;
+			e->mnts[e->n_mnts - 1]->shared_id = shared;
+		}
+		if (master) {
+			e->mnts[e->n_mnts - 1]->has_master_id = true;
+			e->mnts[e->n_mnts - 1]->master_id = master;
+		}
+		pr_info("mount %s: %s %s%s%s%s", m->mnt, type, in_tree ? "(tree) " : "", src ? src : "",
+			opts ? " " : "", opts ? opts : "");
 		if (!strcmp(type, "tmpfs") && (ret = dump_tmpfs(ctx, root, m)))
 			goto out;
-	}
-	if (e->n_mnts && e->mnts[0]->is_root) {
-		pr_err("pid %d: its root filesystem is not lxc-cr's (%s, a container that pivot_root'ed): "
-		       "restoring the files it holds open is not supported yet", root, e->mnts[0]->source);
-		ret = -ENOTSUP;
 	}
 out:
 	mi_free(&host);
@@ -453,12 +681,26 @@ out:
 
 /* ---------------------------------------------------------------- restore */
 
+/* An absolute path without "." or ".." components, short enough to prefix. */
+static bool mnt_path_ok(const char *p)
+{
+	const char *c;
+
+	if (!p || p[0] != '/' || strlen(p) >= PATH_MAX / 2)
+		return false;
+	for (c = p; c; c = strchr(c + 1, '/'))
+		if ((c[1] == '.' && (!c[2] || c[2] == '/')) ||
+		    (c[1] == '.' && c[2] == '.' && (!c[3] || c[3] == '/')))
+			return false;
+	return true;
+}
+
 int mnt_check(NsEntry *e)
 {
 	for (size_t i = 0; i < e->n_mnts; i++) {
 		MntEntry *m = e->mnts[i];
 		bool parent_ok = !m->parent;
-		static const char *const types[] = { "bind", "proc", "sysfs", "tmpfs", "devpts" };
+		static const char *const types[] = { "bind", "proc", "sysfs", "tmpfs", "devpts", "overlay" };
 		bool type_ok = false;
 
 		for (size_t k = 0; k < i; k++)
@@ -467,9 +709,10 @@ int mnt_check(NsEntry *e)
 		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
 			if (!strcmp(m->fstype, types[k]))
 				type_ok = true;
-		if (!(e->flags & CLONE_NEWNS) || m->mountpoint[0] != '/' || strstr(m->mountpoint, "/../") ||
-		    !parent_ok || !type_ok || (!strcmp(m->fstype, "bind") && (!m->source || m->source[0] != '/')) ||
-		    (m->is_root && (i || strcmp(m->mountpoint, "/"))) || !m->id) {
+		if (!(e->flags & CLONE_NEWNS) || !mnt_path_ok(m->mountpoint) ||
+		    !parent_ok || !type_ok || (!strcmp(m->fstype, "bind") && !mnt_path_ok(m->source)) ||
+		    (m->is_root && (i || strcmp(m->mountpoint, "/"))) || !m->id ||
+		    (!strcmp(m->fstype, "overlay") && (!m->options || strlen(m->options) >= PATH_MAX))) {
 			pr_err("image ns.img: mount %u at %s is invalid", m->id, m->mountpoint);
 			return -EINVAL;
 		}
@@ -578,53 +821,265 @@ static int tmpfs_fill(struct rst_ctx *ctx, const MntEntry *m, const char *top)
 	return ret;
 }
 
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+/* The tree's mount namespace, built before any task; lxc-cr's own to go back;
+ * per mount, a detached copy of a host directory that the root task binds
+ * once the host is out of its view (see mnt_restore_sources()). */
+static struct {
+	int ns, own, cwd;
+	bool inside;
+	int *late_src;
+	size_t nr_late_src;
+} rmnt = { -1, -1, -1, false, NULL, 0 };
+
+/*
+ * Propagation as the tree had it. A bind from a member of a shared peer group
+ * joins the group by itself (the first member was made shared as soon as it
+ * was mounted), so a later peer needs nothing more; a slave was bound from a
+ * member of its master's group and leaves it with MS_SLAVE; the first member
+ * of a group (or a shared slave) gets a group of its own with MS_PRIVATE (from
+ * what a bind or a shared parent gave it) and MS_SHARED. The rest is made
+ * private: nothing built here may propagate to or from the host.
+ */
+static int mnt_propagation(const NsEntry *e, const MntEntry *m, const char *target)
+{
+	bool shared = m->has_shared_id && m->shared_id, slave = m->has_master_id && m->master_id;
+	bool peer = false;
+
+	for (size_t k = 0; shared && k < e->n_mnts && e->mnts[k] != m; k++)
+		if (e->mnts[k]->has_shared_id && e->mnts[k]->shared_id == m->shared_id)
+			peer = true;
+	if (peer)
+		return 0;
+	if (slave && mount(NULL, target, NULL, MS_SLAVE, NULL) < 0) {
+		pr_perror("cannot make mount %s a slave", target);
+		return -errno;
+	}
+	if (!slave && mount(NULL, target, NULL, MS_PRIVATE, NULL) < 0) {
+		pr_perror("cannot make mount %s private", target);
+		return -errno;
+	}
+	if (shared && mount(NULL, target, NULL, MS_SHARED, NULL) < 0) {
+		pr_perror("cannot make mount %s shared", target);
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The console's slave is bound on /dev/console from the tree's devpts, but
+ * its master is held outside the tree and was not saved: the pty no longer
+ * exists. Open the instance's ptmx until it hands out index idx, so that the
+ * node exists while it is bound; the masters are closed again right after,
+ * leaving /dev/console on a hung-up pty until its owner (a caller that
+ * declared the console external) binds a new one.
+ */
+static int devpts_hold(const char *src, int *held, int max, int *nr)
+{
+	const char *slash = strrchr(src, '/');
+	_cleanup_free_ char *ptmx = NULL;
+	char *end;
+	long idx;
+
+	*nr = 0;
+	if (!slash)
+		return -ENOENT;
+	idx = strtol(slash + 1, &end, 10);
+	if (!slash[1] || *end || idx < 0 || idx >= max)
+		return -ENOENT;
+	ptmx = xsprintf("%.*s/ptmx", (int)(slash - src), src);
+	if (!ptmx)
+		return -ENOMEM;
+	while (*nr < max) {
+		int fd = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC), n;
+
+		if (fd < 0)
+			return -errno;
+		held[(*nr)++] = fd;
+		if (ioctl(fd, TIOCGPTN, &n) < 0)
+			return -errno;
+		if (n == idx) {
+			int unlock = 0;
+
+			return ioctl(fd, TIOCSPTLCK, &unlock) < 0 ? -errno : 0;
+		}
+		if (n > idx)
+			return -EBUSY;
+	}
+	return -EBUSY;
+}
+
+struct ovl_opts {
+	char *out;
+	size_t len;
+	const char *prefix;
+};
+
+/* Overlay options with each layer of the tree's view under prefix (where the
+ * tree's root is while the helper builds it). */
+static char *ovl_options(const MntEntry *m, const char *prefix)
+{
+	_cleanup_free_ char *copy = xstrdup(m->options);
+	char *p = copy, *o, *out;
+	size_t cap;
+
+	if (!copy)
+		return NULL;
+	cap = strlen(m->options) * (strlen(prefix) + 2) + 1;
+	out = xzalloc(cap);
+	if (!out)
+		return NULL;
+	while ((o = strsep(&p, ","))) {
+		char *v = strchr(o, '='), *l;
+		bool layer;
+
+		if (*out)
+			strcat(out, ",");
+		if (!v) {
+			strcat(out, o);
+			continue;
+		}
+		*v++ = '\0';
+		layer = m->layers_in_tree && (!strcmp(o, "lowerdir") || !strcmp(o, "upperdir") ||
+					     !strcmp(o, "workdir"));
+		strcat(out, o);
+		strcat(out, "=");
+		for (bool first = true; (l = strsep(&v, ":")); first = false) {
+			if (!first)
+				strcat(out, ":");
+			if (layer)
+				strcat(out, prefix);
+			strcat(out, l);
+		}
+	}
+	return out;
+}
+
+/* The detached copy of m's host directory, or -1. */
+static int late_source(const NsEntry *e, const MntEntry *m)
+{
+	for (size_t i = 0; i < e->n_mnts && i < rmnt.nr_late_src; i++)
+		if (e->mnts[i] == m)
+			return rmnt.late_src[i];
+	return -1;
+}
+
 static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 {
-	char target[PATH_MAX];
+	char target[PATH_MAX], source[PATH_MAX];
+	bool bind = !strcmp(m->fstype, "bind");
+	int held[64], nr_held = 0, tree;
+	_cleanup_free_ char *ovl = NULL;
 	struct stat st;
 	int ret;
 
-	snprintf(target, sizeof(target), "%s%s", prefix, m->mountpoint);
-	if (!strcmp(m->fstype, "bind") && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)) {
+	if (snprintf(target, sizeof(target), "%s%s", prefix, m->mountpoint) >= (int)sizeof(target) ||
+	    snprintf(source, sizeof(source), "%s%s", m->src_in_tree ? prefix : "",
+		     m->source ? m->source : m->fstype) >= (int)sizeof(source)) {
+		pr_err("mount %s: path too long", m->mountpoint);
+		return -ENAMETOOLONG;
+	}
+	if (bind && m->src_in_tree && lstat(source, &st) < 0 && errno == ENOENT) {
+		ret = devpts_hold(source, held, ARRAY_SIZE(held), &nr_held);
+		if (ret) {
+			pr_err("mount %s: its source %s (on the tree's own mounts) is gone and cannot be made again: %s",
+			       m->mountpoint, m->source, strerror(-ret));
+			goto out;
+		}
+		pr_info("mount %s: %s was a pty held outside the tree; bound on a new one", m->mountpoint,
+			m->source);
+	}
+	if (bind && stat(source, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 
 		if (fd >= 0)
 			close(fd);
 	} else if ((ret = mkdir_p(target, 0755))) {
 		pr_err("cannot create the mountpoint %s: %s", target, strerror(-ret));
-		return ret;
+		goto out;
 	}
-	if (!strcmp(m->fstype, "bind"))
-		ret = mount(m->source, target, NULL, MS_BIND, NULL);
+	if (bind && (tree = late_source(ctx->ns, m)) >= 0)
+		ret = syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+	else if (bind)
+		ret = mount(source, target, NULL, MS_BIND, NULL);
+	else if (!strcmp(m->fstype, "overlay") && !(ovl = ovl_options(m, prefix)))
+		ret = -1, errno = ENOMEM;
+	else if (ovl)
+		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, ovl);
 	else
-		ret = mount(m->source ? m->source : m->fstype, target, m->fstype,
-			    m->flags & ~MS_RDONLY, m->options);
+		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, m->options);
 	if (ret < 0) {
-		pr_perror("cannot mount %s %s on %s", m->fstype, m->source ? m->source : "", target);
-		return -errno;
+		ret = -errno;
+		pr_perror("cannot mount %s %s on %s", m->fstype, source, target);
+		goto out;
 	}
 	if (!strcmp(m->fstype, "tmpfs") && (ret = tmpfs_fill(ctx, m, target)))
-		return ret;
+		goto out;
 	if (m->flags && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | m->flags, NULL) < 0) {
+		ret = -errno;
 		pr_perror("cannot set the flags 0x%x of mount %s", m->flags, target);
-		return -errno;
+		goto out;
 	}
-	if (mount(NULL, target, NULL, MS_PRIVATE, NULL) < 0) {
-		pr_perror("cannot make mount %s private", target);
-		return -errno;
-	}
-	return 0;
+	ret = mnt_propagation(ctx->ns, m, target);
+out:
+	while (nr_held > 0)
+		close(held[--nr_held]);
+	return ret;
 }
 
-int mnt_restore(struct rst_ctx *ctx)
+/*
+ * When each mount is made. proc and sysfs show the namespaces of whoever
+ * mounts them: they, and what lies on them, are mounted by the root task once
+ * it is in the tree's PID and network namespaces (MNT_LATE,
+ * mnt_restore_late()). An overlay whose layers are paths of the tree's view
+ * is mounted by the helper after the pivot, with those very paths (so that
+ * the next dump finds them again), and so is what lies on it (MNT_PIVOTED).
+ * The rest is mounted under the new root before the pivot (MNT_EARLY).
+ */
+enum { MNT_EARLY, MNT_PIVOTED, MNT_LATE };
+
+static int mnt_phase(const NsEntry *e, size_t i)
+{
+	int phase = MNT_EARLY;
+
+	for (;;) {
+		const MntEntry *m = e->mnts[i];
+		size_t k;
+
+		if (!strcmp(m->fstype, "proc") || !strcmp(m->fstype, "sysfs"))
+			return MNT_LATE;
+		if (!strcmp(m->fstype, "overlay") && m->layers_in_tree && e->mnts[0]->is_root)
+			phase = MNT_PIVOTED;
+		if (!m->parent)
+			return phase;
+		for (k = 0; k < i; k++)
+			if (e->mnts[k]->id == m->parent)
+				break;
+		if (k == i)
+			return phase;
+		i = k;
+	}
+}
+
+static bool mnt_late(const NsEntry *e, size_t i)
+{
+	return mnt_phase(e, i) == MNT_LATE;
+}
+
+/* In the helper, in its new mount namespace: everything but the late mounts. */
+static int mnt_build(struct rst_ctx *ctx)
 {
 	NsEntry *e = ctx->ns;
 	const char *prefix = "";
 	size_t i = 0;
 	int ret;
 
-	if (!e || !(e->flags & CLONE_NEWNS))
-		return 0;
 	/* our copy of lxc-cr's mounts: nothing done here may reach the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		pr_perror("cannot make the new mount namespace private");
@@ -639,7 +1094,7 @@ int mnt_restore(struct rst_ctx *ctx)
 		i = 1;
 	}
 	for (; i < e->n_mnts; i++)
-		if ((ret = mount_one(ctx, e->mnts[i], prefix)))
+		if (mnt_phase(e, i) == MNT_EARLY && (ret = mount_one(ctx, e->mnts[i], prefix)))
 			return ret;
 	if (*prefix) {
 		if (e->mnts[0]->flags &&
@@ -652,7 +1107,202 @@ int mnt_restore(struct rst_ctx *ctx)
 			pr_perror("cannot pivot into the root filesystem %s", prefix);
 			return -errno;
 		}
+		/* pivot_root wants the new root private; its propagation comes after */
+		if ((ret = mnt_propagation(e, e->mnts[0], "/")))
+			return ret;
+		for (i = 1; i < e->n_mnts; i++)
+			if (mnt_phase(e, i) == MNT_PIVOTED && (ret = mount_one(ctx, e->mnts[i], "")))
+				return ret;
 	}
-	pr_info("%zu mounts of the tree's own re-created", e->n_mnts);
 	return 0;
+}
+
+int mnt_restore_late(struct rst_ctx *ctx)
+{
+	NsEntry *e = ctx->ns;
+	unsigned nr = 0;
+	int ret;
+
+	if (!e || !(e->flags & CLONE_NEWNS))
+		return 0;
+	for (size_t i = 0; i < e->n_mnts; i++) {
+		if (!mnt_late(e, i) || e->mnts[i]->is_root)
+			continue;
+		if ((ret = mount_one(ctx, e->mnts[i], "")))
+			return ret;
+		nr++;
+	}
+	pr_info("%zu mounts of the tree's own re-created (%u proc/sysfs)", e->n_mnts, nr);
+	return 0;
+}
+
+int mnt_restore_prepare(struct rst_ctx *ctx)
+{
+	NsEntry *e = ctx->ns;
+	int sp[2], go[2], ret = 0;
+	char msg[512], path[64];
+	ssize_t n;
+	pid_t pid;
+
+	if (!e || !(e->flags & CLONE_NEWNS))
+		return 0;
+	rmnt.own = rst_svc_fd(ctx, open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+	rmnt.cwd = rst_svc_fd(ctx, open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+	if (rmnt.own < 0 || rmnt.cwd < 0) {
+		pr_perror("cannot open lxc-cr's own mount namespace");
+		return -errno ? -errno : -EIO;
+	}
+	if (pipe2(sp, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		ret = -errno;
+		close(sp[0]);
+		close(sp[1]);
+		return ret;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		pr_perror("cannot fork the mount namespace helper");
+		goto out;
+	}
+	if (pid == 0) {
+		char c;
+
+		close(sp[0]);
+		close(go[1]);
+		log_set_prefix("mnt: ");
+		/* with a user namespace of the tree's, the mount namespace
+		 * made in it (owned by it) is the one to fill */
+		if (ns_user_mnt_fd() >= 0)
+			ret = setns(ns_user_mnt_fd(), CLONE_NEWNS) < 0 ? -errno : 0;
+		else
+			ret = unshare(CLONE_NEWNS) < 0 ? -errno : 0;
+		if (ret)
+			pr_perror("cannot create a mount namespace");
+		else
+			ret = mnt_build(ctx);
+		if (ret) {
+			snprintf(msg, sizeof(msg), "%s", log_last_error() ? log_last_error() : strerror(-ret));
+			if (write(sp[1], msg, strlen(msg)) < 0)
+				_exit(2);
+			_exit(1);
+		}
+		if (write(sp[1], "", 1) != 1)
+			_exit(2);
+		/* stay until lxc-cr holds the namespace */
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(sp[1]);
+	sp[1] = -1;
+	close(go[0]);
+	go[0] = -1;
+	n = read(sp[0], msg, sizeof(msg) - 1);
+	if (n == 1 && !msg[0]) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+		rmnt.ns = rst_svc_fd(ctx, open(path, O_RDONLY | O_CLOEXEC));
+		if (rmnt.ns < 0) {
+			ret = rmnt.ns;
+			pr_perror("cannot open the tree's new mount namespace %s", path);
+		}
+	} else {
+		msg[n > 0 ? n : 0] = '\0';
+		pr_err("cannot build the tree's mount namespace: %s", n > 0 ? msg : "the helper died");
+		ret = -EINVAL;
+	}
+	close(go[1]);
+	go[1] = -1;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (!ret)
+		pr_info("the tree's mount namespace is built (%zu mounts before its processes)",
+			e->n_mnts);
+out:
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (sp[1] >= 0)
+		close(sp[1]);
+	if (go[0] >= 0)
+		close(go[0]);
+	if (go[1] >= 0)
+		close(go[1]);
+	return ret;
+}
+
+/*
+ * A bind of a host directory that lies on proc or sysfs (libvirt binds the
+ * container's cgroup directories under /sys/fs/cgroup) is mounted by the root
+ * task, which no longer sees the host: lxc-cr clones each such directory into
+ * a detached mount (open_tree) beforehand, after the tree's cgroups exist, and
+ * the root task attaches it with move_mount().
+ */
+int mnt_restore_sources(struct rst_ctx *ctx)
+{
+	NsEntry *e = ctx->ns;
+
+	if (!e || !(e->flags & CLONE_NEWNS) || !e->n_mnts)
+		return 0;
+	rmnt.late_src = xzalloc(sizeof(int) * e->n_mnts);
+	if (!rmnt.late_src)
+		return -ENOMEM;
+	rmnt.nr_late_src = e->n_mnts;
+	for (size_t i = 0; i < e->n_mnts; i++) {
+		const MntEntry *m = e->mnts[i];
+
+		rmnt.late_src[i] = -1;
+		if (!mnt_late(e, i) || strcmp(m->fstype, "bind") || m->src_in_tree || m->is_root)
+			continue;
+		rmnt.late_src[i] = rst_svc_fd(ctx, syscall(SYS_open_tree, AT_FDCWD, m->source,
+							  OPEN_TREE_CLONE | O_CLOEXEC));
+		if (rmnt.late_src[i] < 0) {
+			pr_perror("mount %s: cannot take its source %s", m->mountpoint, m->source);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int mnt_enter(void)
+{
+	if (rmnt.ns < 0)
+		return 0;
+	if (setns(rmnt.ns, CLONE_NEWNS) < 0) {
+		pr_perror("cannot enter the tree's mount namespace");
+		return -errno;
+	}
+	rmnt.inside = true;
+	return 0;
+}
+
+int mnt_leave(void)
+{
+	if (!rmnt.inside)
+		return 0;
+	if (setns(rmnt.own, CLONE_NEWNS) < 0 || fchdir(rmnt.cwd) < 0) {
+		pr_perror("cannot go back to lxc-cr's mount namespace");
+		return -errno;
+	}
+	rmnt.inside = false;
+	return 0;
+}
+
+void mnt_restore_fini(void)
+{
+	if (mnt_leave() < 0)
+		abort();
+	if (rmnt.ns >= 0)
+		close(rmnt.ns);
+	if (rmnt.own >= 0)
+		close(rmnt.own);
+	if (rmnt.cwd >= 0)
+		close(rmnt.cwd);
+	for (size_t i = 0; i < rmnt.nr_late_src; i++)
+		if (rmnt.late_src[i] >= 0)
+			close(rmnt.late_src[i]);
+	free(rmnt.late_src);
+	rmnt.late_src = NULL;
+	rmnt.nr_late_src = 0;
+	rmnt.ns = rmnt.own = rmnt.cwd = -1;
 }

@@ -1007,9 +1007,10 @@ static int user_validate(NsEntry *e)
 
 uint64_t ns_root_flags(struct rst_ctx *ctx)
 {
-	/* the network, IPC, time and user namespaces exist before the root: it is
-	 * born in them (ns_restore_prepare(), ns_clone_root()) */
-	return ctx->ns ? ctx->ns->flags & ~(uint64_t)NS_EARLY_FLAGS : 0;
+	/* the network, IPC, time and user namespaces exist before the root
+	 * (ns_restore_prepare(), ns_clone_root()), and so does its mount
+	 * namespace (mnt_restore_prepare()): it is born in them */
+	return ctx->ns ? ctx->ns->flags & ~(uint64_t)(NS_EARLY_FLAGS | CLONE_NEWNS) : 0;
 }
 
 static int set_next_id(const char *kind, int id)
@@ -1428,6 +1429,12 @@ out:
 	return ret;
 }
 
+/* The mount namespace made inside the tree's user namespace, or -1. */
+int ns_user_mnt_fd(void)
+{
+	return rns.made[RK_MNT];
+}
+
 int ns_restore_prepare(struct rst_ctx *ctx)
 {
 	NsEntry *e = ctx->ns;
@@ -1441,8 +1448,7 @@ int ns_restore_prepare(struct rst_ctx *ctx)
 	/* made in the user namespace: the root is born in them */
 	if (rns.made[RK_UTS] >= 0 && (ret = rns_enter(ctx, RK_UTS)))
 		return ret;
-	if (rns.made[RK_MNT] >= 0 && (ret = rns_enter(ctx, RK_MNT)))
-		return ret;
+	/* a mount namespace made here is filled and entered by mnt_restore_prepare() */
 	if (e->flags & CLONE_NEWIPC) {
 		if ((ret = rns_enter(ctx, RK_IPC)) || (ret = mqueue_restore_ns(e)))
 			return ret;
@@ -1603,7 +1609,7 @@ int ns_restore_root(struct rst_ctx *ctx)
 
 	if (!e)
 		return 0;
-	if ((ret = mnt_restore(ctx)))
+	if ((ret = mnt_restore_late(ctx)))
 		return ret;
 	if (e->hostname && sethostname(e->hostname, strlen(e->hostname)) < 0) {
 		pr_perror("cannot set the host name to '%s'", e->hostname);

@@ -35,6 +35,7 @@ uint64_t ns_root_flags(struct rst_ctx *ctx);
  * its POSIX message queues) and time namespaces and stay in them, so that
  * descriptors opened and the root cloned next are in them. */
 int ns_restore_prepare(struct rst_ctx *ctx);
+int ns_user_mnt_fd(void);
 /* Restore, with a user namespace of the tree's own: clone the root, init of
  * its PID namespace (0 in the root, its PID in lxc-cr, -1 with errno). */
 pid_t ns_clone_root(struct rst_ctx *ctx);
@@ -58,8 +59,21 @@ pid_t ns_proc_vpid(pid_t hpid, pid_t htid);
 int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e);
 /* Restore: validate the mounts of ns.img. */
 int mnt_check(NsEntry *e);
-/* Restore, in the root, in its new mount namespace: re-create the tree's mounts. */
-int mnt_restore(struct rst_ctx *ctx);
+/* Restore, before any task: build the tree's mount namespace in a helper
+ * (pivoted into its root filesystem when it has one) and keep it. */
+int mnt_restore_prepare(struct rst_ctx *ctx);
+/* Restore: move lxc-cr into the tree's mount namespace (files are opened and
+ * the root is cloned there) and back into its own; no-ops without one. */
+int mnt_enter(void);
+/* Restore, after the cgroups: detached copies of the host directories that
+ * the root task binds (on proc or sysfs). */
+int mnt_restore_sources(struct rst_ctx *ctx);
+int mnt_leave(void);
+/* Restore, in the root, in its new PID and network namespaces: proc, sysfs
+ * and the mounts on them. */
+int mnt_restore_late(struct rst_ctx *ctx);
+/* Restore: go back to lxc-cr's mount namespace and drop the tree's. */
+void mnt_restore_fini(void);
 
 /* mqueue.c. Dump, in the tree's IPC namespace: its POSIX message queues. */
 int mqueue_dump_ns(NsEntry *e, size_t *total);

@@ -5,12 +5,15 @@
  *   READ     images read and validated, PIDs checked free; nothing exists yet.
  *   NET      a network namespace of the tree's own is created and filled (links,
  *            addresses, routes), its host ends made; still no task.
+ *   MNT      a mount namespace of the tree's own is built by a short-lived helper
+ *            (its mounts but proc and sysfs, pivoted into the tree's root
+ *            filesystem) and kept by a descriptor; still no task.
  *   OPEN     every file object and shared memory object opened here, above all
- *            target fd numbers, with lxc-cr inside the tree's network namespace
- *            (sockets are born there); the tree is forked with clone3(set_tid)
- *            from inside it too, and lxc-cr goes back. With a PID namespace of
- *            its own, the root opens the file objects instead, first thing
- *            (files_in_root()).
+ *            target fd numbers, with lxc-cr inside the tree's network and mount
+ *            namespaces (sockets are born there, paths are the tree's); the tree
+ *            is forked with clone3(set_tid) from inside them too, and lxc-cr
+ *            goes back. With a PID namespace of its own, the root opens the
+ *            file objects instead, first thing (files_in_root()).
  *   FORKED   every task exists: process groups are joined, descriptors put in
  *            place, task state set, memory prepared at temporary addresses.
  *   PREPARED every task is seized by us; seccomp and credentials go in, and
@@ -808,8 +811,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		goto out;
 	if (ctx.ns && ctx.ns->net && (ret = net_restore_prepare(&ctx, ctx.ns->net)))
 		goto out;
-	if ((ret = shmem_prepare(&ctx)) || (ret = net_enter()) ||
-	    (!files_in_root(&ctx) && (ret = files_open_all(&ctx))) || (ret = cgroup_prepare(&ctx)))
+	/* STAGE MNT: the tree's mount namespace, before any of its processes */
+	if ((ret = mnt_restore_prepare(&ctx)))
 		goto out;
 	ctx.host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ctx.host_proc < 0) {
@@ -818,6 +821,11 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		goto out;
 	}
 	ctx.host_proc = rst_svc_fd(&ctx, ctx.host_proc);
+	files_set_proc(ctx.host_proc);
+	if ((ret = shmem_prepare(&ctx)) || (ret = cgroup_prepare(&ctx)) ||
+	    (ret = mnt_restore_sources(&ctx)) || (ret = net_enter()) || (ret = mnt_enter()) ||
+	    (!files_in_root(&ctx) && (ret = files_open_all(&ctx))))
+		goto out;
 
 	for (unsigned i = 0; i < ctx.nr_items; i++)
 		if (ctx.items[i]->pe->state == TASK_ALIVE)
@@ -834,11 +842,11 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		task_ctx = &ctx;
 		task_main(&ctx, ctx.items[0]);
 	}
-	if ((ret = net_leave()) || (ret = ns_restore_leave()))
-		goto out_kill;
 	ctx.items[0]->hpid = root;
 	for (unsigned i = 0; i < ctx.nr_items; i++)
 		ctx.items[i]->rst = (void *)1;
+	if ((ret = mnt_leave()) || (ret = net_leave()) || (ret = ns_restore_leave()))
+		goto out_kill;
 	ret = wait_count(&ctx, nr_alive, "forking");
 	if (ret)
 		goto out_kill;
@@ -899,6 +907,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 out_kill:
 	kill_tasks(&ctx);
 out:
+	mnt_restore_fini();
 	net_restore_fini(ret < 0);
 	ns_restore_fini();
 	if (errp[0] >= 0)
@@ -907,6 +916,7 @@ out:
 		close(errp[1]);
 	if (ctx.shared)
 		munmap(ctx.shared, shared_size(ctx.nr_items));
+	files_set_proc(-1);
 	if (ctx.host_proc > 0)
 		close(ctx.host_proc);
 	for (unsigned i = 0; i < ctx.nr_shmems; i++)

@@ -690,9 +690,9 @@ int restore_task_early(struct rst_ctx *ctx, struct pstree_item *item)
 		}
 	}
 	if (pc->has_cwd_id && (f = file_find(ctx, FD_TYPES__REG, pc->cwd_id))) {
-		/* in a mount namespace of its own, the directory lxc-cr opened lies
-		 * in lxc-cr's mounts: look the path up again among the tree's */
-		if ((ns_root_flags(ctx) & CLONE_NEWNS) ? chdir(((RegFileEntry *)f->msg)->path) < 0
+		/* in a mount namespace of its own, the directory may lie on a mount
+		 * made after lxc-cr opened it (proc, sysfs): look the path up again */
+		if ((ctx->ns && (ctx->ns->flags & CLONE_NEWNS)) ? chdir(((RegFileEntry *)f->msg)->path) < 0
 						       : fchdir(f->fd) < 0) {
 			pr_perror("pid %d: cannot change directory to %s", item->pid,
 				  ((RegFileEntry *)f->msg)->path);
