@@ -400,6 +400,44 @@ for kind in packet netlink; do
 done
 [ "$refused" = 1 ] || echo "ok $((n += 1)) # SKIP every socket kind tried is dumped now: no unsupported fd to test"
 
+# ---- (g) namespaces the dump does not handle: refused naming the pid and the kind ----
+# unshare(CLONE_NEWPID) without a child yet: its children would be born elsewhere
+setsid unshare -p sleep 1000 </dev/null >/dev/null 2>&1 &
+pid=$!
+started+=($pid)
+for i in $(seq 100); do [ "$(readlink /proc/$pid/exe 2>/dev/null)" = "$(readlink -f /bin/sleep)" ] && break; sleep 0.05; done
+mkdir -p "$work/pidfc"
+if "$lxc_cr" dump -t "$pid" -D "$work/pidfc" -o "$work/pidfc.log" 2>"$work/pidfc.err"; then
+	fail "the dump succeeded"
+else
+	grep -q "pid $pid: the PID namespace of its future children is not its own" "$work/pidfc.err" ||
+		fail "it says \"$(first "$work/pidfc.err")\""
+fi
+alive "$pid" || fail "the process $pid is gone"
+ls "$work/pidfc" | grep -q . && fail "images left: $(ls "$work/pidfc" | tr '\n' ' ')"
+check "dump of $pid after unshare(CLONE_NEWPID) without a child is refused naming it; it runs on"
+kill "$pid" 2>/dev/null
+wait_gone "$pid"
+
+# a child in a UTS namespace of its own, the root in lxc-cr's
+setsid bash -c 'unshare -u sleep 1000 & echo $! > "$1"; wait' uts "$work/uts.child" </dev/null >/dev/null 2>&1 &
+pid=$!
+started+=($pid)
+for i in $(seq 100); do [ -s "$work/uts.child" ] && [ "$(readlink /proc/$(cat "$work/uts.child")/exe 2>/dev/null)" = "$(readlink -f /bin/sleep)" ] && break; sleep 0.05; done
+child=$(cat "$work/uts.child")
+started+=($child)
+mkdir -p "$work/uts"
+if "$lxc_cr" dump -t "$pid" -D "$work/uts" -o "$work/uts.log" 2>"$work/uts.err"; then
+	fail "the dump succeeded"
+else
+	grep -q "pid $child: its uts namespace is not the one of the root (pid $pid)" "$work/uts.err" ||
+		fail "it says \"$(first "$work/uts.err")\""
+fi
+alive "$pid" && alive "$child" || fail "the tree $pid is gone"
+check "dump of $pid whose child $child has a UTS namespace of its own is refused naming it and the kind"
+kill "$child" "$pid" 2>/dev/null
+wait_gone "$pid"
+
 # --leave-running leaves a working process working: a bash counter (no fork)
 cnt=$work/counter-bash
 mkfifo "$work/tick"

@@ -413,6 +413,12 @@ static int read_task_ns(struct pstree_item *it, unsigned i, const uint64_t *self
 				v = ids_field(ids, k, &has);
 			}
 			ret = ns_ino(who, name, &ino);
+			if (ret == -ENOENT && k == NR_NS_KINDS) {
+				/* the kernel hides a PID namespace without its init yet */
+				pr_err("pid %d: the PID namespace of its future children is not its own (unshare(CLONE_NEWPID) without a child yet); not supported",
+				       it->pid);
+				return -ENOTSUP;
+			}
 			if (ret == -ENOENT && !self[k < NR_NS_KINDS ? k : 0])
 				continue;
 			if (ret) {
