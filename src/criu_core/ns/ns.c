@@ -2,14 +2,18 @@
 /*
  * Namespaces. The tree's root may have PID, UTS, IPC and network namespaces
  * of its own (it must then be the init of its PID namespace), and a mount
- * namespace (mnt.c); every other task must share all of the root's. User,
- * cgroup and time namespaces must still be lxc-cr's. The network namespace
- * is in net.c.
+ * namespace (mnt.c); every other task must share all of the root's but its
+ * PID namespace, which may be nested below the root's. User, cgroup and time
+ * namespaces must still be lxc-cr's. The network namespace is in net.c.
+ * Every task's namespace inode numbers go into pstree.img (ns_ids).
  *
- * PID: images name tasks by their PIDs inside the root's namespace (the
- * last field of NSpid); host PIDs are only used to reach them at dump.
- * The restore clones the root with CLONE_NEWPID and set_tid {1}, and the
- * others from inside with their own PIDs.
+ * PID: images name tasks by their PIDs inside the root's namespace (NSpid's
+ * field at the root's level); host PIDs are only used to reach them at dump.
+ * A task in a deeper namespace also has its ids at each level down to its
+ * own (pstree_item.vtids); it is in its parent's namespace or is pid 1 of one
+ * nested in it. The restore clones the root with CLONE_NEWPID and set_tid
+ * {1}, and the others from inside with set_tid holding every level from
+ * their own up to the root's; a nested init with CLONE_NEWPID.
  *
  * UTS: host and domain name, read with lxc-cr's thread moved into the
  * root's namespace for the uname() call.
