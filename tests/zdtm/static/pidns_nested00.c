@@ -9,6 +9,10 @@
  * view: the PID of every nested process as it sees it (SCM credentials over
  * a datagram socketpair, translated by the kernel into its namespace), their
  * groups and sessions there, and waitpid() of its child with its status.
+ * Ids that the kernel keeps: a pidfd N holds on A and one the root holds on
+ * its child (each must still signal the right process), and a POSIX timer of
+ * N aimed at its main thread (SIGEV_THREAD_ID with tid 1, its id inside the
+ * namespace; a timer aimed at another thread cannot be restored yet).
  * Runs in the host's PID namespace and, with run.sh --ns, nested further.
  */
 #ifndef _GNU_SOURCE
@@ -24,6 +28,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,10 +56,35 @@ struct shared {
 	char why[256];
 	struct ids self[R_NR];
 	pid_t a, a1, b, z;	/* as N sees them */
+	volatile int usr1[R_NR];	/* SIGUSR1 arrived, per process */
+	volatile pid_t usr2_tid;	/* the thread N's timer signalled */
 };
 
 static struct shared *sh;
 static int sk[2];
+static int my_role;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	sh->usr1[my_role] = 1;
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	sh->usr2_tid = gettid();
+}
+
+static int pidfd_open(pid_t pid)
+{
+	return syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_kill(int pfd, int sig)
+{
+	return syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+}
 
 static void bad(const char *fmt, ...) ZDTM_PRINTF(1, 2);
 static void bad(const char *fmt, ...)
@@ -66,8 +98,18 @@ static void bad(const char *fmt, ...)
 	va_end(ap);
 }
 
+static void wait_flag(volatile int *f, const char *what)
+{
+	for (int i = 0; i < 500 && !*f; i++)
+		test_msleep(10);
+	if (!*f)
+		bad("%s", what);
+}
+
 static void record(int role, pid_t tid)
 {
+	if (!tid)
+		my_role = role;
 	sh->self[role] = (struct ids){ getpid(), getppid(), getpgid(0), getsid(0), tid };
 }
 
@@ -110,6 +152,20 @@ static pid_t fork_newpid(void)
 		fail("setns back to our own PID namespace");
 	close(own);
 	return p;
+}
+
+/* Leave gaps in the PID numbering: ids that are merely allocated in the
+ * same order again at restore would not match. */
+static void burn_pids(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+
+		if (p == 0)
+			_exit(0);
+		if (p > 0)
+			waitpid(p, NULL, 0);
+	}
 }
 
 static void wait_go(int v)
@@ -168,10 +224,13 @@ static void a_more(void)
 /* The init of the innermost namespace. */
 static void n_main(void)
 {
+	struct itimerspec its = { { 0, 0 }, { 0, 1000000 } };
+	struct sigevent sev;
 	pthread_t th;
 	siginfo_t si;
 	pid_t a, b, z;
-	int st;
+	timer_t timer;
+	int st, pfd;
 
 	if (DEPTH == 2 && setsid() < 0)
 		bad("N: setsid: %s", strerror(errno));
@@ -184,6 +243,7 @@ static void n_main(void)
 		setpgid(0, 0);
 		member(R_A, a_more);
 	}
+	burn_pids(2);
 	b = fork();
 	if (b == 0)
 		member(R_B, NULL);
@@ -200,6 +260,15 @@ static void n_main(void)
 		bad("N: waitid(%d): %s", sh->z, strerror(errno));
 	if (pthread_create(&th, NULL, thread_fn, (void *)(long)R_NT))
 		bad("N: pthread_create");
+	pfd = pidfd_open(a);
+	if (pfd < 0)
+		bad("N: pidfd_open(%d): %s", a, strerror(errno));
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGUSR2;
+	sev._sigev_un._tid = gettid();
+	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &timer) < 0)
+		bad("N: timer_create for thread %d: %s", gettid(), strerror(errno));
 	report(R_N);
 	__atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
 
@@ -207,6 +276,16 @@ static void n_main(void)
 	check(R_N, 0);
 	if (getpid() != 1 || gettid() != 1)
 		bad("N: getpid() %d gettid() %d after restore, expected 1", getpid(), gettid());
+	/* the timer is armed only now: it must reach the same thread */
+	if (syscall(SYS_timer_settime, timer, 0, &its, NULL) < 0)
+		bad("N: timer_settime: %s", strerror(errno));
+	for (int i = 0; i < 500 && !sh->usr2_tid; i++)
+		test_msleep(10);
+	if (sh->usr2_tid != 1)
+		bad("N: its timer signalled thread %d, expected 1", sh->usr2_tid);
+	if (pidfd_kill(pfd, SIGUSR1) < 0)
+		bad("N: pidfd_send_signal to A: %s", strerror(errno));
+	wait_flag(&sh->usr1[R_A], "N: A did not get the signal sent through N's pidfd");
 	pthread_join(th, NULL);
 	if (getpgid(sh->a) != sh->a || getpgid(sh->a1) != sh->a || getpgid(sh->b) != getpgid(0))
 		bad("N: groups of A %d, A1 %d, B %d are %d, %d, %d", sh->a, sh->a1, sh->b,
@@ -234,6 +313,7 @@ static void c1_main(void)
 	int st;
 
 	record(R_C1, 0);
+	burn_pids(2);
 	n = fork_newpid();
 	if (n < 0)
 		bad("C1: fork: %s", strerror(errno));
@@ -266,7 +346,8 @@ static void collect(pid_t *pids, int n)
 		struct ucred uc;
 
 		if (recvmsg(sk[0], &mh, 0) != 1)
-			fail("recvmsg: %s", strerror(errno));
+			fail("%d of %d nested processes reported (recvmsg: %s)%s%s", i, n,
+			     strerror(errno), sh->bad ? "; " : "", sh->bad ? sh->why : "");
 		cm = CMSG_FIRSTHDR(&mh);
 		if (!cm || cm->cmsg_type != SCM_CREDENTIALS || (unsigned char)c >= R_PROCS)
 			fail("a report without credentials");
@@ -278,16 +359,21 @@ static void collect(pid_t *pids, int n)
 int main(int argc, char **argv)
 {
 	pid_t before[R_PROCS] = { 0 }, after[R_PROCS] = { 0 }, pg[R_PROCS], sid[R_PROCS], c1;
-	int one = 1, nr = DEPTH == 2 ? 5 : 4, st;
+	struct timeval tmo = { 30, 0 };	/* a process that died does not report */
+	int one = 1, nr = DEPTH == 2 ? 5 : 4, st, pfd;
 
 	test_init(argc, argv);
+	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		fail("mmap");
 	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sk) < 0 ||
-	    setsockopt(sk[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+	    setsockopt(sk[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+	    setsockopt(sk[0], SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) < 0)
 		fail("socketpair");
 
+	burn_pids(3);
 	c1 = fork_newpid();
 	if (c1 < 0)
 		fail("fork");
@@ -296,6 +382,9 @@ int main(int argc, char **argv)
 			c1_main();
 		n_main();
 	}
+	pfd = pidfd_open(c1);
+	if (pfd < 0)
+		fail("pidfd_open(%d): %s", c1, strerror(errno));
 	/* reports: C1 (DEPTH 2), N, A, A1, B; ready: those and 2 threads */
 	collect(before, nr);
 	while (sh->ready < nr + 2 && !sh->bad)
@@ -317,8 +406,10 @@ int main(int argc, char **argv)
 	setsockopt(sk[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
 	sh->go = 1;
 	collect(after, nr);
-	while (sh->checked < nr && !sh->bad)
+	for (int i = 0; i < 3000 && sh->checked < nr && !sh->bad; i++)
 		test_msleep(10);
+	if (sh->checked < nr && !sh->bad)
+		fail("only %d of %d nested processes checked themselves", sh->checked, nr);
 	if (sh->bad)
 		fail("%s", sh->why);
 	for (int r = DEPTH == 2 ? R_C1 : R_N; r < R_PROCS; r++) {
@@ -328,6 +419,11 @@ int main(int argc, char **argv)
 			fail("%s (%d): group %d session %d from the root, were %d and %d", names[r],
 			     after[r], getpgid(after[r]), getsid(after[r]), pg[r], sid[r]);
 	}
+	if (pidfd_kill(pfd, SIGUSR1) < 0)
+		fail("pidfd_send_signal to %d: %s", c1, strerror(errno));
+	wait_flag(&sh->usr1[DEPTH == 2 ? R_C1 : R_N], "the nested init did not get the signal sent through the root's pidfd");
+	if (sh->bad)
+		fail("%s", sh->why);
 	sh->go = 2;
 	if (waitpid(c1, &st, 0) != c1)
 		fail("waitpid(%d): %s", c1, strerror(errno));
