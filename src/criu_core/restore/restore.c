@@ -741,8 +741,16 @@ static void kill_tasks(struct rst_ctx *ctx)
 		if (item->rst && item_hpid(ctx, i))
 			kill(item->hpid, SIGKILL);
 	}
-	if (ctx->nr_items && ctx->items[0]->rst)
-		waitpid(ctx->items[0]->hpid, NULL, __WALL);
+	/* Reap every traced thread as it dies, not only the root: the init of a
+	 * PID namespace exits only once every task in it was reaped, and a dead
+	 * thread we trace stays until we wait for it. */
+	if (ctx->nr_items && ctx->items[0]->rst) {
+		pid_t p;
+
+		do
+			p = waitpid(-1, NULL, __WALL);
+		while ((p > 0 && p != ctx->items[0]->hpid) || (p < 0 && errno == EINTR));
+	}
 }
 
 static int write_pidfile(const char *path, pid_t pid)
