@@ -735,22 +735,42 @@ static void release_tasks(struct rst_ctx *ctx)
 
 static void kill_tasks(struct rst_ctx *ctx)
 {
+	pid_t *tids = NULL;
+	unsigned nr = 0;
+
+	/* the threads we may trace, listed before they go */
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *item = ctx->items[i];
+		pid_t *t = NULL;
+		unsigned n = 0;
+		void *m;
+
+		if (!item->rst || item->pe->state != TASK_ALIVE || !item_hpid(ctx, i) ||
+		    proc_list_tids(item->hpid, &t, &n) < 0)
+			continue;
+		m = xrealloc_array(tids, nr + n, sizeof(*tids));
+		if (m) {
+			tids = m;
+			memcpy(tids + nr, t, sizeof(*t) * n);
+			nr += n;
+		}
+		free(t);
+	}
 	for (unsigned i = ctx->nr_items; i-- > 0;) {
 		struct pstree_item *item = ctx->items[i];
 
 		if (item->rst && item_hpid(ctx, i))
 			kill(item->hpid, SIGKILL);
 	}
-	/* Reap every traced thread as it dies, not only the root: the init of a
-	 * PID namespace exits only once every task in it was reaped, and a dead
-	 * thread we trace stays until we wait for it. */
-	if (ctx->nr_items && ctx->items[0]->rst) {
-		pid_t p;
-
-		do
-			p = waitpid(-1, NULL, __WALL);
-		while ((p > 0 && p != ctx->items[0]->hpid) || (p < 0 && errno == EINTR));
-	}
+	/* A dead thread we trace stays until we wait for it, and the init of a
+	 * PID namespace exits only once every task in it is reaped: reap the
+	 * traced ones, the deepest first (a thread not traced: ECHILD). */
+	for (unsigned k = nr; k-- > 0;)
+		while (waitpid(tids[k], NULL, __WALL) < 0 && errno == EINTR)
+			;
+	free(tids);
+	if (ctx->nr_items && ctx->items[0]->rst)
+		waitpid(ctx->items[0]->hpid, NULL, __WALL);
 }
 
 static int write_pidfile(const char *path, pid_t pid)
