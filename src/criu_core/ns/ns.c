@@ -376,7 +376,8 @@ static int build_pid_map(struct dump_ctx *ctx)
 			return -ENOTSUP;
 		}
 	}
-	return 0;
+	/* what the restore could not rebuild (ids still the host's here) */
+	return ns_pstree_check(ctx->items, ctx->nr_items) ? -ENOTSUP : 0;
 }
 
 static uint64_t *ids_field(TaskNsIds *ids, unsigned k, protobuf_c_boolean **has)
@@ -1086,6 +1087,7 @@ int ns_pstree_read(struct pstree_item *item)
 	}
 	item->nr_levels = l;
 	item->pidns_init = init;
+	item->state = pe->state;
 	item->vtids = xzalloc(sizeof(pid_t) * l * item->nr_threads);
 	if (!item->vtids)
 		return -ENOMEM;
@@ -1111,18 +1113,19 @@ int ns_pstree_check(struct pstree_item **items, unsigned n)
 {
 	for (unsigned i = 1; i < n; i++) {
 		struct pstree_item *it = items[i], *p = it->parent;
-		bool pg = it->pe->pgid == (uint32_t)it->pid || ns_pid_for(items, n, it, it->pe->pgid);
-		bool sid = it->pe->sid == (uint32_t)it->pid || ns_pid_for(items, n, it, it->pe->sid);
+		bool pg, sid;
 
-		if (it->nr_levels == 1 || it->pe->state == TASK_ZOMBIE)
+		if (it->nr_levels <= 1 || it->state == TASK_ZOMBIE)
 			continue;
+		pg = it->pgid == it->pid || ns_pid_for(items, n, it, it->pgid);
+		sid = it->sid == it->pid || ns_pid_for(items, n, it, it->sid);
 		/* a group or session it cannot see: it was born in it (its parent
 		 * moves a nested init into its group, which the init cannot do) */
-		if ((!sid && it->pe->sid != p->pe->sid) ||
-		    (!pg && !(it->pidns_init ? ns_pid_for(items, n, p, it->pe->pgid) != 0 :
-					       it->pe->pgid == p->pe->pgid))) {
-			pr_err("image pstree.img: pid %u: its %s %u is outside its PID namespace and not inherited; not supported",
-			       it->pe->pid, sid ? "process group" : "session", sid ? it->pe->pgid : it->pe->sid);
+		if ((!sid && it->sid != p->sid) ||
+		    (!pg && !(it->pidns_init ? ns_pid_for(items, n, p, it->pgid) != 0 :
+					       it->pgid == p->pgid))) {
+			pr_err("pid %d: its %s %d is outside its PID namespace and not its parent's; not supported",
+			       it->pid, sid ? "process group" : "session", sid ? it->pgid : it->sid);
 			return -EINVAL;
 		}
 	}

@@ -38,15 +38,16 @@ pid_t ns_proc_vpid(pid_t hpid, pid_t htid, unsigned up);
 /* Restore: check and take an entry's PID levels (ns_levels, ns_tids,
  * pidns_init) into item, whose parent is set. */
 int ns_pstree_read(struct pstree_item *item);
-/* Restore: every process group and session a task of a nested PID
- * namespace cannot see is one it inherits. */
+/* Both sides: every process group and session a task of a nested PID
+ * namespace cannot see is its parent's (it inherits it). */
 int ns_pstree_check(struct pstree_item **items, unsigned n);
 
 /* Both sides: thread t of it as a task of viewer sees it, 0 where it
  * cannot (it is in a namespace above viewer's or beside it). */
 pid_t ns_pid_seen_by(const struct pstree_item *viewer, const struct pstree_item *it, unsigned t);
-/* Restore: the PID pid of the root's namespace (a thread of items) as
- * viewer sees it; 0 when it cannot or no item has it. */
+/* The process or thread pid of items (ids as in items: the host's at dump,
+ * the root's namespace's at restore) as viewer sees it; 0 when it cannot
+ * or no item has it. */
 pid_t ns_pid_for(struct pstree_item **items, unsigned n, const struct pstree_item *viewer, pid_t pid);
 /* The own-namespace ids of item and of its thread t. */
 static inline pid_t item_vpid(const struct pstree_item *item, unsigned t)
