@@ -1121,11 +1121,15 @@ int ns_pstree_check(struct pstree_item **items, unsigned n)
 		sid = it->sid == it->pid || ns_pid_for(items, n, it, it->sid);
 		/* a group or session it cannot see: it was born in it (its parent
 		 * moves a nested init into its group, which the init cannot do) */
-		if ((!sid && it->sid != p->sid) ||
-		    (!pg && !(it->pidns_init ? ns_pid_for(items, n, p, it->pgid) != 0 :
-					       it->pgid == p->pgid))) {
-			pr_err("pid %d: its %s %d is outside its PID namespace and not its parent's; not supported",
-			       it->pid, sid ? "process group" : "session", sid ? it->pgid : it->sid);
+		if (!sid && it->sid != p->sid) {
+			pr_err("pid %d: its session %d is outside its PID namespace and not its parent's; not supported",
+			       it->pid, it->sid);
+			return -EINVAL;
+		}
+		if (!pg && !(it->pidns_init ? ns_pid_for(items, n, p, it->pgid) != 0 :
+					      it->pgid == p->pgid)) {
+			pr_err("pid %d: its process group %d is outside its PID namespace and not its parent's; not supported",
+			       it->pid, it->pgid);
 			return -EINVAL;
 		}
 	}
