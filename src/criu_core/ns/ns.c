@@ -178,7 +178,7 @@ unsigned ns_pid_levels(void)
 	return dns.levels;
 }
 
-/* The task owning it's PID namespace: its nearest ancestor (or itself) that
+/* The task owning the PID namespace of it: its nearest ancestor (or itself) that
  * is a nested init; NULL for the root's namespace. */
 static const struct pstree_item *pidns_owner(const struct pstree_item *it)
 {
