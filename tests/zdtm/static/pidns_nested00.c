@@ -13,6 +13,8 @@
  * its child (each must still signal the right process), and a POSIX timer of
  * N aimed at its main thread (SIGEV_THREAD_ID with tid 1, its id inside the
  * namespace; a timer aimed at another thread cannot be restored yet).
+ * The root also has a second child, the init of another nested namespace,
+ * that is a zombie (exit 5).
  * Runs in the host's PID namespace and, with run.sh --ns, nested further.
  */
 #ifndef _GNU_SOURCE
@@ -358,7 +360,8 @@ static void collect(pid_t *pids, int n)
 
 int main(int argc, char **argv)
 {
-	pid_t before[R_PROCS] = { 0 }, after[R_PROCS] = { 0 }, pg[R_PROCS], sid[R_PROCS], c1;
+	pid_t before[R_PROCS] = { 0 }, after[R_PROCS] = { 0 }, pg[R_PROCS], sid[R_PROCS], c1, zi;
+	siginfo_t si;
 	struct timeval tmo = { 30, 0 };	/* a process that died does not report */
 	int one = 1, nr = DEPTH == 2 ? 5 : 4, st, pfd;
 
@@ -382,6 +385,15 @@ int main(int argc, char **argv)
 			c1_main();
 		n_main();
 	}
+	/* a second nested init that is a zombie already */
+	zi = fork_newpid();
+	if (zi == 0)
+		_exit(5);
+	if (zi < 0)
+		fail("fork");
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, zi, &si, WEXITED | WNOWAIT) < 0)
+		fail("waitid(%d): %s", zi, strerror(errno));
 	pfd = pidfd_open(c1);
 	if (pfd < 0)
 		fail("pidfd_open(%d): %s", c1, strerror(errno));
@@ -424,6 +436,13 @@ int main(int argc, char **argv)
 	wait_flag(&sh->usr1[DEPTH == 2 ? R_C1 : R_N], "the nested init did not get the signal sent through the root's pidfd");
 	if (sh->bad)
 		fail("%s", sh->why);
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, zi, &si, WEXITED | WNOWAIT | WNOHANG) < 0 || si.si_pid != zi ||
+	    si.si_code != CLD_EXITED || si.si_status != 5)
+		fail("zombie nested init %d: waitid gave pid %d code %d status %d", zi, si.si_pid,
+		     si.si_code, si.si_status);
+	if (waitpid(zi, &st, 0) != zi || !WIFEXITED(st) || WEXITSTATUS(st) != 5)
+		fail("reaping zombie nested init %d: status 0x%x", zi, st);
 	sh->go = 2;
 	if (waitpid(c1, &st, 0) != c1)
 		fail("waitpid(%d): %s", c1, strerror(errno));
