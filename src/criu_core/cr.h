@@ -35,6 +35,11 @@ struct pstree_item {
 	int exit_status;
 	struct pstree_item *parent;
 
+	/* PID namespaces (ns/ns.c): pid and threads above are ids in the root's */
+	unsigned int nr_levels;			/* levels from the root's down to its own */
+	pid_t *vtids;				/* per thread, nr_levels ids, the root's first */
+	bool pidns_init;			/* pid 1 of a namespace nested in its parent's */
+
 	/* dump side */
 	struct user_regs_struct *regs;		/* as stopped, per thread */
 	uint64_t syscall_ip;			/* a syscall instruction in the target */

@@ -503,6 +503,91 @@ else
 fi
 wait "$outer" 2>/dev/null
 
+# ---- (g) namespaces the dump does not handle: refused naming the pid and the kind ----
+# unshare(CLONE_NEWPID) without a child yet: its children would be born elsewhere
+setsid unshare -p sleep 1000 </dev/null >/dev/null 2>&1 &
+pid=$!
+started+=($pid)
+for i in $(seq 100); do [ "$(readlink /proc/$pid/exe 2>/dev/null)" = "$(readlink -f /bin/sleep)" ] && break; sleep 0.05; done
+mkdir -p "$work/pidfc"
+if "$lxc_cr" dump -t "$pid" -D "$work/pidfc" -o "$work/pidfc.log" 2>"$work/pidfc.err"; then
+	fail "the dump succeeded"
+else
+	grep -q "pid $pid: the PID namespace of its future children is not its own" "$work/pidfc.err" ||
+		fail "it says \"$(first "$work/pidfc.err")\""
+fi
+alive "$pid" || fail "the process $pid is gone"
+ls "$work/pidfc" | grep -q . && fail "images left: $(ls "$work/pidfc" | tr '\n' ' ')"
+check "dump of $pid after unshare(CLONE_NEWPID) without a child is refused naming it; it runs on"
+kill "$pid" 2>/dev/null
+wait_gone "$pid"
+
+# a child in a UTS namespace of its own, the root in lxc-cr's
+setsid bash -c 'unshare -u sleep 1000 & echo $! > "$1"; wait' uts "$work/uts.child" </dev/null >/dev/null 2>&1 &
+pid=$!
+started+=($pid)
+for i in $(seq 100); do [ -s "$work/uts.child" ] && [ "$(readlink /proc/$(cat "$work/uts.child")/exe 2>/dev/null)" = "$(readlink -f /bin/sleep)" ] && break; sleep 0.05; done
+child=$(cat "$work/uts.child")
+started+=($child)
+mkdir -p "$work/uts"
+if "$lxc_cr" dump -t "$pid" -D "$work/uts" -o "$work/uts.log" 2>"$work/uts.err"; then
+	fail "the dump succeeded"
+else
+	grep -q "pid $child: its uts namespace is not the one of the root (pid $pid)" "$work/uts.err" ||
+		fail "it says \"$(first "$work/uts.err")\""
+fi
+alive "$pid" && alive "$child" || fail "the tree $pid is gone"
+check "dump of $pid whose child $child has a UTS namespace of its own is refused naming it and the kind"
+kill "$child" "$pid" 2>/dev/null
+wait_gone "$pid"
+
+# a process of a nested PID namespace left in a group of the outer one that its
+# parent (the nested init) has left: no restore could put it back there
+cat > "$work/pgns.py" <<'PY'
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+own = os.open("/proc/self/ns/pid", os.O_RDONLY)
+if libc.unshare(0x20000000) != 0:
+    sys.exit(3)
+n = os.fork()
+if n == 0:
+    x = os.fork()
+    if x == 0:
+        while True:
+            time.sleep(1)
+    os.setpgid(0, 0)
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d" % x)
+    while True:
+        time.sleep(1)
+libc.setns(own, 0x20000000)
+while True:
+    time.sleep(1)
+PY
+setsid python3 "$work/pgns.py" "$work/pgns.x" </dev/null >/dev/null 2>&1 &
+pid=$!
+started+=($pid)
+for i in $(seq 100); do [ -s "$work/pgns.x.tmp" ] && break; sleep 0.05; done
+nested=$(cat /proc/$pid/task/$pid/children 2>/dev/null)
+nested=${nested%% *}
+x=$(cat /proc/$nested/task/$nested/children 2>/dev/null)
+x=${x%% *}
+mkdir -p "$work/pgns"
+if [ -z "$x" ]; then
+	fail "the nested tree did not start"
+elif "$lxc_cr" dump -t "$pid" -D "$work/pgns" -o "$work/pgns.log" 2>"$work/pgns.err"; then
+	fail "the dump succeeded"
+else
+	grep -q "pid $x: its process group $pid is outside its PID namespace and not its parent's" "$work/pgns.err" ||
+		fail "it says \"$(first "$work/pgns.err")\""
+fi
+alive "$pid" && alive "${x:-0}" || fail "the tree $pid is gone"
+check "dump of $pid whose nested process $x stayed in the outer group $pid is refused naming it"
+# the nested init takes from outside no signal it has no handler for but SIGKILL
+kill -9 "${nested:-0}" 2>/dev/null
+kill "$pid" 2>/dev/null
+wait_gone "$pid"
+
 # --leave-running leaves a working process working: a bash counter (no fork)
 cnt=$work/counter-bash
 mkfifo "$work/tick"

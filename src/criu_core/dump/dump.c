@@ -156,7 +156,9 @@ static int write_pstree(struct dump_ctx *ctx)
 			e.has_exit_status = true;
 			e.exit_status = it->exit_status;
 		}
-		ret = img_write_pb(img, &e.base);
+		ret = ns_pstree_entry(ctx, i, &e);
+		if (!ret)
+			ret = img_write_pb(img, &e.base);
 		if (ret)
 			return ret;
 	}

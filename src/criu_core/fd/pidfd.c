@@ -12,16 +12,6 @@
 #include "proc_parse.h"
 #include "restore/restore.h"
 
-static unsigned nspid_levels(const char *v)
-{
-	unsigned n = 1;
-
-	for (; *v && *v != '\n'; v++)
-		if (*v == '\t')
-			n++;
-	return n;
-}
-
 static bool pidfd_match(const struct fd_parms *p)
 {
 	return p->fd >= 0 && !strcmp(p->link, "anon_inode:[pidfd]");
@@ -31,7 +21,7 @@ static int pidfd_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 {
 	PidfdEntry e = PIDFD_ENTRY__INIT;
 	const char *v = proc_field(p->fdinfo, "Pid");
-	const char *ns = proc_field(p->fdinfo, "NSpid");
+	struct pstree_item *t, *h;
 	int pid;
 
 	if (!v) {
@@ -44,13 +34,15 @@ static int pidfd_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		       pid < 0 ? "is gone" : "is in another PID namespace");
 		return -ENOTSUP;
 	}
-	if (ns && nspid_levels(ns) != ns_pid_levels()) {
-		pr_err("pid %d fd %d: a pidfd is not supported (process %d is in a nested PID namespace)",
+	t = pstree_find(ctx->items, ctx->nr_items, pid);
+	if (!t) {
+		pr_err("pid %d fd %d: a pidfd is not supported (process %d is not in the dumped tree)",
 		       p->pid, p->fd, pid);
 		return -ENOTSUP;
 	}
-	if (!pstree_find(ctx->items, ctx->nr_items, pid)) {
-		pr_err("pid %d fd %d: a pidfd is not supported (process %d is not in the dumped tree)",
+	h = pstree_find(ctx->items, ctx->nr_items, p->pid);
+	if (h && !ns_pid_seen_by(h, t, 0)) {
+		pr_err("pid %d fd %d: a pidfd is not supported (process %d is in a PID namespace its holder cannot see)",
 		       p->pid, p->fd, pid);
 		return -ENOTSUP;
 	}
@@ -88,10 +80,16 @@ static int pidfd_post_open(struct rst_ctx *ctx, struct pstree_item *item, FdEntr
 			   struct file_obj *f)
 {
 	PidfdEntry *e = f->msg;
+	/* the process as this task sees it, from inside its PID namespace */
+	pid_t pid = ns_pid_for(ctx->items, ctx->nr_items, item, e->pid);
 	int fd;
 
-	(void)ctx;
-	fd = syscall(SYS_pidfd_open, e->pid, e->flags & (O_NONBLOCK | O_EXCL));
+	if (!pid) {
+		pr_err("pid %d fd %u: process %u of its pidfd is outside its PID namespace", item->pid,
+		       fe->fd, e->pid);
+		return -EINVAL;
+	}
+	fd = syscall(SYS_pidfd_open, pid, e->flags & (O_NONBLOCK | O_EXCL));
 	if (fd < 0) {
 		pr_perror("pid %d fd %u: cannot open a pidfd of %u", item->pid, fe->fd, e->pid);
 		return -errno;

@@ -919,8 +919,13 @@ int tty_restore_pgrp(struct rst_ctx *ctx, struct pstree_item *item)
 		if (o->ops != &tty_fd_ops || !pair || !pair->info->has_sid || !pair->info->has_pgrp ||
 		    pair->info->sid != item->pe->sid || pair->info->pgrp != item->pe->pgid)
 			continue;
-		/* a member of the foreground group, now that it joined it */
-		pgrp = pair->info->pgrp;
+		/* a member of the foreground group, now that it joined it; in a
+		 * nested PID namespace that cannot see the group, another does */
+		pgrp = ns_pid_for(ctx->items, ctx->nr_items, item, pair->info->pgrp);
+		if (!pgrp && item->nr_levels > 1)
+			continue;
+		if (!pgrp)
+			pgrp = pair->info->pgrp;
 		if (ioctl(pair->slave, TIOCSPGRP, &pgrp) < 0) {
 			pr_perror("pid %d: cannot make group %d the foreground of pty %d", item->pid,
 				  pgrp, ((TtyFileEntry *)o->msg)->index);

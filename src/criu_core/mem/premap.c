@@ -17,6 +17,7 @@
 #include "fd/files.h"
 #include "restore/restore.h"
 #include "restore/restorer.h"
+#include "ns/ns.h"
 #include "task/core.h"
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -535,7 +536,7 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 	rt = (struct rst_thread *)(blob + thr_off);
 	a->blob_start = (uint64_t)blob;
 	a->blob_len = blob_len;
-	a->pid = item->pid;
+	a->pid = item_vpid(item, 0);
 	a->svc_base = ctx->svc_base;
 	a->clone_flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
 			 CLONE_SYSVSEM;
@@ -589,7 +590,10 @@ int vma_premap(struct rst_ctx *ctx, struct pstree_item *item, struct restorer_ar
 			ThreadCore *tc = item->rtcores[t];
 			struct rst_thread *th = &rt[t];
 
-			th->tid = tc->tid;
+			th->tid = item_vpid(item, t);
+			th->nr_set_tid = item->nr_levels;
+			for (unsigned l = 0; l < item->nr_levels && l < RST_MAX_PID_LEVELS; l++)
+				th->set_tid[l] = item->vtids[t * item->nr_levels + item->nr_levels - 1 - l];
 			th->has_sas = tc->has_sas_sp;
 			th->sas_sp = tc->sas_sp;
 			th->sas_size = tc->sas_size;

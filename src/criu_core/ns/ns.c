@@ -2,14 +2,18 @@
 /*
  * Namespaces. The tree's root may have PID, UTS, IPC and network namespaces
  * of its own (it must then be the init of its PID namespace), and a mount
- * namespace (mnt.c); every other task must share all of the root's. User,
- * cgroup and time namespaces must still be lxc-cr's. The network namespace
- * is in net.c.
+ * namespace (mnt.c); every other task must share all of the root's but its
+ * PID namespace, which may be nested below the root's. User, cgroup and time
+ * namespaces must still be lxc-cr's. The network namespace is in net.c.
+ * Every task's namespace inode numbers go into pstree.img (ns_ids).
  *
- * PID: images name tasks by their PIDs inside the root's namespace (the
- * last field of NSpid); host PIDs are only used to reach them at dump.
- * The restore clones the root with CLONE_NEWPID and set_tid {1}, and the
- * others from inside with their own PIDs.
+ * PID: images name tasks by their PIDs inside the root's namespace (NSpid's
+ * field at the root's level); host PIDs are only used to reach them at dump.
+ * A task in a deeper namespace also has its ids at each level down to its
+ * own (pstree_item.vtids); it is in its parent's namespace or is pid 1 of one
+ * nested in it. The restore clones the root with CLONE_NEWPID and set_tid
+ * {1}, and the others from inside with set_tid holding every level from
+ * their own up to the root's; a nested init with CLONE_NEWPID.
  *
  * UTS: host and domain name, read with lxc-cr's thread moved into the
  * root's namespace for the uname() call.
@@ -24,6 +28,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <stddef.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -76,19 +81,30 @@ static const struct ns_kind {
 };
 #define NR_NS_KINDS (sizeof(ns_kinds) / sizeof(ns_kinds[0]))
 
+/* per task at dump: its namespaces and its ids below the root's PID namespace */
+struct dns_task {
+	TaskNsIds ids;
+	uint32_t *ns_tids;		/* pstree_entry.ns_tids */
+	size_t n_ns_tids;
+};
+
 /* dump: what ns_dump_check learnt */
 static struct {
 	uint32_t flags;
-	unsigned levels;
+	unsigned levels;		/* NSpid fields of the root, seen from lxc-cr */
 	pid_t root;
 	unsigned nr;
 	struct { pid_t host, inner; } *map;
+	unsigned nr_tasks;
+	struct dns_task *tasks;		/* per item of the dump, in its order */
+	pid_t **vtids;			/* what build_pid_map allocated */
+	unsigned nr_vtids;
 } dns = { .levels = 1 };
 
 /* Inode of /proc/WHO/ns/NAME; 0 where the kernel lacks that kind. */
 static int ns_ino(const char *who, const char *name, uint64_t *ino)
 {
-	char path[64];
+	char path[80];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "/proc/%s/ns/%s", who, name);
@@ -109,8 +125,8 @@ static int ns_ino(const char *who, const char *name, uint64_t *ino)
 	return 0;
 }
 
-/* NSpid of /proc/REL/status: its last field and how many there are. */
-static int read_nspid(const char *rel, pid_t *last, unsigned *levels)
+/* NSpid of /proc/REL/status: every field (the /proc's namespace first), how many. */
+static int read_nspid(const char *rel, pid_t *out, unsigned max, unsigned *levels)
 {
 	char path[96];
 	_cleanup_free_ char *buf = NULL;
@@ -132,8 +148,11 @@ static int read_nspid(const char *rel, pid_t *last, unsigned *levels)
 
 		if (end == v)
 			break;
-		*last = x;
-		n++;
+		if (n >= max || x <= 0) {
+			pr_err("%s: NSpid has more than %u levels or a bad id", path, max);
+			return -EINVAL;
+		}
+		out[n++] = x;
 		v = end;
 		if (*v == '\n' || !*v)
 			break;
@@ -146,31 +165,63 @@ static int read_nspid(const char *rel, pid_t *last, unsigned *levels)
 	return 0;
 }
 
-pid_t ns_proc_vpid(pid_t hpid, pid_t htid)
+pid_t ns_proc_vpid(pid_t hpid, pid_t htid, unsigned up)
 {
 	char rel[48];
-	pid_t v = 0;
+	pid_t f[NS_MAX_PID_LEVELS + 1];
 	unsigned l;
 	int ret;
 
 	snprintf(rel, sizeof(rel), "%d/task/%d", hpid, htid);
-	ret = read_nspid(rel, &v, &l);
-	return ret ? ret : v;
+	ret = read_nspid(rel, f, NS_MAX_PID_LEVELS + 1, &l);
+	if (ret)
+		return ret;
+	return up < l ? f[l - 1 - up] : -ESRCH;
 }
 
 pid_t ns_vpid(pid_t host)
 {
-	if (!(dns.flags & CLONE_NEWPID))
-		return host;
 	for (unsigned i = 0; i < dns.nr; i++)
 		if (dns.map[i].host == host)
 			return dns.map[i].inner;
-	return 0;
+	return dns.flags & CLONE_NEWPID ? 0 : host;
 }
 
 unsigned ns_pid_levels(void)
 {
 	return dns.levels;
+}
+
+/* The task owning the PID namespace of it: its nearest ancestor (or itself) that
+ * is a nested init; NULL for the root's namespace. */
+static const struct pstree_item *pidns_owner(const struct pstree_item *it)
+{
+	while (it && !it->pidns_init)
+		it = it->parent;
+	return it;
+}
+
+pid_t ns_pid_seen_by(const struct pstree_item *viewer, const struct pstree_item *it, unsigned t)
+{
+	unsigned lv = viewer->nr_levels;
+	const struct pstree_item *o = pidns_owner(it);
+
+	if (!it->vtids || t >= it->nr_threads || it->nr_levels < lv)
+		return 0;
+	while (o && o->nr_levels > lv)
+		o = pidns_owner(o->parent);
+	if (o != pidns_owner(viewer))
+		return 0;
+	return it->vtids[t * it->nr_levels + lv - 1];
+}
+
+pid_t ns_pid_for(struct pstree_item **items, unsigned n, const struct pstree_item *viewer, pid_t pid)
+{
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned t = 0; t < items[i]->nr_threads; t++)
+			if (items[i]->threads[t] == pid)
+				return ns_pid_seen_by(viewer, items[i], t);
+	return 0;
 }
 
 void ns_dump_fini(void)
@@ -181,6 +232,16 @@ void ns_dump_fini(void)
 	dns.flags = 0;
 	dns.levels = 1;
 	dns.root = 0;
+	for (unsigned i = 0; i < dns.nr_tasks; i++)
+		free(dns.tasks[i].ns_tids);
+	free(dns.tasks);
+	dns.tasks = NULL;
+	dns.nr_tasks = 0;
+	for (unsigned i = 0; i < dns.nr_vtids; i++)
+		free(dns.vtids[i]);
+	free(dns.vtids);
+	dns.vtids = NULL;
+	dns.nr_vtids = 0;
 }
 
 int ns_net_socket(int domain, int type, int proto)
@@ -208,20 +269,10 @@ int ns_net_socket(int domain, int type, int proto)
 	return sk;
 }
 
-static int map_add(pid_t host, const char *rel)
+static int map_add(pid_t host, pid_t inner)
 {
-	pid_t inner = 0;
-	unsigned levels = 0;
-	int ret = read_nspid(rel, &inner, &levels);
-	void *n;
+	void *n = xrealloc_array(dns.map, dns.nr + 1, sizeof(*dns.map));
 
-	if (ret)
-		return ret;
-	if (levels != dns.levels) {
-		pr_err("pid %d: is in a nested PID namespace; not supported", host);
-		return -ENOTSUP;
-	}
-	n = xrealloc_array(dns.map, dns.nr + 1, sizeof(*dns.map));
 	if (!n)
 		return -ENOMEM;
 	dns.map = n;
@@ -231,34 +282,183 @@ static int map_add(pid_t host, const char *rel)
 	return 0;
 }
 
+/* Read the ids of every thread of it at each level from the root's PID
+ * namespace down to its own. */
+static int read_task_pids(struct pstree_item *it)
+{
+	pid_t f[NS_MAX_PID_LEVELS + 1];
+	char rel[48];
+	void *n;
+	int ret;
+
+	for (unsigned t = 0; t < it->nr_threads; t++) {
+		unsigned cnt, l;
+
+		if (it->state == TASK_ZOMBIE)
+			snprintf(rel, sizeof(rel), "%d", it->pid);
+		else
+			snprintf(rel, sizeof(rel), "%d/task/%d", it->pid, it->threads[t]);
+		ret = read_nspid(rel, f, NS_MAX_PID_LEVELS + 1, &cnt);
+		if (ret)
+			return ret;
+		if (cnt < dns.levels) {
+			pr_err("pid %d: its PID namespace is above the root's; not supported", it->pid);
+			return -ENOTSUP;
+		}
+		l = cnt - dns.levels + 1;
+		if (t == 0) {
+			it->nr_levels = l;
+			it->vtids = xzalloc(sizeof(pid_t) * l * it->nr_threads);
+			n = xrealloc_array(dns.vtids, dns.nr_vtids + 1, sizeof(*dns.vtids));
+			if (!it->vtids || !n) {
+				free(it->vtids);
+				it->vtids = NULL;
+				return -ENOMEM;
+			}
+			dns.vtids = n;
+			dns.vtids[dns.nr_vtids++] = it->vtids;
+		} else if (l != it->nr_levels) {
+			pr_err("pid %d: thread %d is in another PID namespace than its leader", it->pid,
+			       it->threads[t]);
+			return -ENOTSUP;
+		}
+		memcpy(it->vtids + t * l, f + dns.levels - 1, sizeof(pid_t) * l);
+		ret = map_add(it->threads[t], f[dns.levels - 1]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static TaskNsIds *task_ids(struct dump_ctx *ctx, const struct pstree_item *it)
+{
+	unsigned i = 0;
+
+	while (i + 1 < ctx->nr_items && ctx->items[i] != it)
+		i++;
+	return &dns.tasks[i].ids;
+}
+
+/*
+ * Every task's PID at each level from the root's namespace down to its own.
+ * A task may be in its parent's PID namespace or be the init (pid 1) of one
+ * nested in it, which its children then share (or nest further).
+ */
 static int build_pid_map(struct dump_ctx *ctx)
 {
-	char rel[48];
-	pid_t last = 0;
 	struct pstree_item *root = ctx->items[0];
+	pid_t f[NS_MAX_PID_LEVELS + 1];
+	char rel[48];
 	int ret;
 
 	snprintf(rel, sizeof(rel), "%d", root->pid);
-	ret = read_nspid(rel, &last, &dns.levels);
+	ret = read_nspid(rel, f, NS_MAX_PID_LEVELS + 1, &dns.levels);
 	if (ret)
 		return ret;
-	if (last != 1) {
+	if ((dns.flags & CLONE_NEWPID) && f[dns.levels - 1] != 1) {
 		pr_err("pid %d: has a PID namespace of its own but is not its init (it is pid %d there)",
-		       root->pid, last);
+		       root->pid, f[dns.levels - 1]);
 		return -ENOTSUP;
 	}
 	for (unsigned i = 0; i < ctx->nr_items; i++) {
-		struct pstree_item *it = ctx->items[i];
+		struct pstree_item *it = ctx->items[i], *p = it->parent;
+		pid_t inner;
 
-		for (unsigned t = 0; t < it->nr_threads; t++) {
-			if (it->state == TASK_ZOMBIE)
-				snprintf(rel, sizeof(rel), "%d", it->pid);
-			else
-				snprintf(rel, sizeof(rel), "%d/task/%d", it->pid, it->threads[t]);
-			ret = map_add(it->threads[t], rel);
-			if (ret)
-				return ret;
+		if ((ret = read_task_pids(it)))
+			return ret;
+		if (!i)
+			continue;
+		inner = it->vtids[it->nr_levels - 1];
+		if (it->nr_levels == p->nr_levels) {
+			if (it->state != TASK_ZOMBIE && dns.tasks[i].ids.pid != task_ids(ctx, p)->pid) {
+				pr_err("pid %d: is in another PID namespace than its parent (pid %d) at the same depth; not supported",
+				       it->pid, p->pid);
+				return -ENOTSUP;
+			}
+		} else if (it->nr_levels == p->nr_levels + 1) {
+			if (inner != 1) {
+				pr_err("pid %d: is pid %d of a PID namespace nested in its parent's (pid %d) but not its init: it was moved there with setns(); not supported",
+				       it->pid, inner, p->pid);
+				return -ENOTSUP;
+			}
+			it->pidns_init = true;
+			pr_info("pid %d: is the init of a PID namespace nested %u levels below the root's",
+				it->pid, it->nr_levels - 1);
+		} else {
+			pr_err("pid %d: its PID namespace is %u levels below its parent's (pid %d); only the parent's or one nested in it is supported",
+			       it->pid, it->nr_levels - p->nr_levels, p->pid);
+			return -ENOTSUP;
 		}
+	}
+	/* what the restore could not rebuild (ids still the host's here) */
+	return ns_pstree_check(ctx->items, ctx->nr_items) ? -ENOTSUP : 0;
+}
+
+static uint64_t *ids_field(TaskNsIds *ids, unsigned k, protobuf_c_boolean **has)
+{
+	static const struct {
+		const char *name;
+		size_t off, has_off;
+	} f[] = {
+#define F(x) { #x, offsetof(TaskNsIds, x), offsetof(TaskNsIds, has_##x) }
+		F(pid), F(uts), F(ipc), F(mnt), F(net), F(user), F(cgroup), F(time),
+#undef F
+	};
+
+	/* same order as ns_kinds[] */
+	*has = (protobuf_c_boolean *)((char *)ids + f[k].has_off);
+	return (uint64_t *)((char *)ids + f[k].off);
+}
+
+/* Record the namespaces of every thread of it in dns.tasks[i]; refuse a
+ * thread whose namespaces differ from its leader's. */
+static int read_task_ns(struct pstree_item *it, unsigned i, const uint64_t *self)
+{
+	TaskNsIds *ids = &dns.tasks[i].ids;
+	char who[48];
+	uint64_t ino;
+	int ret;
+
+	for (unsigned t = 0; t < it->nr_threads; t++) {
+		snprintf(who, sizeof(who), "%d/task/%d", it->pid, it->threads[t]);
+		for (unsigned k = 0; k <= NR_NS_KINDS; k++) {
+			const char *name = "pid_for_children";
+			protobuf_c_boolean *has = &ids->has_pid_for_children;
+			uint64_t *v = &ids->pid_for_children;
+
+			/* the last round: the PID namespace its children are born in */
+			if (k < NR_NS_KINDS) {
+				name = ns_kinds[k].name;
+				v = ids_field(ids, k, &has);
+			}
+			ret = ns_ino(who, name, &ino);
+			if (ret == -ENOENT && k == NR_NS_KINDS) {
+				/* the kernel hides a PID namespace without its init yet */
+				pr_err("pid %d: the PID namespace of its future children is not its own (unshare(CLONE_NEWPID) without a child yet); not supported",
+				       it->pid);
+				return -ENOTSUP;
+			}
+			if (ret == -ENOENT && !self[k < NR_NS_KINDS ? k : 0])
+				continue;
+			if (ret) {
+				pr_err("pid %d: cannot read the %s namespace of thread %d", it->pid, name,
+				       it->threads[t]);
+				return ret;
+			}
+			if (t == 0) {
+				*has = true;
+				*v = ino;
+			} else if (*v != ino) {
+				pr_err("pid %d: thread %d is in another %s namespace than its leader; not supported",
+				       it->pid, it->threads[t], name);
+				return -ENOTSUP;
+			}
+		}
+	}
+	if (ids->has_pid_for_children && ids->pid_for_children != ids->pid) {
+		pr_err("pid %d: the PID namespace of its future children is not its own (setns() or unshare(CLONE_NEWPID) without a child yet); not supported",
+		       it->pid);
+		return -ENOTSUP;
 	}
 	return 0;
 }
@@ -320,7 +520,7 @@ static int check_userns(pid_t root, uint32_t flags, const uint64_t *self)
 
 int ns_dump_check(struct dump_ctx *ctx)
 {
-	uint64_t self[NR_NS_KINDS], root[NR_NS_KINDS], ino;
+	uint64_t self[NR_NS_KINDS], root[NR_NS_KINDS], tino;
 	char who[16];
 	int ret;
 
@@ -328,20 +528,24 @@ int ns_dump_check(struct dump_ctx *ctx)
 	for (unsigned k = 0; k < NR_NS_KINDS; k++)
 		if ((ret = ns_ino("self", ns_kinds[k].name, &self[k])))
 			return ret;
+	dns.tasks = xzalloc(sizeof(*dns.tasks) * ctx->nr_items);
+	if (!dns.tasks)
+		return -ENOMEM;
+	dns.nr_tasks = ctx->nr_items;
 	for (unsigned i = 0; i < ctx->nr_items; i++) {
 		struct pstree_item *it = ctx->items[i];
 
+		task_ns_ids__init(&dns.tasks[i].ids);
 		if (it->state == TASK_ZOMBIE)
 			continue;
-		snprintf(who, sizeof(who), "%d", it->pid);
+		if ((ret = read_task_ns(it, i, self)))
+			return ret;
 		for (unsigned k = 0; k < NR_NS_KINDS; k++) {
-			ret = ns_ino(who, ns_kinds[k].name, &ino);
-			if (ret == -ENOENT && !self[k])
+			protobuf_c_boolean *has;
+			uint64_t ino = *ids_field(&dns.tasks[i].ids, k, &has);
+
+			if (!*has)
 				continue;
-			if (ret) {
-				pr_err("pid %d: cannot read its %s namespace", it->pid, ns_kinds[k].name);
-				return ret;
-			}
 			if (i == 0) {
 				root[k] = ino;
 				if (ino == self[k])
@@ -352,8 +556,9 @@ int ns_dump_check(struct dump_ctx *ctx)
 					return -ENOTSUP;
 				}
 				dns.flags |= ns_kinds[k].flag;
-			} else if (ino != root[k]) {
-				pr_err("pid %d: its %s namespace is not the one of the root (pid %d); not supported",
+			} else if (ino != root[k] && ns_kinds[k].flag != CLONE_NEWPID) {
+				/* a nested PID namespace is checked with the PIDs */
+				pr_err("pid %d: its %s namespace is not the one of the root (pid %d); not supported yet",
 				       it->pid, ns_kinds[k].name, ctx->items[0]->pid);
 				return -ENOTSUP;
 			}
@@ -374,17 +579,14 @@ int ns_dump_check(struct dump_ctx *ctx)
 		if (it->state == TASK_ZOMBIE)
 			continue;
 		snprintf(who, sizeof(who), "%d", it->pid);
-		if (ns_ino(who, "time_for_children", &ino) == 0 && ino != root[NR_NS_KINDS - 1]) {
+		if (ns_ino(who, "time_for_children", &tino) == 0 && tino != root[NR_NS_KINDS - 1]) {
 			pr_err("pid %d: its children would get a time namespace other than its own (unshare(CLONE_NEWTIME)); not supported",
 			       it->pid);
 			return -ENOTSUP;
 		}
 	}
-	if (dns.flags & CLONE_NEWPID) {
-		ret = build_pid_map(ctx);
-		if (ret)
-			return ret;
-	}
+	if ((ret = build_pid_map(ctx)))
+		return ret;
 	if (dns.flags)
 		pr_info("the tree has namespaces of its own: %s%s%s%s%s%s%s",
 			dns.flags & CLONE_NEWPID ? "pid " : "", dns.flags & CLONE_NEWUTS ? "uts " : "",
@@ -392,6 +594,38 @@ int ns_dump_check(struct dump_ctx *ctx)
 			dns.flags & CLONE_NEWNET ? "net " : "", dns.flags & CLONE_NEWTIME ? "time " : "",
 			dns.flags & CLONE_NEWUSER ? "user" : "");
 	dns.root = ctx->items[0]->pid;
+	return 0;
+}
+
+int ns_pstree_entry(struct dump_ctx *ctx, unsigned i, PstreeEntry *e)
+{
+	struct pstree_item *it = ctx->items[i];
+	struct dns_task *dt;
+	unsigned l;
+
+	if (i >= dns.nr_tasks || !it->vtids)
+		return 0;
+	dt = &dns.tasks[i];
+	if (it->state != TASK_ZOMBIE)
+		e->ns_ids = &dt->ids;
+	l = it->nr_levels;
+	if (l <= 1)
+		return 0;
+	e->has_ns_levels = true;
+	e->ns_levels = l;
+	e->has_pidns_init = it->pidns_init;
+	e->pidns_init = it->pidns_init;
+	if (!dt->ns_tids) {
+		dt->ns_tids = xzalloc(sizeof(uint32_t) * it->nr_threads * (l - 1));
+		if (!dt->ns_tids)
+			return -ENOMEM;
+		for (unsigned t = 0; t < it->nr_threads; t++)
+			for (unsigned k = 1; k < l; k++)
+				dt->ns_tids[t * (l - 1) + k - 1] = it->vtids[t * l + k];
+		dt->n_ns_tids = (size_t)it->nr_threads * (l - 1);
+	}
+	e->ns_tids = dt->ns_tids;
+	e->n_ns_tids = dt->n_ns_tids;
 	return 0;
 }
 
@@ -1628,5 +1862,76 @@ int ns_restore_root(struct rst_ctx *ctx)
 	for (size_t i = 0; i < e->n_msg; i++)
 		if ((ret = restore_msg(e->msg[i])))
 			return ret;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- restore: PIDs */
+
+int ns_pstree_read(struct pstree_item *item)
+{
+	PstreeEntry *pe = item->pe;
+	struct pstree_item *p = item->parent;
+	unsigned l = pe->has_ns_levels ? pe->ns_levels : 1;
+	bool init = pe->has_pidns_init && pe->pidns_init;
+
+	if (l < 1 || l > NS_MAX_PID_LEVELS || pe->n_ns_tids != (size_t)item->nr_threads * (l - 1) ||
+	    (!p && (l != 1 || init)) || (p && l != p->nr_levels + init)) {
+		pr_err("image pstree.img: pid %u: its PID namespace levels (%u levels, %zu ids%s) are invalid",
+		       pe->pid, l, pe->n_ns_tids, init ? ", a nested init" : "");
+		return -EINVAL;
+	}
+	if (init && p && pe->sid != pe->pid && pe->sid != p->pe->sid) {
+		pr_err("image pstree.img: pid %u: the init of a nested PID namespace in a session of a sibling; not supported",
+		       pe->pid);
+		return -EINVAL;
+	}
+	item->nr_levels = l;
+	item->pidns_init = init;
+	item->state = pe->state;
+	item->vtids = xzalloc(sizeof(pid_t) * l * item->nr_threads);
+	if (!item->vtids)
+		return -ENOMEM;
+	for (unsigned t = 0; t < item->nr_threads; t++) {
+		item->vtids[t * l] = item->threads[t];
+		for (unsigned k = 1; k < l; k++) {
+			uint32_t v = pe->ns_tids[t * (l - 1) + k - 1];
+
+			/* pid 1 of a nested namespace is its init's leader, no one else */
+			if (!v || v > 4194304 || (v == 1 && !(init && t == 0 && k == l - 1)) ||
+			    (init && t == 0 && k == l - 1 && v != 1)) {
+				pr_err("image pstree.img: pid %u: thread %u has the invalid id %u at PID namespace level %u",
+				       pe->pid, item->threads[t], v, k + 1);
+				return -EINVAL;
+			}
+			item->vtids[t * l + k] = v;
+		}
+	}
+	return 0;
+}
+
+int ns_pstree_check(struct pstree_item **items, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		struct pstree_item *it = items[i], *p = it->parent;
+		bool pg, sid;
+
+		if (it->nr_levels <= 1 || it->state == TASK_ZOMBIE)
+			continue;
+		pg = it->pgid == it->pid || ns_pid_for(items, n, it, it->pgid);
+		sid = it->sid == it->pid || ns_pid_for(items, n, it, it->sid);
+		/* a group or session it cannot see: it was born in it (its parent
+		 * moves a nested init into its group, which the init cannot do) */
+		if (!sid && it->sid != p->sid) {
+			pr_err("pid %d: its session %d is outside its PID namespace and not its parent's; not supported",
+			       it->pid, it->sid);
+			return -EINVAL;
+		}
+		if (!pg && !(it->pidns_init ? ns_pid_for(items, n, p, it->pgid) != 0 :
+					      it->pgid == p->pgid)) {
+			pr_err("pid %d: its process group %d is outside its PID namespace and not its parent's; not supported",
+			       it->pid, it->pgid);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }

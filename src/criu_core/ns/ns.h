@@ -6,6 +6,7 @@
 #include "cr.h"
 
 #define NS_MAX_DATA (48u << 20)		/* all IPC contents and messages: one record */
+#define NS_MAX_PID_LEVELS 32	/* the kernel's MAX_PID_NS_LEVEL */
 
 struct rst_ctx;
 
@@ -16,8 +17,11 @@ int ns_dump(struct dump_ctx *ctx);
 /* Dump: the PID the tree knows for a host PID (itself without a PID
  * namespace of its own; 0 for a process outside the tree's namespace). */
 pid_t ns_vpid(pid_t host);
-/* Dump: how many levels a PID of the tree has, seen from lxc-cr. */
+/* Dump: how many levels the root's PID has, seen from lxc-cr. */
 unsigned ns_pid_levels(void);
+/* Dump: fill pstree entry e of item i with its namespace ids and its PIDs
+ * below the root's PID namespace (storage stays with ns.c). */
+int ns_pstree_entry(struct dump_ctx *ctx, unsigned i, PstreeEntry *e);
 /* Dump: a socket in the tree's network namespace (socket(2) semantics). */
 int ns_net_socket(int domain, int type, int proto);
 /* Dump: whether the tree has a namespace of kind flag of its own. */
@@ -52,8 +56,28 @@ int ns_restore_leave(void);
 void ns_restore_fini(void);
 /* Restore, in the root, in its new namespaces, before its children. */
 int ns_restore_root(struct rst_ctx *ctx);
-/* Restore: the innermost PID of a host task (NSpid's last field), or -errno. */
-pid_t ns_proc_vpid(pid_t hpid, pid_t htid);
+/* Restore: the id of a host thread up levels above its innermost one
+ * (NSpid's last field is up = 0), or -errno. */
+pid_t ns_proc_vpid(pid_t hpid, pid_t htid, unsigned up);
+/* Restore: check and take an entry's PID levels (ns_levels, ns_tids,
+ * pidns_init) into item, whose parent is set. */
+int ns_pstree_read(struct pstree_item *item);
+/* Both sides: every process group and session a task of a nested PID
+ * namespace cannot see is its parent's (it inherits it). */
+int ns_pstree_check(struct pstree_item **items, unsigned n);
+
+/* Both sides: thread t of it as a task of viewer sees it, 0 where it
+ * cannot (it is in a namespace above viewer's or beside it). */
+pid_t ns_pid_seen_by(const struct pstree_item *viewer, const struct pstree_item *it, unsigned t);
+/* The process or thread pid of items (ids as in items: the host's at dump,
+ * the root's namespace's at restore) as viewer sees it; 0 when it cannot
+ * or no item has it. */
+pid_t ns_pid_for(struct pstree_item **items, unsigned n, const struct pstree_item *viewer, pid_t pid);
+/* The own-namespace ids of item and of its thread t. */
+static inline pid_t item_vpid(const struct pstree_item *item, unsigned t)
+{
+	return item->vtids ? item->vtids[t * item->nr_levels + item->nr_levels - 1] : item->threads[t];
+}
 
 /* mnt.c. Dump: record the tree's own mounts in e (tmpfs contents in their images). */
 int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e);

@@ -181,13 +181,14 @@ static void advance(struct rst_ctx *ctx, int stage)
 	futex(&ctx->shared->stage, FUTEX_WAKE, INT32_MAX, NULL);
 }
 
-static pid_t clone_with_pid(pid_t pid, int exit_signal, uint64_t flags)
+/* clone3() with set_tid: tids holds n ids, innermost PID namespace first. */
+static pid_t clone_with_pid(const pid_t *tids, unsigned n, int exit_signal, uint64_t flags)
 {
 	struct clone_args ca = {
 		.flags = flags,
 		.exit_signal = exit_signal,
-		.set_tid = (uint64_t)&pid,
-		.set_tid_size = 1,
+		.set_tid = (uint64_t)tids,
+		.set_tid_size = n,
 	};
 
 	long r;
@@ -207,11 +208,13 @@ static pid_t clone_with_pid(pid_t pid, int exit_signal, uint64_t flags)
  * others can join in STAGE_PREPARE whatever order the tasks run in. */
 static int task_lead(struct pstree_item *item)
 {
-	if (item->pe->sid == (uint32_t)item->pid && getsid(0) != item->pid && setsid() < 0) {
+	pid_t own = item_vpid(item, 0);	/* getsid() and getpgid() answer in its namespace */
+
+	if (item->pe->sid == (uint32_t)item->pid && getsid(0) != own && setsid() < 0) {
 		pr_perror("pid %d: cannot start its session", item->pid);
 		return -errno;
 	}
-	if (item->pe->pgid == (uint32_t)item->pid && getpgid(0) != item->pid && setpgid(0, 0) < 0) {
+	if (item->pe->pgid == (uint32_t)item->pid && getpgid(0) != own && setpgid(0, 0) < 0) {
 		pr_perror("pid %d: cannot start its process group", item->pid);
 		return -errno;
 	}
@@ -243,15 +246,61 @@ static bool adopted(struct pstree_item *c)
 	return c->pe->sid != (uint32_t)c->pid && c->parent && c->pe->sid != c->parent->pe->sid;
 }
 
+static struct rst_ctx *task_ctx;
+
+/*
+ * Create child c of the calling task with its ids at every PID namespace
+ * level, innermost first; the init of a nested namespace with CLONE_NEWPID.
+ * Such an init cannot see a process group of its parent's namespace: the
+ * parent moves it there before it runs on.
+ */
 static pid_t clone_child(struct pstree_item *c, uint64_t flags)
 {
+	struct rst_ctx *ctx = task_ctx;
 	int esig = c->rcore && c->rcore->has_exit_signal ? c->rcore->exit_signal : SIGCHLD;
-	long r = clone_with_pid(c->pid, flags & CLONE_PARENT ? 0 : esig, flags);
+	pid_t tids[NS_MAX_PID_LEVELS], pgid = 0;
+	int hold[2] = { -1, -1 };
+	long r;
 
+	for (unsigned l = 0; l < c->nr_levels; l++)
+		tids[l] = c->vtids[c->nr_levels - 1 - l];
+	if (c->pidns_init) {
+		flags |= CLONE_NEWPID;
+		if (c->pe->pgid != (uint32_t)c->pid &&
+		    !ns_pid_for(ctx->items, ctx->nr_items, c, c->pe->pgid)) {
+			pgid = ns_pid_for(ctx->items, ctx->nr_items, c->parent, c->pe->pgid);
+			if (pgid && pipe2(hold, O_CLOEXEC) < 0)
+				return -1;
+		}
+	}
+	r = clone_with_pid(tids, c->nr_levels, flags & CLONE_PARENT ? 0 : esig, flags);
 	if (r == 0) {
+		char b;
+
+		if (hold[0] >= 0) {
+			close(hold[1]);
+			/* until the parent closed its end */
+			while (read(hold[0], &b, 1) < 0 && errno == EINTR)
+				;
+			close(hold[0]);
+		}
 		if (c->pe->state == TASK_ZOMBIE)
 			zombie_main(NULL, c);
 		task_main(NULL, c);
+	}
+	if (hold[0] >= 0) {
+		int err = errno;
+
+		if (r > 0 && getpgid(r) != pgid && setpgid(r, pgid) < 0) {
+			err = errno;
+			pr_perror("pid %d: cannot move the init of its nested PID namespace %d into process group %u",
+				  c->parent->pid, c->pid, c->pe->pgid);
+			kill(r, SIGKILL);
+			r = -1;
+		}
+		close(hold[0]);
+		close(hold[1]);
+		errno = err;
 	}
 	return r;
 }
@@ -275,8 +324,6 @@ static int create_adopted(struct pstree_item *item)
 	}
 	return 0;
 }
-
-static struct rst_ctx *task_ctx;
 
 static void zombie_main(struct rst_ctx *ctx, struct pstree_item *item)
 {
@@ -333,6 +380,7 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	struct restorer_args *a;
 	uint64_t stack, entry;
 	char prefix[32];
+	pid_t pgid;
 
 	snprintf(prefix, sizeof(prefix), "%d: ", item->pid);
 	log_set_prefix(prefix);
@@ -365,8 +413,12 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	task_report(sh);
 	task_wait_stage(sh, STAGE_PREPARE);
 
-	if (getpgid(0) != (pid_t)item->pe->pgid) {
-		if (setpgid(0, item->pe->pgid) < 0 && !(ctx->opts->shell_job && !item->parent)) {
+	/* a group outside its PID namespace (0 here) is the one it was born in */
+	pgid = ns_pid_for(ctx->items, ctx->nr_items, item, item->pe->pgid);
+	if (!pgid && item->nr_levels == 1)
+		pgid = item->pe->pgid;	/* outside the tree (--shell-job) */
+	if (pgid && getpgid(0) != pgid) {
+		if (setpgid(0, pgid) < 0 && !(ctx->opts->shell_job && !item->parent)) {
 			pr_perror("pid %d: cannot join process group %u", item->pid, item->pe->pgid);
 			task_abort(sh);
 		}
@@ -456,12 +508,16 @@ static int read_pstree(struct rst_ctx *ctx)
 			break;
 		}
 		ctx->items[ctx->nr_items++] = item;
+		if ((ret = ns_pstree_read(item)))
+			break;
 	}
 	img_close(img);
 	if (!ret && !ctx->nr_items) {
 		pr_err("image pstree.img: holds no process");
 		ret = -EINVAL;
 	}
+	if (!ret)
+		ret = ns_pstree_check(ctx->items, ctx->nr_items);
 	return ret;
 }
 
@@ -542,6 +598,7 @@ static void free_items(struct rst_ctx *ctx)
 		if (item->hthreads != item->threads)
 			free(item->hthreads);
 		free(item->threads);
+		free(item->vtids);
 		free(item->children);
 		free(item);
 	}
@@ -635,7 +692,7 @@ static int map_threads(struct rst_ctx *ctx)
 		if (ret < 0)
 			return ret;
 		for (unsigned k = 0; k < nr; k++) {
-			pid_t v = ns_proc_vpid(item->hpid, tids[k]);
+			pid_t v = ns_proc_vpid(item->hpid, tids[k], item->nr_levels - 1);
 
 			for (unsigned t = 0; v > 0 && t < item->nr_threads; t++)
 				if (item->threads[t] == v)
@@ -697,12 +754,40 @@ static void release_tasks(struct rst_ctx *ctx)
 
 static void kill_tasks(struct rst_ctx *ctx)
 {
+	pid_t *tids = NULL;
+	unsigned nr = 0;
+
+	/* the threads we may trace, listed before they go */
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *item = ctx->items[i];
+		pid_t *t = NULL;
+		unsigned n = 0;
+		void *m;
+
+		if (!item->rst || item->pe->state != TASK_ALIVE || !item_hpid(ctx, i) ||
+		    proc_list_tids(item->hpid, &t, &n) < 0)
+			continue;
+		m = xrealloc_array(tids, nr + n, sizeof(*tids));
+		if (m) {
+			tids = m;
+			memcpy(tids + nr, t, sizeof(*t) * n);
+			nr += n;
+		}
+		free(t);
+	}
 	for (unsigned i = ctx->nr_items; i-- > 0;) {
 		struct pstree_item *item = ctx->items[i];
 
 		if (item->rst && item_hpid(ctx, i))
 			kill(item->hpid, SIGKILL);
 	}
+	/* A dead thread we trace stays until we wait for it, and the init of a
+	 * PID namespace exits only once every task in it is reaped: reap the
+	 * traced ones, the deepest first (a thread not traced: ECHILD). */
+	for (unsigned k = nr; k-- > 0;)
+		while (waitpid(tids[k], NULL, __WALL) < 0 && errno == EINTR)
+			;
+	free(tids);
 	if (ctx->nr_items && ctx->items[0]->rst)
 		waitpid(ctx->items[0]->hpid, NULL, __WALL);
 }
@@ -832,7 +917,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 			nr_alive++;
 	/* STAGE_FORK */
 	root = ctx.ns && ctx.ns->user ? ns_clone_root(&ctx) :
-					clone_with_pid(ctx.items[0]->pid, SIGCHLD, ns_root_flags(&ctx));
+					clone_with_pid(&ctx.items[0]->pid, 1, SIGCHLD, ns_root_flags(&ctx));
 	if (root < 0) {
 		pr_perror("cannot create the root process %d", ctx.items[0]->pid);
 		ret = -errno;

@@ -292,18 +292,17 @@ void ENTRY restorer_main(struct restorer_args *a)
 
 	for (uint32_t i = 1; i < a->nr_threads; i++) {
 		struct rst_thread *t = &threads[i];
-		int32_t tid = t->tid;
 		struct clone_args ca = {
 			.flags = a->clone_flags,
 			.stack = t->stack_top - RST_STACK_SIZE,
 			.stack_size = RST_STACK_SIZE,
-			.set_tid = (uint64_t)&tid,
-			.set_tid_size = 1,
+			.set_tid = (uint64_t)t->set_tid,
+			.set_tid_size = t->nr_set_tid,
 		};
 
 		r = clone3_thread(&ca, a, t);
 		if (r < 0)
-			fail(a, RST_STEP_THREAD, r, tid);
+			fail(a, RST_STEP_THREAD, r, t->tid);
 	}
 	step = setup_thread(a, &threads[0]);
 	if (step)

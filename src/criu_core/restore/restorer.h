@@ -13,6 +13,7 @@
 #define RST_STACK_SIZE		(64 * 1024)
 #define RST_MAX_THREADS		4096
 #define RST_AUXV_MAX		128
+#define RST_MAX_PID_LEVELS	32
 
 /* restorer steps, reported through the error pipe on failure */
 enum {
@@ -58,7 +59,9 @@ struct rst_creds {
 };
 
 struct rst_thread {
-	int32_t tid;
+	int32_t tid;			/* in its own PID namespace */
+	uint32_t nr_set_tid;
+	int32_t set_tid[RST_MAX_PID_LEVELS];	/* its id at each level, innermost first */
 	uint32_t has_sas;
 	uint64_t sas_sp, sas_size;
 	uint32_t sas_flags;
@@ -97,7 +100,7 @@ struct rst_mm_map {
 
 struct restorer_args {
 	uint64_t blob_start, blob_len;
-	int32_t pid;
+	int32_t pid;			/* in its own PID namespace */
 	int32_t err_fd;
 	uint32_t svc_base;
 	uint32_t nr_keep;

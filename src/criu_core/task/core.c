@@ -745,8 +745,13 @@ int restore_task_early(struct rst_ctx *ctx, struct pstree_item *item)
 		sev.sigev_notify = te->notify;
 		sev.sigev_signo = te->signo;
 		sev.sigev_value.sival_ptr = (void *)te->sival;
-		if (te->notify & SIGEV_THREAD_ID)
+		if (te->notify & SIGEV_THREAD_ID) {
+			/* a thread of ours: its id in our PID namespace */
 			sev._sigev_un._tid = te->notify_tid;
+			for (unsigned t = 0; t < item->nr_threads; t++)
+				if (item->threads[t] == (pid_t)te->notify_tid)
+					sev._sigev_un._tid = item_vpid(item, t);
+		}
 		/* Timer ids are handed out in order; create until we reach the one we need. */
 		for (;;) {
 			ntimer = exact_ids ? te->id : -1;
