@@ -1,8 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The main job, end to end: install, build, start a real program (a shell
-# loop counting and a child it keeps), checkpoint it with lxc-cr (the program
-# is gone), restore it (same PID, same state), and show it carrying on.
+# The main job, end to end: install, build, then
+#  1. a real program (a shell loop counting and a child it keeps):
+#     checkpoint it with lxc-cr (the program is gone), restore it (same PID,
+#     same state), and show it carrying on;
+#  2. a whole container, built the way libvirt's LXC driver builds one
+#     (tests/container/ct-launch: pivot_root into a busybox rootfs, its own
+#     pid/mnt/uts/ipc/net namespaces, devpts, /dev, a veth on a bridge,
+#     cgroups): checkpoint it by its init's PID, restore it, and show its
+#     processes with the same PIDs inside, its hostname, its address and its
+#     counter going on.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 if [ "$(id -u)" != 0 ]; then
@@ -51,4 +58,91 @@ else
 	status=1
 fi
 pkill -KILL -s "$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-exit $status
+[ $status = 0 ] || exit $status
+
+# ---- 2. a container
+echo
+echo "=== a whole container"
+launch=$top/build/tests/container/ct-launch
+root=$work/rootfs
+name=demo$$
+bridge=demobr$$
+veth=demov$$
+"$top/tests/container/mkrootfs.sh" --hostname "$name" "$root" >/dev/null
+cat >"$root/init.sh" <<'EOF2'
+#!/bin/sh
+mkdir -p /mnt && mount -t tmpfs -o size=1m scratch /mnt
+echo "kept in a tmpfs of the container" >/mnt/note
+sh -c 'while :; do sleep 1; done' &
+n=0
+while :; do n=$((n + 1)); echo "$n $(hostname)" >>/var/count; sleep 0.2; done
+EOF2
+chmod 755 "$root/init.sh"
+ip link add "$bridge" type bridge
+ip addr add 10.215.3.1/24 dev "$bridge"
+ip link set "$bridge" up
+init=
+cleanup_ct() {
+	if [ -n "$init" ] && kill -KILL "$init" 2>/dev/null; then
+		for i in $(seq 50); do kill -0 "$init" 2>/dev/null || break; sleep 0.1; done
+	fi
+	ip link del dev "$bridge" 2>/dev/null
+	for d in "${cgdirs[@]}"; do
+		for i in $(seq 20); do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
+	done
+	return 0
+}
+cgdirs=()
+trap cleanup_ct EXIT
+"$launch" --name "$name" --rootfs "$root" --no-console-stdio --pidfile "$work/init.pid" \
+	--veth-host "$veth" --bridge "$bridge" --ip 10.215.3.2/24 --gw 10.215.3.1 \
+	-- /bin/sh /init.sh </dev/null >"$work/launch.log" 2>&1 &
+ctl=$!
+for i in $(seq 100); do [ -s "$work/init.pid" ] && [ -s "$root/var/count" ] && break; sleep 0.1; done
+init=$(cat "$work/init.pid")
+# the container's cgroups: a new controller makes them again before a restore
+while IFS=: read -r _ ctrl path; do
+	[ -z "$ctrl" ] || [ "$path" = / ] && continue
+	for h in /sys/fs/cgroup/*/; do
+		[ -e "$h$path/cgroup.procs" ] && cgdirs+=("${h%/}$path")
+	done
+done </proc/"$init"/cgroup
+# the container's shells (their short-lived sleep children come and go)
+ct_ps() { nsenter -t "$1" -p -m ps -o pid,comm | awk '$2 == "sh" { printf "%s%s %s", s, $1, $2; s = ", " }'; }
+echo "--- container $name running, init host pid $init; inside: $(ct_ps "$init")"
+echo "--- hostname $(nsenter -t "$init" -u hostname), eth0 $(nsenter -t "$init" -n ip -4 -o addr show dev eth0 | awk '{print $4}')"
+before=$(ct_ps "$init")
+sleep 1
+mkdir -p "$work/ct-images"
+"$lxc_cr" dump -t "$init" -D "$work/ct-images" -o dump.log -v4
+echo "--- dumped ($(du -sh "$work/ct-images" | cut -f1)); $(grep -o 'frozen for .*' "$work/ct-images/dump.log")"
+wait "$ctl" 2>/dev/null || true
+last=$(tail -n 1 "$root/var/count" | awk '{print $1}')
+echo "--- the container is gone (its launcher exited); last count $last"
+for d in "${cgdirs[@]}"; do
+	mkdir -p "$d"
+	if [ -e "$d/cpuset.cpus" ]; then
+		cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus"
+		cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems"
+	fi
+done
+t0=$(date +%s%N)
+"$lxc_cr" restore -D "$work/ct-images" -d --pidfile "$work/ct-restored.pid" -o restore.log -v4 \
+	--external "veth[eth0]:$veth@$bridge"
+t1=$(date +%s%N)
+init=$(cat "$work/ct-restored.pid")
+echo "--- restored in $(( (t1 - t0) / 1000000 )) ms, init host pid $init; inside: $(ct_ps "$init")"
+sleep 1
+after=$(ct_ps "$init")
+note=$(nsenter -t "$init" -m cat /mnt/note)
+next=$(grep -m1 -A1 "^$last " "$root/var/count" | tail -n 1 | awk '{print $1}')
+ok=1
+[ "$before" = "$after" ] || { echo "--- FAILED: processes inside were: $before; now: $after" >&2; ok=0; }
+[ "$next" = $((last + 1)) ] || { echo "--- FAILED: the count did not go on from $last (next: '$next')" >&2; ok=0; }
+[ "$note" = "kept in a tmpfs of the container" ] || { echo "--- FAILED: the tmpfs lost its note: '$note'" >&2; ok=0; }
+busybox ping -c 1 -W 3 -I "$bridge" 10.215.3.2 >/dev/null || { echo "--- FAILED: no ping to 10.215.3.2" >&2; ok=0; }
+if [ $ok = 1 ]; then
+	echo "--- OK: same PIDs inside, the count went on from $last to $next, the tmpfs kept its note, eth0 answers ping"
+	exit 0
+fi
+exit 1
