@@ -10,6 +10,15 @@ struct rst_ctx;
 /* Dump: read the namespace of root into e->net. */
 int net_dump(pid_t root, NsEntry *e);
 
+/*
+ * Dump: set down the host ends of the external veths of the namespace of sk
+ * (a connection about to be read in repair mode), once each; unlock sets
+ * them up again (the tree goes on), fini forgets them (the tree is gone).
+ */
+int net_dump_lock(int sk);
+void net_dump_unlock(void);
+void net_dump_lock_fini(void);
+
 /* Restore: check a read image. */
 int net_validate(const NetnsEntry *n);
 /* Restore, before any task: create and fill the tree's namespace. */
