@@ -745,8 +745,9 @@ static int set_link(int sk, const NetLink *l, int master, bool host_end)
 		nl_add_u32(&r.h, IFLA_MTU, l->mtu);
 	if (master)
 		nl_add_u32(&r.h, IFLA_MASTER, master);
+	/* a host end stays down until the tree is restored: see net_restore_up() */
 	ifi->ifi_change = IFF_UP;
-	ifi->ifi_flags = l->up || host_end ? IFF_UP : 0;
+	ifi->ifi_flags = l->up && !host_end ? IFF_UP : 0;
 	return nl_talk(sk, &r.h, NULL, NULL);
 }
 
@@ -941,7 +942,7 @@ int net_restore_prepare(struct rst_ctx *ctx, NetnsEntry *n)
 		ret = set_link(hsk, l, br[0] ? (int)if_nametoindex(br) : 0, true);
 		l->ext_name = saved;
 		if (ret) {
-			pr_err("network namespace: cannot bring up '%s'%s%s: %s", out,
+			pr_err("network namespace: cannot set up '%s'%s%s: %s", out,
 			       br[0] ? " on bridge " : "", br, strerror(-ret));
 			return ret;
 		}
@@ -952,6 +953,27 @@ int net_restore_prepare(struct rst_ctx *ctx, NetnsEntry *n)
 	if (net_leave() < 0)
 		abort();
 	return ret;
+}
+
+/*
+ * Once every task and socket of the tree is restored: the host ends come up.
+ * Before, a segment a peer retransmits would find the namespace without its
+ * connection and be answered with a RST.
+ */
+int net_restore_up(void)
+{
+	_cleanup_close_ int hsk = rnet.nr_created ? nl_open() : -1;
+
+	for (unsigned i = 0; i < rnet.nr_created; i++) {
+		int ret = hsk < 0 ? hsk : set_up(hsk, rnet.created[i], true);
+
+		if (ret) {
+			pr_err("network namespace: cannot bring up the host end '%s': %s",
+			       rnet.created[i], strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 int net_enter(void)

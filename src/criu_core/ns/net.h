@@ -23,6 +23,8 @@ void net_dump_lock_fini(void);
 int net_validate(const NetnsEntry *n);
 /* Restore, before any task: create and fill the tree's namespace. */
 int net_restore_prepare(struct rst_ctx *ctx, NetnsEntry *n);
+/* Restore, once the tree is whole: bring up the host ends created. */
+int net_restore_up(void);
 /* Restore: move lxc-cr's thread into the tree's namespace and back (no-ops without one). */
 int net_enter(void);
 int net_leave(void);
