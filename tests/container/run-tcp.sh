@@ -21,6 +21,8 @@
 #     connections go on; both ends stop sending, and each must have received
 #     exactly what the other sent, every byte checked, including what the
 #     host sent during the dump and while the container was gone.
+# Then a dump with --leave-running: the veth's host end (set down while the
+# connections are read) is up on its bridge again and the connections go on.
 # A lost byte is reported with the offsets ct-tcp saw and where the host's
 # stream stood at dump start, dump end and restore.
 #
@@ -286,6 +288,20 @@ exact_check() { # exact_check WHAT: pause, compare, go on
 
 exact_check "before any dump"
 
+# The dump set the host end down before it read the first connection:
+# nothing reached the sockets after their queues were read.
+lock_check() { # lock_check WHAT LOG
+	local l c
+	l=$(grep -n "host end '$veth' down" "$2" | head -n 1 | cut -d: -f1)
+	c=$(grep -n "connection saved" "$2" | head -n 1 | cut -d: -f1)
+	if [ -n "$l" ] && [ -n "$c" ] && [ "$l" -lt "$c" ]; then
+		ok "$1: $veth was set down before the first connection was read"
+	else
+		not_ok "$1: $veth was set down before the first connection was read" \
+			"$(grep -n "host end\|connection saved" "$2")"
+	fi
+}
+
 gen=0
 cycle() { # cycle WHAT
 	local what=$1 img dl q a0 a1 a2 b0 b1 b2 info
@@ -300,6 +316,7 @@ cycle() { # cycle WHAT
 		q=$(grep -o 'connection saved, [0-9]* bytes to read, [0-9]* to send' "$img/dump.log" |
 			sed 's/connection saved, //' | paste -sd ';' | sed 's/;/; /g')
 		ok "$what: dump by init's PID with --tcp-established (queues: $q)"
+		lock_check "$what" "$img/dump.log"
 	else
 		not_ok "$what: dump by init's PID with --tcp-established" "$out" "$(tail -n 15 "$img/dump.log" 2>/dev/null)"
 		echo "Bail out! dump failed"
@@ -353,6 +370,27 @@ eventually_dead() { # 0 while alive after 5 s
 
 cycle "first"
 cycle "second"
+
+# 3: dump with --leave-running: the host end, set down while the connections
+# were read, comes up again on its bridge and the connections go on
+gen=$((gen + 1))
+mkdir -p "$work/img$gen"
+if out=$("$lxc_cr" dump -t "$init" -D "$work/img$gen" -o dump.log -v4 --tcp-established --leave-running 2>&1) &&
+   alive "$init"; then
+	ok "--leave-running: dump, the container goes on"
+	lock_check "--leave-running" "$work/img$gen/dump.log"
+else
+	not_ok "--leave-running: dump, the container goes on" "$out" "$(tail -n 15 "$work/img$gen/dump.log" 2>/dev/null)"
+fi
+h=$(ip -o link show dev "$veth" 2>&1)
+if [[ "$h" == *"master $bridge"* ]] && [[ "$h" == *"state UP"* ]]; then
+	ok "--leave-running: $veth is up on $bridge again"
+else
+	not_ok "--leave-running: $veth is up on $bridge again" "$h"
+fi
+host_intact "--leave-running"
+sleep 0.3
+exact_check "--leave-running: the same connections"
 
 kill -TERM "$peer" 2>/dev/null
 wait "$peer" 2>/dev/null
