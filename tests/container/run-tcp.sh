@@ -260,7 +260,7 @@ exact_check() { # exact_check WHAT: pause, compare, go on
 	if ! eventually settled "$t1" "$t2"; then
 		for c in a b; do
 			bad+=("$c host to container: host sent $(st host $c sent), container received $(st ct $c recv); acknowledged to the host: $(st host $c acked), host retransmissions: $(st host $c retrans)")
-			bad+=("$c container to host: container sent $(st ct $c sent), host received $(st host $c recv); acknowledged to the container: $(st ct $c acked)")
+			bad+=("$c container to host: container sent $(st ct $c sent), host received $(st host $c recv); acknowledged to the container (counted since its restore): $(st ct $c acked)")
 			[ "$(st host $c acked)" -gt "$(st ct $c recv)" ] 2>/dev/null &&
 				bad+=("$c: LOST: the container's kernel acknowledged host bytes $(st ct $c recv)..$(( $(st host $c acked) - 1 )) ($(( $(st host $c acked) - $(st ct $c recv) )) bytes) that the restored socket never had: the host will not send them again")
 			[ "$(st ct $c acked)" -gt "$(st host $c recv)" ] 2>/dev/null &&
