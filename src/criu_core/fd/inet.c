@@ -30,6 +30,7 @@
 #include <linux/sockios.h>
 
 #include "fd/files.h"
+#include "ns/net.h"
 #include "restore/restore.h"
 
 #ifndef IPV6_FREEBIND
@@ -317,6 +318,7 @@ void inet_dump_resume(void)
 {
 	for (unsigned i = 0; i < nr_held; i++)
 		repair_off(&held[i]);
+	net_dump_unlock();
 }
 
 void inet_dump_fini(void)
@@ -324,6 +326,7 @@ void inet_dump_fini(void)
 	/* Still in repair mode if the tree was killed: the close sends nothing. */
 	for (unsigned i = 0; i < nr_held; i++)
 		close(held[i].fd);
+	net_dump_lock_fini();	/* the host ends went (or stay down) with the namespace */
 	free(held);
 	held = NULL;
 	nr_held = 0;
@@ -538,6 +541,12 @@ static int dump_tcp_stream(struct dump_ctx *ctx, struct fd_parms *p, int sk, Ine
 	struct cr_img *img;
 
 	get_int(sk, SOL_SOCKET, SO_REUSEADDR, &reuse);
+	/* nothing reaches the connection from now on (see net_dump_lock) */
+	ret = net_dump_lock(sk);
+	if (ret) {
+		close(sk);
+		return ret;
+	}
 	if (setsockopt(sk, SOL_TCP, TCP_REPAIR, &on, sizeof(on)) < 0) {
 		pr_perror("pid %d fd %d: cannot put the connection in repair mode", p->pid, p->fd);
 		close(sk);

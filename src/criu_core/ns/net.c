@@ -23,6 +23,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include "ns/net.h"
@@ -367,6 +370,7 @@ struct host_peer {
 	const char *inner;
 	char name[IFNAMSIZ];
 	int master;
+	unsigned flags;
 	int err;
 };
 
@@ -384,6 +388,7 @@ static int host_link_cb(struct nlmsghdr *h, void *arg)
 		return 0;
 	snprintf(p->name, sizeof(p->name), "%s", (char *)RTA_DATA(tb[IFLA_IFNAME]));
 	p->master = tb[IFLA_MASTER] ? *(int *)RTA_DATA(tb[IFLA_MASTER]) : 0;
+	p->flags = ifi->ifi_flags;
 	return 0;
 }
 
@@ -475,6 +480,150 @@ int net_dump(pid_t root, NsEntry *e)
 		pr_info("network namespace: %zu links, %zu routes", s.n->n_links, s.n->n_routes);
 	free(s.links);
 	return ret;
+}
+
+/* ---------------------------------------------------------------- dump: lock */
+/*
+ * From the moment an established connection is read in repair mode until the
+ * tree is gone, nothing from outside may reach the tree's namespace: a
+ * segment arriving after a socket's queues were read is still acknowledged
+ * by the kernel and then lost with the dumped socket (its sender never sends
+ * it again: the restored connection stalls), and one arriving after the
+ * sockets closed, before the namespace is gone, is answered with a RST. So
+ * the host ends of the namespace's external veths are set down, in lxc-cr's
+ * namespace, before the first connection is read; the peer retransmits to
+ * the restored tree. If the tree goes on, they are set up again.
+ */
+static char (*locked)[IFNAMSIZ];
+static unsigned nr_locked;
+
+static void req_link(struct nlreq *r, int type, int flags, int index);
+
+struct lock_links {
+	int *index, *link;	/* veths whose peer is in another namespace */
+	unsigned nr;
+	int err;
+};
+
+static int lock_link_cb(struct nlmsghdr *h, void *arg)
+{
+	struct lock_links *s = arg;
+	struct ifinfomsg *ifi = NLMSG_DATA(h);
+	struct rtattr *tb[IFLA_MAX + 1];
+	int *a, *b;
+
+	if (h->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	parse_attrs(tb, IFLA_MAX, IFLA_RTA(ifi), IFLA_PAYLOAD(h));
+	if (!tb[IFLA_LINK] || !tb[IFLA_LINK_NETNSID])
+		return 0;
+	a = xrealloc_array(s->index, s->nr + 1, sizeof(int));
+	if (a)
+		s->index = a;
+	b = xrealloc_array(s->link, s->nr + 1, sizeof(int));
+	if (b)
+		s->link = b;
+	if (!a || !b)
+		return -ENOMEM;
+	s->index[s->nr] = ifi->ifi_index;
+	s->link[s->nr++] = *(int *)RTA_DATA(tb[IFLA_LINK]);
+	return 0;
+}
+
+static int set_up(int hsk, const char *name, bool up)
+{
+	struct nlreq r;
+	struct ifinfomsg *ifi;
+
+	req_link(&r, RTM_NEWLINK, 0, 0);
+	ifi = NLMSG_DATA(&r.h);
+	nl_add_str(&r.h, IFLA_IFNAME, name);
+	ifi->ifi_change = IFF_UP;
+	ifi->ifi_flags = up ? IFF_UP : 0;
+	return nl_talk(hsk, &r.h, NULL, NULL);
+}
+
+int net_dump_lock(int sk)
+{
+	struct lock_links s = { 0 };
+	_cleanup_close_ int own = -1, ns = -1, isk = -1, hsk = -1;
+	struct stat a, b;
+	int ret = 0;
+
+	ns = ioctl(sk, SIOCGSKNS);
+	own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || own < 0 || fstat(ns, &a) < 0 || fstat(own, &b) < 0) {
+		pr_perror("cannot find a connection's network namespace");
+		return -errno;
+	}
+	if (a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		return 0;	/* lxc-cr's own: nothing to lock from outside */
+	if (setns(ns, CLONE_NEWNET) < 0) {
+		pr_perror("cannot enter a connection's network namespace");
+		return -errno;
+	}
+	isk = nl_open();
+	if (setns(own, CLONE_NEWNET) < 0) {
+		pr_perror("cannot go back to lxc-cr's network namespace");
+		abort();
+	}
+	hsk = nl_open();
+	if (isk < 0 || hsk < 0)
+		return -EIO;
+	ret = nl_dump(isk, RTM_GETLINK, AF_UNSPEC, lock_link_cb, &s);
+	for (unsigned i = 0; !ret && i < s.nr; i++) {
+		struct host_peer p = { .want_index = s.link[i], .want_link = s.index[i] };
+		char (*l)[IFNAMSIZ];
+		bool known = false;
+
+		ret = nl_dump(hsk, RTM_GETLINK, AF_UNSPEC, host_link_cb, &p);
+		if (ret || !p.name[0] || !(p.flags & IFF_UP))
+			continue;
+		for (unsigned j = 0; j < nr_locked; j++)
+			known |= !strcmp(locked[j], p.name);
+		if (known)
+			continue;
+		l = xrealloc_array(locked, nr_locked + 1, sizeof(*locked));
+		if (!l) {
+			ret = -ENOMEM;
+			break;
+		}
+		locked = l;
+		ret = set_up(hsk, p.name, false);
+		if (ret) {
+			pr_err("network namespace: cannot set the host end '%s' down while connections "
+			       "are read: %s", p.name, strerror(-ret));
+			break;
+		}
+		snprintf(locked[nr_locked++], IFNAMSIZ, "%s", p.name);
+		pr_info("network namespace: host end '%s' down until the tree is gone", p.name);
+	}
+	if (ret && ret != -ENOMEM)
+		pr_err("cannot lock a connection's network namespace: %s", strerror(-ret));
+	free(s.index);
+	free(s.link);
+	return ret;
+}
+
+void net_dump_unlock(void)
+{
+	_cleanup_close_ int hsk = nr_locked ? nl_open() : -1;
+
+	for (unsigned i = 0; hsk >= 0 && i < nr_locked; i++) {
+		int ret = set_up(hsk, locked[i], true);
+
+		if (ret)
+			pr_err("network namespace: cannot set the host end '%s' up again: %s",
+			       locked[i], strerror(-ret));
+	}
+	net_dump_lock_fini();
+}
+
+void net_dump_lock_fini(void)
+{
+	free(locked);
+	locked = NULL;
+	nr_locked = 0;
 }
 
 /* ---------------------------------------------------------------- restore */
@@ -596,8 +745,9 @@ static int set_link(int sk, const NetLink *l, int master, bool host_end)
 		nl_add_u32(&r.h, IFLA_MTU, l->mtu);
 	if (master)
 		nl_add_u32(&r.h, IFLA_MASTER, master);
+	/* a host end stays down until the tree is restored: see net_restore_up() */
 	ifi->ifi_change = IFF_UP;
-	ifi->ifi_flags = l->up || host_end ? IFF_UP : 0;
+	ifi->ifi_flags = l->up && !host_end ? IFF_UP : 0;
 	return nl_talk(sk, &r.h, NULL, NULL);
 }
 
@@ -792,7 +942,7 @@ int net_restore_prepare(struct rst_ctx *ctx, NetnsEntry *n)
 		ret = set_link(hsk, l, br[0] ? (int)if_nametoindex(br) : 0, true);
 		l->ext_name = saved;
 		if (ret) {
-			pr_err("network namespace: cannot bring up '%s'%s%s: %s", out,
+			pr_err("network namespace: cannot set up '%s'%s%s: %s", out,
 			       br[0] ? " on bridge " : "", br, strerror(-ret));
 			return ret;
 		}
@@ -803,6 +953,27 @@ int net_restore_prepare(struct rst_ctx *ctx, NetnsEntry *n)
 	if (net_leave() < 0)
 		abort();
 	return ret;
+}
+
+/*
+ * Once every task and socket of the tree is restored: the host ends come up.
+ * Before, a segment a peer retransmits would find the namespace without its
+ * connection and be answered with a RST.
+ */
+int net_restore_up(void)
+{
+	_cleanup_close_ int hsk = rnet.nr_created ? nl_open() : -1;
+
+	for (unsigned i = 0; i < rnet.nr_created; i++) {
+		int ret = hsk < 0 ? hsk : set_up(hsk, rnet.created[i], true);
+
+		if (ret) {
+			pr_err("network namespace: cannot bring up the host end '%s': %s",
+			       rnet.created[i], strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 int net_enter(void)

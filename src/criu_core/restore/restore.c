@@ -973,6 +973,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = finish_tasks(&ctx);
 	if (ret)
 		goto out_kill;
+	if ((ret = net_restore_up()))
+		goto out_kill;
 	if (opts->pidfile && (ret = write_pidfile(opts->pidfile, ctx.items[0]->hpid)))
 		goto out_kill;
 	release_tasks(&ctx);
