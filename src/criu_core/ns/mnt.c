@@ -762,6 +762,10 @@ static int tmpfs_fill(struct rst_ctx *ctx, const MntEntry *m, const char *top)
 		files[nr++] = f;
 	}
 	img_close(img);
+	/* as the tree's root: a tmpfs mounted in its user namespace makes files for
+	 * ids mapped there only (the owners saved are the host's, set as such) */
+	if (!ret)
+		ret = ns_fsids_root(true);
 	for (size_t i = 0; !ret && i < nr; i++) {
 		TmpfsFile *f = files[i];
 		char p[PATH_MAX];
@@ -815,6 +819,7 @@ static int tmpfs_fill(struct rst_ctx *ctx, const MntEntry *m, const char *top)
 			ret = -errno;
 		}
 	}
+	ns_fsids_root(false);
 	for (size_t i = 0; i < nr; i++)
 		img_free_pb(files[i]);
 	free(files);

@@ -25,6 +25,7 @@
  * ids through /proc/sys/kernel/{shm,sem,msg}_next_id.
  */
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -1791,6 +1792,78 @@ int ns_gid_inside(uint32_t gid, uint32_t *out)
 	if (id_inside(rns.user->gid_map, rns.user->n_gid_map, gid, out)) {
 		pr_err("gid %u is not mapped in the tree's user namespace", gid);
 		return -ERANGE;
+	}
+	return 0;
+}
+
+/* The host id of the tree's root (inner 0) through map x, or -1 when unmapped. */
+static int64_t root_outside(IdExtent **x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (x[i]->first == 0 && x[i]->count)
+			return x[i]->lower_first;
+	return -1;
+}
+
+/*
+ * lxc-cr's filesystem ids as the tree's root: a filesystem mounted in the
+ * tree's user namespace (its tmpfs, its mqueue fs) refuses to create a file
+ * for ids not mapped there (EOVERFLOW), and host root is not mapped in a
+ * container's "0 100000 65536". The fs capabilities setfsuid() drops are
+ * raised again (host root keeps its capabilities over the namespace); with
+ * on false, both ids go back to 0, which brings the capabilities back. A
+ * no-op without a user namespace or with the tree's root mapped to 0.
+ * Per thread, as setfsuid() and capset() are.
+ */
+int ns_fsids_root(bool on)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	int64_t u, g;
+
+	if (!rns.user)
+		return 0;
+	u = root_outside(rns.user->uid_map, rns.user->n_uid_map);
+	g = root_outside(rns.user->gid_map, rns.user->n_gid_map);
+	if (u <= 0 && g <= 0)
+		return 0;
+	if (!on) {
+		syscall(SYS_setfsuid, 0);
+		syscall(SYS_setfsgid, 0);
+		return 0;
+	}
+	if (u < 0 || g < 0) {
+		pr_err("user namespace: its root is mapped for %s only; not supported",
+		       u < 0 ? "gids" : "uids");
+		return -ERANGE;
+	}
+	syscall(SYS_setfsgid, (gid_t)g);
+	syscall(SYS_setfsuid, (uid_t)u);
+	if (syscall(SYS_capget, &hdr, data) < 0 ||
+	    (data[0].effective = data[0].permitted, data[1].effective = data[1].permitted,
+	     syscall(SYS_capset, &hdr, data) < 0)) {
+		pr_perror("cannot keep the capabilities with the tree's root as filesystem ids");
+		syscall(SYS_setfsuid, 0);
+		syscall(SYS_setfsgid, 0);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * lxc-cr's effective uid as the tree's root's, or back to 0 (on false): the
+ * sysctls of an IPC namespace of the tree's user namespace are writable by
+ * that namespace's root only (its host uid, not host root's capabilities).
+ */
+int ns_euid_root(bool on)
+{
+	int64_t u;
+
+	if (!rns.user || (u = root_outside(rns.user->uid_map, rns.user->n_uid_map)) <= 0)
+		return 0;
+	if (syscall(SYS_setresuid, -1, on ? (uid_t)u : 0, -1) < 0) {
+		pr_perror("cannot set the effective uid to %lld", on ? (long long)u : 0LL);
+		return -errno;
 	}
 	return 0;
 }
