@@ -63,6 +63,41 @@ static const struct file_spec files[] = {
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
+/* IPC sysctls other than a new namespace's (msg_max 10, queues_max 256,
+ * msg_default 10): only the root of the tree's user namespace may write them */
+static const struct {
+	const char *name;
+	long value;
+} sysctls[] = { { "msg_max", 16 }, { "queues_max", 200 }, { "msg_default", 7 } };
+#define NSYSCTLS (sizeof(sysctls) / sizeof(sysctls[0]))
+
+static void sysctls_set(void)
+{
+	char path[64], buf[24];
+	int fd, n;
+
+	for (unsigned i = 0; i < NSYSCTLS; i++) {
+		snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", sysctls[i].name);
+		n = snprintf(buf, sizeof(buf), "%ld", sysctls[i].value);
+		fd = open(path, O_WRONLY);
+		if (fd < 0 || write(fd, buf, n) != n || close(fd) < 0)
+			fail("cannot set %s to %s: %s", path, buf, strerror(errno));
+	}
+}
+
+static void sysctls_check(void)
+{
+	char path[64], buf[24];
+
+	for (unsigned i = 0; i < NSYSCTLS; i++) {
+		snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", sysctls[i].name);
+		if (test_read_file(path, buf, sizeof(buf)) <= 0)
+			fail("cannot read %s", path);
+		if (strtol(buf, NULL, 10) != sysctls[i].value)
+			fail("%s is %ld, expected %ld", path, strtol(buf, NULL, 10), sysctls[i].value);
+	}
+}
+
 /* Map an inner id to the host's through /proc/self/{uid,gid}_map. */
 static unsigned to_host(const char *map, unsigned id)
 {
@@ -261,10 +296,14 @@ int main(int argc, char **argv)
 	make_files();
 	{
 		struct msqid_ds ds;
-		struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 8 };
-		int id = msgget(MSGKEY, IPC_CREAT | IPC_EXCL | 0640);
-		mqd_t q = mq_open(QNAME, O_RDWR | O_CREAT | O_EXCL, 0640, &a);
+		/* more messages than a new namespace's msg_max allows */
+		struct mq_attr a = { .mq_maxmsg = 12, .mq_msgsize = 8 };
+		mqd_t q;
+		int id;
 
+		sysctls_set();
+		id = msgget(MSGKEY, IPC_CREAT | IPC_EXCL | 0640);
+		q = mq_open(QNAME, O_RDWR | O_CREAT | O_EXCL, 0640, &a);
 		if (id < 0 || msgctl(id, IPC_STAT, &ds) < 0 || q < 0)
 			fail("msgget/mq_open: %s", strerror(errno));
 		ds.msg_perm.uid = 1000;
@@ -299,7 +338,9 @@ int main(int argc, char **argv)
 			fail("root: uids %u %u %u gid %u/%u, expected 0", r, e, s, getgid(), getegid());
 	}
 	check_files();
+	sysctls_check();
 	{
+		struct mq_attr qa;
 		struct msqid_ds ds;
 		struct stat qst;
 		int id = msgget(MSGKEY, 0);
@@ -316,6 +357,9 @@ int main(int argc, char **argv)
 			fail("the POSIX message queue is %u:%u 0%o (host %u:%u), expected 1000:1000 0640",
 			     qst.st_uid, qst.st_gid, qst.st_mode & 0777, to_host("uid_map", qst.st_uid),
 			     to_host("gid_map", qst.st_gid));
+		if (mq_getattr(q, &qa) < 0 || qa.mq_maxmsg != 12 || qa.mq_msgsize != 8)
+			fail("the POSIX message queue holds %ld messages of %ld bytes, expected 12 of 8",
+			     (long)qa.mq_maxmsg, (long)qa.mq_msgsize);
 	}
 	if (write(p[1], "x", 1) != 1)
 		fail("cannot wake the child");
