@@ -1850,6 +1850,139 @@ int ns_fsids_root(bool on)
 	return 0;
 }
 
+/* Whether this task is in the tree's user namespace (a restored task) or not (lxc-cr). */
+static bool in_tree_userns(void)
+{
+	struct stat a, b;
+
+	return rns.made[RK_USER] >= 0 && fstat(rns.made[RK_USER], &a) == 0 &&
+	       stat("/proc/thread-self/ns/user", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+bool ns_in_tree_userns(void)
+{
+	return in_tree_userns();
+}
+
+static int send_fd(int sk, int fd)
+{
+	char c = 0, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sk, &mh, 0) == 1 ? 0 : -1;
+}
+
+/* A child of this task runs fn (after setup, in the child) and hands back the
+ * descriptor fn returns, or the -errno of what failed. */
+static int child_fd(int (*setup)(void), int (*fn)(void *), void *arg)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int sk[2], fd = -1, st;
+	pid_t h;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sk) < 0)
+		return -errno;
+	h = fork();
+	if (h < 0) {
+		close(sk[0]);
+		close(sk[1]);
+		return -errno;
+	}
+	if (h == 0) {
+		int r;
+
+		close(sk[0]);
+		r = setup ? setup() : 0;
+		if (!r)
+			r = fn(arg);
+		if (r < 0)
+			_exit(-r < 256 ? -r : EIO);
+		_exit(send_fd(sk[1], r) < 0 ? EIO : 0);
+	}
+	close(sk[1]);
+	if (recvmsg(sk[0], &mh, MSG_CMSG_CLOEXEC) == 1 && (cm = CMSG_FIRSTHDR(&mh)) &&
+	    cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	close(sk[0]);
+	if (waitpid(h, &st, 0) != h || !WIFEXITED(st) || (fd < 0 && !WEXITSTATUS(st))) {
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	return fd >= 0 ? fd : -WEXITSTATUS(st);
+}
+
+static int fsids_root_setup(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	/* a restored task sees the tree's root as 0; lxc-cr as the host id */
+	if (in_tree_userns()) {
+		syscall(SYS_setfsgid, 0);
+		syscall(SYS_setfsuid, 0);
+		if (syscall(SYS_capget, &hdr, data) < 0)
+			return -errno;
+		data[0].effective = data[0].permitted;
+		data[1].effective = data[1].permitted;
+		return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+	}
+	return ns_fsids_root(true);
+}
+
+/*
+ * fn (which makes a file and returns a descriptor of it) run as the tree's
+ * root, in a child (a restored task cannot take back host root's filesystem
+ * ids once it gave them up: host root is not mapped in its namespace).
+ * Without a user namespace, fn is called here.
+ */
+int ns_as_root_fd(int (*fn)(void *), void *arg)
+{
+	if (!rns.user || rns.made[RK_USER] < 0)
+		return fn(arg);
+	return child_fd(fsids_root_setup, fn, arg);
+}
+
+static int user_setns(void)
+{
+	return setns(rns.made[RK_USER], CLONE_NEWUSER) < 0 ? -errno : 0;
+}
+
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+
+static int fsopen_fn(void *arg)
+{
+	int fd = syscall(SYS_fsopen, (const char *)arg, FSOPEN_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * A filesystem context for fstype opened in the tree's user namespace: the
+ * superblock it creates is owned by that namespace, as the tree's own mounts
+ * (a tmpfs it mounted) were, so that its root may remount it. -ENOENT
+ * without a user namespace.
+ */
+int ns_user_fsopen(const char *fstype)
+{
+	if (!rns.user || rns.made[RK_USER] < 0)
+		return -ENOENT;
+	return child_fd(user_setns, fsopen_fn, (void *)fstype);
+}
+
 /*
  * lxc-cr's effective uid as the tree's root's, or back to 0 (on false): the
  * sysctls of an IPC namespace of the tree's user namespace are writable by

@@ -55,6 +55,13 @@ bool ns_setgroups_denied(void);
  * of the tree's root while on, back to 0 after; no-ops without a user namespace. */
 int ns_fsids_root(bool on);
 int ns_euid_root(bool on);
+/* Restore: fn's new file made as the tree's root (in a child), its descriptor
+ * handed back; a filesystem context opened in the tree's user namespace
+ * (-ENOENT without one). */
+int ns_as_root_fd(int (*fn)(void *), void *arg);
+/* Restore: whether the caller is a task in the tree's user namespace. */
+bool ns_in_tree_userns(void);
+int ns_user_fsopen(const char *fstype);
 /* Restore: lxc-cr back in its own namespaces (after the root's clone). */
 int ns_restore_leave(void);
 /* Restore: the end, whatever happened. */
