@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/msg.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -204,7 +205,7 @@ static int child_main(int rd)
 	uid_t r, e, s;
 	gid_t gr, ge, gs;
 	char c;
-	int n, n0;
+	int n, n0, kept, gone;
 
 #ifdef USERNS_SETGROUPS_DENY
 	if (setgroups(2, want) == 0 || errno != EPERM) {
@@ -222,8 +223,36 @@ static int child_main(int rd)
 		return 1;
 	}
 	n0 = getgroups(8, before);
+	/* a file of its own on the tmpfs held open, and one it deleted */
+	kept = open(TMPFS "/u1000", O_RDWR);
+	gone = open(TMPFS "/sgid/gone", O_RDWR | O_CREAT | O_EXCL, 0640);
+	if (kept < 0 || gone < 0 || write(kept, "kept", 4) != 4 || write(gone, "gone", 4) != 4 ||
+	    unlink(TMPFS "/sgid/gone") < 0) {
+		test_msg("child: files on the tmpfs: %s", strerror(errno));
+		return 1;
+	}
 	if (read(rd, &c, 1) != 1)
 		return 2;
+	{
+		struct stat a, b;
+		char buf[16] = "";
+
+		if (fstat(kept, &a) < 0 || stat(TMPFS "/u1000", &b) < 0 || a.st_ino != b.st_ino ||
+		    pread(kept, buf, sizeof(buf), 0) < 4 || memcmp(buf, "kept", 4) || lseek(kept, 0, SEEK_CUR) != 4) {
+			test_msg("child: its open %s/u1000 is not that file with its data and offset", TMPFS);
+			return 1;
+		}
+		if (fstat(gone, &a) < 0 || a.st_nlink || pread(gone, buf, sizeof(buf), 0) != 4 ||
+		    memcmp(buf, "gone", 4) || (a.st_mode & 07777) != 0640) {
+			test_msg("child: its deleted file is not there (links %u, mode 0%o) or lost its data",
+				 (unsigned)a.st_nlink, a.st_mode & 07777);
+			return 1;
+		}
+		if (a.st_uid != 1000 || a.st_gid != 2000) {
+			test_msg("child: its deleted file is owned by %u:%u, expected 1000:2000 (the setgid directory's group)", a.st_uid, a.st_gid);
+			return 1;
+		}
+	}
 	getresuid(&r, &e, &s);
 	getresgid(&gr, &ge, &gs);
 	n = getgroups(8, groups);
@@ -338,6 +367,17 @@ int main(int argc, char **argv)
 			fail("root: uids %u %u %u gid %u/%u, expected 0", r, e, s, getgid(), getegid());
 	}
 	check_files();
+	/* the tmpfs is the tree's: its root may remount it (its superblock is owned
+	 * by the user namespace) */
+	{
+		struct statfs sf;
+
+		if (mount(NULL, TMPFS, NULL, MS_REMOUNT | MS_NOSUID, "size=2m") < 0)
+			fail("cannot remount %s (is its superblock owned by the tree's user namespace?): %s", TMPFS,
+			     strerror(errno));
+		if (statfs(TMPFS, &sf) < 0 || sf.f_blocks * sf.f_bsize != 2 << 20)
+			fail("%s is not 2 MiB after the remount", TMPFS);
+	}
 	sysctls_check();
 	{
 		struct mq_attr qa;
