@@ -10,6 +10,7 @@
 #include <sys/sendfile.h>
 #include <sys/sysmacros.h>
 
+#include "ns/ns.h"
 #include "fd/files.h"
 #include "restore/restore.h"
 
@@ -172,6 +173,9 @@ static int reg_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		}
 		e.has_ghost = true;
 		e.ghost = gid;
+		e.has_uid = e.has_gid = true;
+		e.uid = p->st.st_uid;
+		e.gid = p->st.st_gid;
 	}
 	return img_write_pb(dump_img(ctx, IMG_REG_FILES), &e.base);
 }
@@ -187,13 +191,12 @@ static int reg_validate(struct rst_ctx *ctx, struct file_obj *f)
 	return 0;
 }
 
-/* Re-create a deleted file from its ghost image; returns an O_RDWR fd to it, unlinked. */
-static int ghost_create(struct rst_ctx *ctx, RegFileEntry *e)
+/* The deleted file made again, unlinked (as the tree's root: ns_as_root_fd()). */
+static int ghost_make(void *arg)
 {
+	RegFileEntry *e = arg;
 	_cleanup_free_ char *dir = xstrdup(e->path), *tmp = NULL;
-	struct cr_img *img;
-	int fd, ret;
-	off_t off = 0;
+	int fd;
 
 	if (!dir)
 		return -ENOMEM;
@@ -201,16 +204,44 @@ static int ghost_create(struct rst_ctx *ctx, RegFileEntry *e)
 	fd = open(e->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		unlink(e->path);
-	} else {
-		tmp = xsprintf("%s/.lxc-cr-ghost.%u.XXXXXX", dirname(dir), e->id);
-		if (!tmp)
-			return -ENOMEM;
-		fd = mkostemp(tmp, O_CLOEXEC);
-		if (fd < 0) {
-			pr_perror("file %s: cannot re-create the deleted file", e->path);
+		return fd;
+	}
+	tmp = xsprintf("%s/.lxc-cr-ghost.%u.XXXXXX", dirname(dir), e->id);
+	if (!tmp)
+		return -ENOMEM;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	unlink(tmp);
+	return fd;
+}
+
+/* Re-create a deleted file from its ghost image; returns an O_RDWR fd to it, unlinked. */
+static int ghost_create(struct rst_ctx *ctx, RegFileEntry *e)
+{
+	struct cr_img *img;
+	int fd, ret;
+	off_t off = 0;
+
+	fd = ns_as_root_fd(ghost_make, e);
+	if (fd < 0) {
+		pr_err("file %s: cannot re-create the deleted file: %s", e->path, strerror(-fd));
+		return fd;
+	}
+	if (e->has_uid && e->has_gid) {
+		uint32_t uid = e->uid, gid = e->gid;
+
+		/* a restored task names them as its user namespace does */
+		if (ns_in_tree_userns() && (ns_uid_inside(e->uid, &uid) || ns_gid_inside(e->gid, &gid))) {
+			close(fd);
+			return -ERANGE;
+		}
+		if (fchown(fd, uid, gid) < 0) {
+			pr_perror("file %s: cannot give the re-created deleted file to %u:%u", e->path, e->uid,
+				  e->gid);
+			close(fd);
 			return -errno;
 		}
-		unlink(tmp);
 	}
 	fchmod(fd, e->mode & 07777);
 	img = img_open(&ctx->dir, IMG_GHOST, e->id, false);

@@ -762,6 +762,10 @@ static int tmpfs_fill(struct rst_ctx *ctx, const MntEntry *m, const char *top)
 		files[nr++] = f;
 	}
 	img_close(img);
+	/* as the tree's root: a tmpfs mounted in its user namespace makes files for
+	 * ids mapped there only (the owners saved are the host's, set as such) */
+	if (!ret)
+		ret = ns_fsids_root(true);
 	for (size_t i = 0; !ret && i < nr; i++) {
 		TmpfsFile *f = files[i];
 		char p[PATH_MAX];
@@ -815,6 +819,7 @@ static int tmpfs_fill(struct rst_ctx *ctx, const MntEntry *m, const char *top)
 			ret = -errno;
 		}
 	}
+	ns_fsids_root(false);
 	for (size_t i = 0; i < nr; i++)
 		img_free_pb(files[i]);
 	free(files);
@@ -970,6 +975,54 @@ static int late_source(const NsEntry *e, const MntEntry *m)
 	return -1;
 }
 
+#ifndef FSCONFIG_SET_FLAG
+#define FSCONFIG_SET_FLAG 0
+#define FSCONFIG_SET_STRING 1
+#define FSCONFIG_CMD_CREATE 6
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+
+/*
+ * A tmpfs of a tree with a user namespace, made in that namespace (its
+ * superblock owned by it, as when the tree mounted it: its root may remount
+ * it) and moved onto target; its options are parsed as lxc-cr's (the ids in
+ * uid=/gid= are the host's, as saved). -ENOENT without a user namespace.
+ */
+static int tmpfs_mount_userns(const MntEntry *m, const char *target)
+{
+	_cleanup_free_ char *opts = m->options ? xstrdup(m->options) : NULL;
+	_cleanup_close_ int fs = ns_user_fsopen("tmpfs"), mnt = -1;
+	char *o, *save = NULL;
+
+	if (fs < 0)
+		return fs;
+	if (m->options && !opts)
+		return -ENOMEM;
+	for (o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(o, '=');
+		long r;
+
+		if (v)
+			*v++ = '\0';
+		r = v ? syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, o, v, 0)
+		      : syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, o, NULL, 0);
+		if (r < 0) {
+			pr_perror("tmpfs %s: cannot pass the option %s%s%s", m->mountpoint, o, v ? "=" : "",
+				  v ? v : "");
+			return -errno;
+		}
+	}
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mnt = syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0)) < 0 ||
+	    syscall(SYS_move_mount, mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		pr_perror("tmpfs %s: cannot mount it in the tree's user namespace", m->mountpoint);
+		return -errno;
+	}
+	return 0;
+}
+
 static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 {
 	char target[PATH_MAX], source[PATH_MAX];
@@ -1012,6 +1065,8 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 		ret = -1, errno = ENOMEM;
 	else if (ovl)
 		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, ovl);
+	else if (!strcmp(m->fstype, "tmpfs") && (ret = tmpfs_mount_userns(m, target)) != -ENOENT)
+		ret = ret < 0 ? (errno = -ret, -1) : 0;
 	else
 		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, m->options);
 	if (ret < 0) {

@@ -348,13 +348,20 @@ static int mq_sysctl(const char *name, long *get, long set)
 		*get = v ? strtol(v, NULL, 10) : 0;
 		return 0;
 	}
+	/* only the root of the namespace's user namespace may write them */
+	if ((n = ns_euid_root(true)))
+		return n;
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	n = snprintf(buf, sizeof(buf), "%ld", set);
 	if (fd < 0 || write(fd, buf, n) != n) {
+		int err = errno;
+
+		ns_euid_root(false);
+		errno = err;
 		pr_perror("IPC namespace: cannot set %s to %ld", path, set);
-		return -errno;
+		return -err;
 	}
-	return 0;
+	return ns_euid_root(false);
 }
 
 /* Raise sysctl name to at least need. */
@@ -414,11 +421,14 @@ int mqueue_restore_ns(NsEntry *e)
 	rl = old;
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_MSGQUEUE, &rl);
+	/* made as the tree's root: its mqueue fs takes ids mapped in its user namespace */
+	ret = ns_fsids_root(true);
 	for (size_t i = 0; !ret && i < e->n_mqueues; i++)
 		ret = restore_queue(e->mqueues[i]);
+	ns_fsids_root(false);
 	setrlimit(RLIMIT_MSGQUEUE, &old);
-	/* only those that differ from the new namespace's: in a user namespace of the
-	 * tree's own, only its root may write them (lxc-cr is it with an identity map) */
+	/* only those that differ from the new namespace's (written as the root of
+	 * the tree's user namespace, mq_sysctl()) */
 	for (size_t i = 0; !ret && i < e->n_mq_sysctls; i++) {
 		long cur;
 

@@ -25,6 +25,7 @@
  * ids through /proc/sys/kernel/{shm,sem,msg}_next_id.
  */
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -1791,6 +1792,211 @@ int ns_gid_inside(uint32_t gid, uint32_t *out)
 	if (id_inside(rns.user->gid_map, rns.user->n_gid_map, gid, out)) {
 		pr_err("gid %u is not mapped in the tree's user namespace", gid);
 		return -ERANGE;
+	}
+	return 0;
+}
+
+/* The host id of the tree's root (inner 0) through map x, or -1 when unmapped. */
+static int64_t root_outside(IdExtent **x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (x[i]->first == 0 && x[i]->count)
+			return x[i]->lower_first;
+	return -1;
+}
+
+/*
+ * lxc-cr's filesystem ids as the tree's root: a filesystem mounted in the
+ * tree's user namespace (its tmpfs, its mqueue fs) refuses to create a file
+ * for ids not mapped there (EOVERFLOW), and host root is not mapped in a
+ * container's "0 100000 65536". The fs capabilities setfsuid() drops are
+ * raised again (host root keeps its capabilities over the namespace); with
+ * on false, both ids go back to 0, which brings the capabilities back. A
+ * no-op without a user namespace or with the tree's root mapped to 0.
+ * Per thread, as setfsuid() and capset() are.
+ */
+int ns_fsids_root(bool on)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	int64_t u, g;
+
+	if (!rns.user)
+		return 0;
+	u = root_outside(rns.user->uid_map, rns.user->n_uid_map);
+	g = root_outside(rns.user->gid_map, rns.user->n_gid_map);
+	if (u <= 0 && g <= 0)
+		return 0;
+	if (!on) {
+		syscall(SYS_setfsuid, 0);
+		syscall(SYS_setfsgid, 0);
+		return 0;
+	}
+	if (u < 0 || g < 0) {
+		pr_err("user namespace: its root is mapped for %s only; not supported",
+		       u < 0 ? "gids" : "uids");
+		return -ERANGE;
+	}
+	syscall(SYS_setfsgid, (gid_t)g);
+	syscall(SYS_setfsuid, (uid_t)u);
+	if (syscall(SYS_capget, &hdr, data) < 0 ||
+	    (data[0].effective = data[0].permitted, data[1].effective = data[1].permitted,
+	     syscall(SYS_capset, &hdr, data) < 0)) {
+		pr_perror("cannot keep the capabilities with the tree's root as filesystem ids");
+		syscall(SYS_setfsuid, 0);
+		syscall(SYS_setfsgid, 0);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Whether this task is in the tree's user namespace (a restored task) or not (lxc-cr). */
+static bool in_tree_userns(void)
+{
+	struct stat a, b;
+
+	return rns.made[RK_USER] >= 0 && fstat(rns.made[RK_USER], &a) == 0 &&
+	       stat("/proc/thread-self/ns/user", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+bool ns_in_tree_userns(void)
+{
+	return in_tree_userns();
+}
+
+static int send_fd(int sk, int fd)
+{
+	char c = 0, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sk, &mh, 0) == 1 ? 0 : -1;
+}
+
+/* A child of this task runs fn (after setup, in the child) and hands back the
+ * descriptor fn returns, or the -errno of what failed. */
+static int child_fd(int (*setup)(void), int (*fn)(void *), void *arg)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int sk[2], fd = -1, st;
+	pid_t h;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sk) < 0)
+		return -errno;
+	h = fork();
+	if (h < 0) {
+		close(sk[0]);
+		close(sk[1]);
+		return -errno;
+	}
+	if (h == 0) {
+		int r;
+
+		close(sk[0]);
+		r = setup ? setup() : 0;
+		if (!r)
+			r = fn(arg);
+		if (r < 0)
+			_exit(-r < 256 ? -r : EIO);
+		_exit(send_fd(sk[1], r) < 0 ? EIO : 0);
+	}
+	close(sk[1]);
+	if (recvmsg(sk[0], &mh, MSG_CMSG_CLOEXEC) == 1 && (cm = CMSG_FIRSTHDR(&mh)) &&
+	    cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	close(sk[0]);
+	if (waitpid(h, &st, 0) != h || !WIFEXITED(st) || (fd < 0 && !WEXITSTATUS(st))) {
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	return fd >= 0 ? fd : -WEXITSTATUS(st);
+}
+
+static int fsids_root_setup(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	/* a restored task sees the tree's root as 0; lxc-cr as the host id */
+	if (in_tree_userns()) {
+		syscall(SYS_setfsgid, 0);
+		syscall(SYS_setfsuid, 0);
+		if (syscall(SYS_capget, &hdr, data) < 0)
+			return -errno;
+		data[0].effective = data[0].permitted;
+		data[1].effective = data[1].permitted;
+		return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+	}
+	return ns_fsids_root(true);
+}
+
+/*
+ * fn (which makes a file and returns a descriptor of it) run as the tree's
+ * root, in a child (a restored task cannot take back host root's filesystem
+ * ids once it gave them up: host root is not mapped in its namespace).
+ * Without a user namespace, fn is called here.
+ */
+int ns_as_root_fd(int (*fn)(void *), void *arg)
+{
+	if (!rns.user || rns.made[RK_USER] < 0)
+		return fn(arg);
+	return child_fd(fsids_root_setup, fn, arg);
+}
+
+static int user_setns(void)
+{
+	return setns(rns.made[RK_USER], CLONE_NEWUSER) < 0 ? -errno : 0;
+}
+
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+
+static int fsopen_fn(void *arg)
+{
+	int fd = syscall(SYS_fsopen, (const char *)arg, FSOPEN_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * A filesystem context for fstype opened in the tree's user namespace: the
+ * superblock it creates is owned by that namespace, as the tree's own mounts
+ * (a tmpfs it mounted) were, so that its root may remount it. -ENOENT
+ * without a user namespace.
+ */
+int ns_user_fsopen(const char *fstype)
+{
+	if (!rns.user || rns.made[RK_USER] < 0)
+		return -ENOENT;
+	return child_fd(user_setns, fsopen_fn, (void *)fstype);
+}
+
+/*
+ * lxc-cr's effective uid as the tree's root's, or back to 0 (on false): the
+ * sysctls of an IPC namespace of the tree's user namespace are writable by
+ * that namespace's root only (its host uid, not host root's capabilities).
+ */
+int ns_euid_root(bool on)
+{
+	int64_t u;
+
+	if (!rns.user || (u = root_outside(rns.user->uid_map, rns.user->n_uid_map)) <= 0)
+		return 0;
+	if (syscall(SYS_setresuid, -1, on ? (uid_t)u : 0, -1) < 0) {
+		pr_perror("cannot set the effective uid to %lld", on ? (long long)u : 0LL);
+		return -errno;
 	}
 	return 0;
 }

@@ -50,6 +50,18 @@ int ns_unshare(struct rst_ctx *ctx, int flag);
 int ns_uid_inside(uint32_t uid, uint32_t *out);
 int ns_gid_inside(uint32_t gid, uint32_t *out);
 bool ns_setgroups_denied(void);
+/* Restore, in lxc-cr: its filesystem ids (files made on the tree's
+ * filesystems) or its effective uid (the tree's IPC sysctls) as the host ids
+ * of the tree's root while on, back to 0 after; no-ops without a user namespace. */
+int ns_fsids_root(bool on);
+int ns_euid_root(bool on);
+/* Restore: fn's new file made as the tree's root (in a child), its descriptor
+ * handed back; a filesystem context opened in the tree's user namespace
+ * (-ENOENT without one). */
+int ns_as_root_fd(int (*fn)(void *), void *arg);
+/* Restore: whether the caller is a task in the tree's user namespace. */
+bool ns_in_tree_userns(void);
+int ns_user_fsopen(const char *fstype);
 /* Restore: lxc-cr back in its own namespaces (after the root's clone). */
 int ns_restore_leave(void);
 /* Restore: the end, whatever happened. */

@@ -29,9 +29,10 @@ static inline void nsutil_write(pid_t pid, const char *name, const char *text)
 /*
  * This process (the launcher, before test_init()) into a new user namespace
  * with map as its uid_map and gid_map, written by a child that stays in the
- * parent namespace (only there may a map have several lines).
+ * parent namespace (only there may a map have several lines); setgroups
+ * ("deny" or "allow"), when not NULL, is written first.
  */
-static inline void enter_userns(const char *map)
+static inline void enter_userns_sg(const char *map, const char *setgroups)
 {
 	int p[2], q[2], st;
 	char c;
@@ -45,6 +46,8 @@ static inline void enter_userns(const char *map)
 	if (w == 0) {
 		if (read(p[0], &c, 1) != 1)
 			_exit(1);
+		if (setgroups)
+			nsutil_write(l, "setgroups", setgroups);
 		nsutil_write(l, "uid_map", map);
 		nsutil_write(l, "gid_map", map);
 		_exit(write(q[1], "m", 1) != 1);
@@ -61,6 +64,11 @@ static inline void enter_userns(const char *map)
 	close(p[1]);
 	close(q[0]);
 	close(q[1]);
+}
+
+static inline void enter_userns(const char *map)
+{
+	enter_userns_sg(map, NULL);
 }
 
 #endif
