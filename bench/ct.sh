@@ -7,7 +7,7 @@
 # on a bridge, cgroups), given its init's PID.
 #
 # bench/ct.sh [--sizes "0 1024"] [--runs 3] [--warmup 1] [--lxc-cr PATH]
-#             [--builddir DIR] [--out DIR]
+#             [--criu PATH] [--tools "lxc-cr criu"] [--builddir DIR] [--out DIR]
 # Size 0 is the idle container: a busybox shell init with a second shell.
 # Size N adds bench/memhog N inside (N MiB of private anonymous memory with
 # known contents, checked after each restore). Images live on a private tmpfs.
@@ -20,6 +20,12 @@
 # OK), stop it. Prints medians. An idle container's restore time is the
 # restore apart from memory (its memory is a few hundred KiB); the size-N
 # restore minus it is the memory part.
+# CRIU (the peer, bench/build-criu.sh) dumps and restores the same container
+# in the same run: `criu dump -t INIT --external mnt[/dev/console]:console`,
+# `criu restore -d --root ROOTFS --manage-cgroups --external
+# mnt[console]:PTY --external veth[eth0]:HOST@BRIDGE` (PTY: a host pty
+# slave held open by the bench, the new console). A tool that fails prints
+# FAILED and its first error.
 set -u
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,11 +35,13 @@ SIZES="0 1024"
 RUNS=3
 WARMUP=1
 LXC_CR=${LXC_CR:-}
+CRIU=${CRIU:-}
+TOOLS="lxc-cr criu"
 BUILDDIR=${BUILDDIR:-}
 OUT=
 
 usage() {
-	sed -n '4,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '4,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -43,6 +51,8 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=$2; shift 2 ;;
 	--warmup) WARMUP=$2; shift 2 ;;
 	--lxc-cr) LXC_CR=$2; shift 2 ;;
+	--criu) CRIU=$2; shift 2 ;;
+	--tools) TOOLS=$2; shift 2 ;;
 	--builddir) BUILDDIR=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	-h|--help) usage 0 ;;
@@ -61,11 +71,31 @@ if [ -z "$BUILDDIR" ]; then
 fi
 LAUNCH=$BUILDDIR/tests/container/ct-launch
 [ -n "$LXC_CR" ] || LXC_CR=$BUILDDIR/src/lxc-cr
-for b in "$LAUNCH" "$LXC_CR"; do
-	if [ ! -x "$b" ]; then
-		echo "ct.sh: $b not found: build first (scripts/build.sh build) or give --builddir" >&2
-		exit 1
+if [ -z "$CRIU" ]; then
+	for c in "${CRIU_BUILD_DIR:-/work/peers/criu}/criu-4.1.1/criu/criu" \
+		 /work/peers/criu/criu-4.1.1/criu/criu; do
+		[ -x "$c" ] && { CRIU=$c; break; }
+	done
+	# Debian 12's own criu (3.17) does not work on kernels >= 6.13: not used.
+fi
+if [ ! -x "$LAUNCH" ]; then
+	echo "ct.sh: $LAUNCH not found: build first (scripts/build.sh build) or give --builddir" >&2
+	exit 1
+fi
+ACTIVE=()
+for t in $TOOLS; do
+	case "$t" in
+	lxc-cr) bin=$LXC_CR; hint="build first (scripts/build.sh build) or give --lxc-cr PATH" ;;
+	criu) bin=$CRIU; hint="run bench/build-criu.sh or give --criu PATH" ;;
+	*) echo "ct.sh: unknown tool $t" >&2; exit 2 ;;
+	esac
+	if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+		echo "########################################################" >&2
+		echo "### SKIP $t: not built (${bin:-no binary}: $hint)" >&2
+		echo "########################################################" >&2
+		continue
 	fi
+	ACTIVE+=("$t")
 done
 if ! make -s -C "$BENCH_DIR" memhog subreaper >&2; then
 	echo "ct.sh: cannot build bench helpers" >&2
@@ -77,7 +107,8 @@ fi
 if [ -z "${CT_BENCH_REAPED:-}" ]; then
 	export CT_BENCH_REAPED=1
 	exec "$BENCH_DIR/subreaper" "$0" --sizes "$SIZES" --runs "$RUNS" --warmup "$WARMUP" \
-		--lxc-cr "$LXC_CR" --builddir "$BUILDDIR" ${OUT:+--out "$OUT"}
+		--lxc-cr "$LXC_CR" --criu "$CRIU" --tools "$TOOLS" --builddir "$BUILDDIR" \
+		${OUT:+--out "$OUT"}
 fi
 for fd in /proc/$$/fd/*; do
 	fd=${fd##*/}
@@ -95,10 +126,13 @@ veth=ctbv$$
 init=
 ctl=
 cgdirs=()
+pty_pid=
+pty=
 
 cleanup() {
 	[ -n "$init" ] && kill -KILL "$init" 2>/dev/null
 	[ -n "$ctl" ] && kill -TERM "$ctl" 2>/dev/null
+	[ -n "$pty_pid" ] && kill -TERM "$pty_pid" 2>/dev/null
 	wait 2>/dev/null
 	ip link del dev "$veth" 2>/dev/null
 	ip link del dev "$bridge" 2>/dev/null
@@ -127,6 +161,34 @@ mkdir -p "$imgs" && mount -t tmpfs -o size=90% ctbench "$imgs" ||
 ip link add "$bridge" type bridge && ip addr add 10.214.9.1/24 dev "$bridge" && ip link set "$bridge" up ||
 	{ echo "ct.sh: cannot create the bridge $bridge" >&2; exit 1; }
 
+# CRIU restores the container's /dev/console (a bind of its devpts' pty 0,
+# whose master the controller holds outside) as an external mount: it needs
+# a pty slave from outside, like the console a new controller would give.
+if [[ " ${ACTIVE[*]} " == *" criu "* ]]; then
+	if command -v python3 >/dev/null; then
+		python3 -c 'import os, sys, time
+m, s = os.openpty()
+print(os.ttyname(s), flush=True)
+sys.stdout.close()
+while True: time.sleep(3600)' </dev/null >"$work/pty" 2>&1 &
+		pty_pid=$!
+		wait_for 10 test -s "$work/pty"
+		pty=$(head -n 1 "$work/pty")
+	fi
+	if [ ! -c "$pty" ]; then
+		echo "ct.sh: no pty for CRIU's console ($(head -c 200 "$work/pty" 2>&1)): /dev/null instead" >&2
+		pty=/dev/null
+	fi
+fi
+
+# CRIU's first error in LOG (the RLIMIT_NOFILE one is in every log here:
+# no CAP_SYS_RESOURCE), else the first lines of its output
+criu_error() {
+	local e
+	e=$(grep -E 'Error|Err ' "$1" 2>/dev/null | grep -v 'RLIMIT_NOFILE' | head -n 2 | tr '\n' ' ')
+	[ -n "$e" ] && echo "$e" || echo "$2" | head -n 2 | tr '\n' ' '
+}
+
 # after a failed run: nothing of it may stay for the next one
 run_cleanup() {
 	[ -n "$init" ] && kill -KILL "$init" 2>/dev/null
@@ -136,10 +198,10 @@ run_cleanup() {
 	for d in "${cgdirs[@]}"; do wait_for 5 rmdir "$d"; done
 }
 
-# one run: SIZE RUNNO -> "dump_s frozen_ms restore_s" on stdout, or FAILED reason
+# one run: SIZE TOOL RUNNO -> "dump_s frozen_ms restore_s" on stdout, or FAILED reason
 one_run() {
-	local size=$1 tag=$2 t0 t1 t2 t3 frozen out rst rc
-	local log=$OUT/size$size-run$tag
+	local size=$1 tool=$2 tag=$3 t0 t1 t2 t3 frozen out rst rc
+	local log=$OUT/size$size-$tool-run$tag
 	mkdir -p "$log"
 	rm -rf "${imgs:?}"/* "$root"/bench.*
 	cat >"$root/bench-init.sh" <<EOF
@@ -175,13 +237,30 @@ EOF
 	mapfile -t cgdirs < <(printf '%s\n' "${cgdirs[@]}" | sort -u)
 
 	t0=$(now)
-	if ! out=$("$LXC_CR" dump -t "$init" -D "$imgs" -o dump.log 2>&1); then
-		cp "$imgs/dump.log" "$log/" 2>/dev/null
-		echo "FAILED dump: $(echo "$out" | head -n 2) ($log)"
-		return 1
+	if [ "$tool" = criu ]; then
+		out=$(timeout 600 "$CRIU" dump -t "$init" -D "$imgs" -o dump.log --display-stats \
+			--external 'mnt[/dev/console]:console' 2>&1)
+		rc=$?
+	else
+		out=$(timeout 600 "$LXC_CR" dump -t "$init" -D "$imgs" -o dump.log 2>&1)
+		rc=$?
 	fi
 	t1=$(now)
-	frozen=$(sed -n 's/.*frozen for \([0-9]*\) ms.*/\1/p' "$imgs/dump.log" | tail -n 1)
+	if [ $rc != 0 ]; then
+		cp "$imgs/dump.log" "$log/" 2>/dev/null
+		echo "$out" >"$log/dump.out"
+		if [ "$tool" = criu ]; then
+			echo "FAILED dump (rc $rc): $(criu_error "$imgs/dump.log" "$out")($log)"
+		else
+			echo "FAILED dump (rc $rc): $(echo "$out" | head -n 2) ($log)"
+		fi
+		return 1
+	fi
+	if [ "$tool" = criu ]; then
+		frozen=$(echo "$out" | awk '/Frozen time:/ { printf "%.0f\n", $3 / 1000 }' | tail -n 1)
+	else
+		frozen=$(sed -n 's/.*frozen for \([0-9]*\) ms.*/\1/p' "$imgs/dump.log" | tail -n 1)
+	fi
 	wait "$ctl" 2>/dev/null
 	ctl=
 	wait_for 10 sh -c "! ip link show dev $veth" || { echo "FAILED the host end $veth stayed after the dump"; return 1; }
@@ -195,13 +274,24 @@ EOF
 
 	rm -f "$work/rst.pid"
 	t2=$(now)
-	"$LXC_CR" restore -D "$imgs" -d -o restore.log --pidfile "$work/rst.pid" \
-		--external "veth[eth0]:$veth@$bridge" </dev/null >"$log/restore.out" 2>&1
-	rc=$?
+	if [ "$tool" = criu ]; then
+		timeout 600 "$CRIU" restore -D "$imgs" -d -o restore.log --pidfile "$work/rst.pid" \
+			--root "$root" --manage-cgroups --external "mnt[console]:$pty" \
+			--external "veth[eth0]:$veth@$bridge" </dev/null >"$log/restore.out" 2>&1
+		rc=$?
+	else
+		timeout 600 "$LXC_CR" restore -D "$imgs" -d -o restore.log --pidfile "$work/rst.pid" \
+			--external "veth[eth0]:$veth@$bridge" </dev/null >"$log/restore.out" 2>&1
+		rc=$?
+	fi
 	t3=$(now)
 	if [ $rc != 0 ] || ! alive "$(cat "$work/rst.pid" 2>/dev/null)"; then
 		cp "$imgs/restore.log" "$log/" 2>/dev/null
-		echo "FAILED restore (rc $rc): $(head -n 2 "$log/restore.out") ($log)"
+		if [ "$tool" = criu ] && [ $rc != 0 ]; then
+			echo "FAILED restore (rc $rc): $(criu_error "$imgs/restore.log" "$(cat "$log/restore.out")")($log)"
+		else
+			echo "FAILED restore (rc $rc): $(head -n 2 "$log/restore.out") ($log)"
+		fi
 		return 1
 	fi
 	init=$(cat "$work/rst.pid")
@@ -228,25 +318,36 @@ EOF
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-printf '%-10s %-6s %10s %10s %10s\n' "container" "runs" "dump s" "frozen ms" "restore s"
+fmt='%-10s %-7s %-5s %10s %10s %10s\n'
+printf "$fmt" "container" "tool" "runs" "dump s" "frozen ms" "restore s"
 for size in $SIZES; do
-	res=()
+	declare -A RES=() FAIL=()
 	for r in $(seq $((WARMUP + RUNS))); do
-		line=$(one_run "$size" "$r" || run_cleanup >&2)
-		if [[ "$line" == FAILED* ]]; then
-			echo "size $size run $r: $line" >&2
-			continue
-		fi
-		[ "$r" -gt "$WARMUP" ] && res+=("$line")
+		for tool in "${ACTIVE[@]}"; do
+			line=$(one_run "$size" "$tool" "$r" || run_cleanup >&2)
+			if [[ "$line" != [0-9]* ]]; then
+				[[ "$line" == FAILED* ]] || line="FAILED ${line:-no result}"
+				echo "size $size $tool run $r: $line" >&2
+				FAIL[$tool]=${line#FAILED }
+				continue
+			fi
+			[ "$r" -gt "$WARMUP" ] && RES[$tool]+="$line"$'\n'
+		done
 	done
 	label=idle
 	[ "$size" -gt 0 ] && label="${size}MiB"
-	if [ ${#res[@]} = 0 ]; then
-		printf '%-10s %-6s %10s %10s %10s\n' "$label" 0 FAILED - -
-		continue
-	fi
-	d=$(printf '%s\n' "${res[@]}" | awk '{ print $1 }' | median)
-	f=$(printf '%s\n' "${res[@]}" | awk '{ print $2 }' | median)
-	s=$(printf '%s\n' "${res[@]}" | awk '{ print $3 }' | median)
-	printf '%-10s %-6s %10.3f %10s %10.3f\n' "$label" "${#res[@]}" "$d" "$f" "$s"
+	for tool in "${ACTIVE[@]}"; do
+		n=$(printf '%s' "${RES[$tool]:-}" | grep -c .)
+		if [ "$n" = 0 ]; then
+			printf "$fmt" "$label" "$tool" 0 FAILED - -
+			echo "    $tool: ${FAIL[$tool]:-no counted run}"
+			continue
+		fi
+		d=$(printf '%s' "${RES[$tool]}" | awk '{ print $1 }' | median)
+		f=$(printf '%s' "${RES[$tool]}" | awk '{ print $2 }' | median)
+		s=$(printf '%s' "${RES[$tool]}" | awk '{ print $3 }' | median)
+		printf "$fmt" "$label" "$tool" "$n" "$d" "$f" "$s"
+		[ -n "${FAIL[$tool]:-}" ] && echo "    $tool: some runs FAILED: ${FAIL[$tool]}"
+	done
+	unset RES FAIL
 done
