@@ -67,6 +67,13 @@
 #ifndef MACVLAN_FLAG_NODST
 #define MACVLAN_FLAG_NODST 2
 #endif
+/* rule selectors of kernels newer than these headers (6.15+) */
+#define FRA_DSCP_		25
+#define FRA_FLOWLABEL_		26
+#define FRA_FLOWLABEL_MASK_	27
+#define FRA_SPORT_MASK_		28
+#define FRA_DPORT_MASK_		29
+#define FRA_DSCP_MASK_		30
 
 /* Global sysctls under /proc/sys/net/ a container sets (per namespace). */
 static const char *const net_sysctls[] = {
@@ -589,7 +596,15 @@ static int rule_attr_size(unsigned type, unsigned family)
 	case FRA_L3MDEV:
 	case FRA_PROTOCOL:
 	case FRA_IP_PROTO:
+	case FRA_DSCP_:
+	case FRA_DSCP_MASK_:
 		return 1;
+	case FRA_SPORT_MASK_:
+	case FRA_DPORT_MASK_:
+		return 2;
+	case FRA_FLOWLABEL_:
+	case FRA_FLOWLABEL_MASK_:
+		return 4;
 	case FRA_UID_RANGE:
 		return sizeof(struct fib_rule_uid_range);
 	case FRA_SPORT_RANGE:
@@ -1793,6 +1808,9 @@ static int check_host(struct rst_ctx *ctx, NetnsEntry *n)
 			continue;
 		if ((ret = ext_target(ctx->opts, l, out, br)))
 			return ret;
+		/* the end of a dumped tree's veth goes once its namespace is torn down */
+		for (int w = 0; w < 150 && if_nametoindex(out); w++)
+			usleep(20000);
 		if (if_nametoindex(out)) {
 			pr_err("network namespace: the host end '%s' of veth '%s' already exists on the host (--external veth[%s]:OUTSIDE renames it)",
 			       out, l->name, l->name);
@@ -1847,6 +1865,13 @@ int net_restore_prepare(struct rst_ctx *ctx, NetnsEntry *n)
 		if (!strcmp(l->kind, "macvlan") && !l->lower_inside) {
 			ext_lower(ctx->opts, l, out);
 			ret = create_macvlan(hsk, l, if_nametoindex(out), rnet.net);
+			/* the dumped tree's macvlan may still hold the MAC (or, in
+			 * passthru mode, the link: EINVAL) while its namespace is torn down */
+			for (int w = 0; w < 150 && (ret == -EADDRINUSE || ret == -EBUSY ||
+						    (ret == -EINVAL && l->macvlan_mode == MACVLAN_MODE_PASSTHRU)); w++) {
+				usleep(20000);
+				ret = create_macvlan(hsk, l, if_nametoindex(out), rnet.net);
+			}
 			if (ret) {
 				pr_err("network namespace: cannot create macvlan '%s' on host link '%s': %s",
 				       l->name, out, strerror(-ret));

@@ -46,6 +46,54 @@ static inline char *net_snapshot(void)
 	return buf;
 }
 
+/* The output of a shell command, its lines sorted. */
+static inline char *net_capture(const char *what)
+{
+	char *cmd = malloc(strlen(what) + 32);
+	FILE *f;
+	char *buf = calloc(1, 262144);
+	size_t n;
+
+	if (!cmd || !buf)
+		fail("malloc");
+	sprintf(cmd, "{ %s; } 2>&1 | sort", what);
+	f = popen(cmd, "r");
+	if (!f)
+		fail("popen");
+	n = fread(buf, 1, 262143, f);
+	buf[n] = '\0';
+	if (pclose(f) != 0)
+		fail("'%s' failed", cmd);
+	free(cmd);
+	/* ip ends some lines with a blank */
+	for (char *p = buf; (p = strstr(p, " \n"));)
+		memmove(p, p + 1, strlen(p));
+	return buf;
+}
+
+static inline void net_compare_cmd(const char *before, const char *what)
+{
+	char *after = net_capture(what);
+
+	if (strcmp(before, after)) {
+		test_msg("'%s' before:\n%s", what, before);
+		test_msg("'%s' after:\n%s", what, after);
+		fail("'%s' shows something else after restore", what);
+	}
+	free(after);
+}
+
+/* The first line of a file, without its newline. */
+static inline void net_read_line(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f || !fgets(out, size, f))
+		fail("cannot read %s", path);
+	out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+}
+
 static inline void net_compare(const char *before)
 {
 	char *after = net_snapshot();
