@@ -170,7 +170,7 @@ nothing_left() {
 	[ "$(sums)" = "$before" ] || bad "the images changed"
 }
 
-echo "1..$(( ${#points[@]} + 9 ))"
+echo "1..$(( ${#points[@]} + 10 ))"
 
 ip link add "$br" type bridge && ip link set "$br" up || { echo "Bail out! cannot create bridge $br"; exit 1; }
 
@@ -243,6 +243,14 @@ no_link "$veth" || bad "$veth created"
 kill -9 $sleeper; wait $sleeper 2>/dev/null; sleeper=
 eventually rmdir /sys/fs/cgroup/memory/$cg || bad "cannot remove the test's cgroup"
 check "a restore where cgroup $cg holds a process fails before anything, naming it"
+
+out=$("$lxc_cr" restore -D "$img" -d --pidfile "$work/rpid" -o "$work/restore-ext.log" -v4 \
+	--external "veth[eth9]:$copy_veth" 2>&1)
+[ $? != 0 ] && [[ "$out" == *"veth[eth9]:$copy_veth: the images hold no such external link"* ]] ||
+	bad "an --external naming no link is not refused: $out"
+eventually no_procs || bad "processes left"
+no_link "$copy_veth" || bad "$copy_veth created"
+check "an --external naming a link the images do not hold is refused, naming it"
 
 # 4. a restore, and a copy next to it
 rm -f "$work/rpid"

@@ -1318,19 +1318,24 @@ int net_validate(const NetnsEntry *n)
 	return 0;
 }
 
+/* OUT if s is KIND[IN]:OUT, else NULL. */
+static const char *ext_opt_one(const char *s, const char *kind, const char *in)
+{
+	size_t k = strlen(kind), n = strlen(in);
+
+	if (!strncmp(s, kind, k) && s[k] == '[' && !strncmp(s + k + 1, in, n) && !strncmp(s + k + 1 + n, "]:", 2))
+		return s + k + 1 + n + 2;
+	return NULL;
+}
+
 /* OUT of the last --external KIND[IN]:OUT, or NULL. */
 static const char *ext_opt(const struct crc_restore_opts *o, const char *kind, const char *in)
 {
 	const char *found = NULL;
-	size_t k = strlen(kind), n = strlen(in);
 
-	for (unsigned i = 0; i < o->nr_externals; i++) {
-		const char *s = o->externals[i];
-
-		if (!strncmp(s, kind, k) && s[k] == '[' && !strncmp(s + k + 1, in, n) &&
-		    !strncmp(s + k + 1 + n, "]:", 2))
-			found = s + k + 1 + n + 2;
-	}
+	for (unsigned i = 0; i < o->nr_externals; i++)
+		if (ext_opt_one(o->externals[i], kind, in))
+			found = ext_opt_one(o->externals[i], kind, in);
 	return found;
 }
 
@@ -1790,6 +1795,25 @@ static int del_link(int sk, const char *name)
 static int check_host(struct rst_ctx *ctx, NetnsEntry *n)
 {
 	int ret;
+
+	/* an --external that names nothing in the images is a mistake of the caller */
+	for (unsigned i = 0; i < ctx->opts->nr_externals; i++) {
+		const char *x = ctx->opts->externals[i];
+		bool found = false;
+
+		for (size_t k = 0; k < n->n_links && !found; k++) {
+			const NetLink *l = n->links[k];
+
+			if (l->ext_name)
+				found = ext_opt_one(x, "veth", l->name);
+			else if (!strcmp(l->kind, "macvlan") && !l->lower_inside)
+				found = ext_opt_one(x, "macvlan", l->name);
+		}
+		if (!found && (!strncmp(x, "veth[", 5) || !strncmp(x, "macvlan[", 8))) {
+			pr_err("--external %s: the images hold no such external link", x);
+			return -ENOENT;
+		}
+	}
 
 	for (size_t i = 0; i < n->n_links; i++) {
 		NetLink *l = n->links[i];
