@@ -6,11 +6,14 @@
  *     (64 KiB of a known pattern) and a symlink;
  *   - eth0, one end of a veth pair whose other end is --veth HOST on the
  *     host (on --bridge BR if given), with 10.77.0.2/24, up;
+ *   - with --macvlan LOWER, mv0, a bridge-mode macvlan on the host link
+ *     LOWER, with 10.78.0.2/24, up;
  *   - its own v1 cgroups NAME (--cgroup) in memory, pids and freezer, with
  *     memory.limit_in_bytes 96 MiB and pids.max 32;
  *   - the host name "faulttree" and a child process.
  *
  *   fault-tree --pidfile F --outfile O --veth HOST [--bridge BR] --cgroup NAME
+ *              [--macvlan LOWER]
  *
  * The launcher returns once the tree is ready and F holds init's host PID.
  * On SIGTERM init checks all of the above in itself (the cgroup by its
@@ -38,7 +41,7 @@
 #define PIDS "32"
 #define DATA_SIZE 65536
 
-static const char *pidfile, *outfile, *veth, *bridge, *cgname;
+static const char *pidfile, *outfile, *veth, *bridge, *cgname, *macvlan;
 static volatile sig_atomic_t got_term;
 
 static void on_term(int sig)
@@ -156,6 +159,16 @@ static void verify(pid_t child)
 	data[n > 0 ? n : 0] = '\0';
 	if (!strstr(data, "inet 10.77.0.2/24") || !strstr(data, ",UP"))
 		fail("eth0 is not up with 10.77.0.2/24: %s", data);
+	if (macvlan) {
+		p = popen("ip -o -4 addr show dev mv0; ip -d -o link show dev mv0", "re");
+		n = p ? (ssize_t)fread(data, 1, DATA_SIZE, p) : -1;
+		if (p)
+			pclose(p);
+		data[n > 0 ? n : 0] = '\0';
+		if (!strstr(data, "inet 10.78.0.2/24") || !strstr(data, "MULTICAST,UP") ||
+		    !strstr(data, "macvlan mode bridge"))
+			fail("mv0 is not an up bridge macvlan with 10.78.0.2/24: %s", data);
+	}
 	if (self_cgroup("memory", cg, sizeof(cg)) < 0 || !strcmp(cg, "/"))
 		fail("not in a memory cgroup of its own");
 	snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", cg);
@@ -200,6 +213,8 @@ static int init_main(int go)
 		die("files in ft.tmpfs");
 	if (system("ip link set lo up && ip addr add 10.77.0.2/24 dev eth0 && ip link set eth0 up"))
 		die("configuring eth0");
+	if (macvlan && system("ip addr add 10.78.0.2/24 dev mv0 && ip link set mv0 up"))
+		die("configuring mv0");
 	child = fork();
 	if (child < 0)
 		die("fork");
@@ -278,9 +293,11 @@ int main(int argc, char **argv)
 			bridge = argv[i + 1];
 		else if (!strcmp(argv[i], "--cgroup"))
 			cgname = argv[i + 1];
+		else if (!strcmp(argv[i], "--macvlan"))
+			macvlan = argv[i + 1];
 	}
 	if (!pidfile || !outfile || !veth || !cgname) {
-		fprintf(stderr, "usage: fault-tree --pidfile F --outfile O --veth HOST [--bridge BR] --cgroup NAME\n");
+		fprintf(stderr, "usage: fault-tree --pidfile F --outfile O --veth HOST [--bridge BR] --cgroup NAME [--macvlan LOWER]\n");
 		return 2;
 	}
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe(ready) < 0)
@@ -314,6 +331,8 @@ int main(int argc, char **argv)
 	close(ready[1]);
 	run("ip link add %s type veth peer name eth0 netns %ld && ip link set %s up%s%s", veth, pid, veth,
 	    bridge ? " master " : "", bridge ? bridge : "");
+	if (macvlan)
+		run("ip link add link %s name mv0 netns %ld type macvlan mode bridge", macvlan, pid);
 	cgroups((pid_t)pid);
 	if (write(go[1], "G", 1) != 1)
 		die("go");

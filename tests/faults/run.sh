@@ -3,19 +3,22 @@
 #
 # No leftovers (TAP). A small container (tests/faults/fault-tree: init of new
 # pid/uts/ipc/mount/network namespaces, a private /proc and a tmpfs with
-# contents, eth0 whose peer ftvTAG is on the host bridge ftbrTAG, its own
+# contents, eth0 whose peer ftvTAG is on the host bridge ftbrTAG, mv0 a
+# macvlan on the host link ftmTAG, its own
 # memory/pids/freezer cgroups lxccr-ft-TAG with limits, a child) is dumped.
 # Then:
 #   - a restore failing at each fault point (LXC_CR_FAULT=after-netdev,
 #     after-netconf, after-cgroup, after-mounts, after-fork, before-release)
 #     fails naming the point and leaves no process, no host link, no cgroup
 #     directory, no mount, no pidfile, and the images byte-identical;
-#   - a restore where the host end's name is taken, or the cgroup is taken
-#     by a process, fails before any process exists with a message naming
-#     the link or the cgroup, and changes nothing;
+#   - a restore where the host end's name is taken, the cgroup is taken by a
+#     process, the macvlan's host link is missing, or an --external names no
+#     link of the images, fails before any process exists with a message
+#     naming the link or the cgroup, and changes nothing;
 #   - a restore works, and a second one of the same images next to it works
-#     with --external veth[eth0]:ftcTAG@ftbrTAG and --cgroup-root: both
-#     copies then check their own state (PASS twice).
+#     with --external veth[eth0]:ftcTAG@ftbrTAG, --external
+#     macvlan[mv0]:ftnTAG and --cgroup-root: both copies then check their own
+#     state (PASS twice).
 #
 # Usage: run.sh   (from the build directory, as `make check` runs it)
 # Env: LXC_CR (default ./src/lxc-cr, then ../src/lxc-cr), FAULTS_KEEP=1
@@ -80,6 +83,8 @@ br=ftbr$tag
 veth=ftv$tag
 copy_veth=ftc$tag
 squat=ftw$tag
+lower=ftm$tag
+lower2=ftn$tag
 cg=lxccr-ft-$tag
 copy_root=/lxccr-ft-$tag-copy
 work=$(mktemp -d /tmp/faults.XXXXXX)
@@ -95,7 +100,7 @@ cleanup() {
 		kill -9 "$p" 2>/dev/null
 	done
 	sleep 0.2
-	for l in "$veth" "$copy_veth" "$squat" "$br"; do
+	for l in "$veth" "$copy_veth" "$squat" "$br" "$lower" "$lower2"; do
 		ip link del "$l" 2>/dev/null
 	done
 	for c in memory pids freezer; do
@@ -170,21 +175,26 @@ nothing_left() {
 	[ "$(sums)" = "$before" ] || bad "the images changed"
 }
 
-echo "1..$(( ${#points[@]} + 10 ))"
+echo "1..$(( ${#points[@]} + 11 ))"
 
 ip link add "$br" type bridge && ip link set "$br" up || { echo "Bail out! cannot create bridge $br"; exit 1; }
+# the macvlan's lower links: one end of a veth pair each, up
+for l in "$lower" "$lower2"; do
+	ip link add "$l" type veth peer name "${l}p" && ip link set "$l" up && ip link set "${l}p" up ||
+		{ echo "Bail out! cannot create $l"; exit 1; }
+done
 
 # 1. the tree
 mkdir -p "$work/t1" "$img"
 (cd "$work/t1" && exec "$tree" --pidfile "$work/t1/pid" --outfile "$work/t1/out" --veth "$veth" \
-	--bridge "$br" --cgroup "$cg") >"$work/t1/launch.log" 2>&1 || bad "launcher: $(cat "$work/t1/launch.log")"
+	--bridge "$br" --cgroup "$cg" --macvlan "$lower") >"$work/t1/launch.log" 2>&1 || bad "launcher: $(cat "$work/t1/launch.log")"
 pid=$(cat "$work/t1/pid" 2>/dev/null)
 [ -n "$pid" ] && pids+=("$pid")
 [ -n "$pid" ] && [ -d /proc/$pid ] || bad "no tree"
 [ "$(readlink /proc/$pid/ns/net)" != "$(readlink /proc/self/ns/net)" ] || bad "the tree has no network namespace"
 [ "$(readlink /proc/$pid/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || bad "the tree has no mount namespace"
 ip -o link show dev "$veth" 2>/dev/null | grep -q "master $br" || bad "$veth is not on $br"
-check "a container with pid/uts/ipc/mnt/net namespaces, a veth on $br and cgroups $cg starts"
+check "a container with pid/uts/ipc/mnt/net namespaces, a veth on $br, a macvlan on $lower and cgroups $cg starts"
 [ -n "$pid" ] && [ -d /proc/$pid ] || { echo "Bail out! the tree did not start"; exit 1; }
 
 if ! "$lxc_cr" dump -t "$pid" -D "$img" -o dump.log -v4 >"$work/dump.out" 2>&1; then
@@ -252,6 +262,16 @@ eventually no_procs || bad "processes left"
 no_link "$copy_veth" || bad "$copy_veth created"
 check "an --external naming a link the images do not hold is refused, naming it"
 
+ip link set "$lower" name "${lower}x" || bad "cannot rename $lower"
+out=$("$lxc_cr" restore -D "$img" -d --pidfile "$work/rpid" -o "$work/restore-lower.log" -v4 2>&1)
+[ $? != 0 ] && [[ "$out" == *"link '$lower' for macvlan 'mv0' does not exist on the host"* ]] ||
+	bad "a missing lower link is not refused by name: $out"
+ip link set "${lower}x" name "$lower" || bad "cannot rename ${lower}x back"
+eventually no_procs || bad "processes left"
+no_link "$veth" || bad "$veth created"
+eventually no_cgroups || bad "cgroups created"
+check "a restore where the macvlan's host link is missing fails before anything, naming it"
+
 # 4. a restore, and a copy next to it
 rm -f "$work/rpid"
 if "$lxc_cr" restore -D "$img" -d --pidfile "$work/rpid" -o "$work/restore-ok.log" -v4 >"$work/restore-ok.out" 2>&1; then
@@ -269,7 +289,7 @@ out=$("$lxc_cr" restore -D "$img" -d --pidfile "$work/rpid2" -o "$work/restore-c
 [ $? != 0 ] && [[ "$out" == *"/sys/fs/cgroup/"*"/$cg exists and holds processes"* ]] ||
 	bad "a copy without new names does not fail on cgroup $cg: $out"
 out=$("$lxc_cr" restore -D "$img" -d --pidfile "$work/rpid2" -o "$work/restore-copy1.log" -v4 \
-	--cgroup-root "$copy_root" 2>&1)
+	--cgroup-root "$copy_root" --external "macvlan[mv0]:$lower2" 2>&1)
 [ $? != 0 ] && [[ "$out" == *"'$veth'"*"already exists"* ]] ||
 	bad "a copy with only --cgroup-root does not fail on '$veth': $out"
 [ -e "$work/rpid2" ] && bad "pidfile written"
@@ -279,16 +299,24 @@ check "a copy next to it fails on the cgroup name, then (with --cgroup-root) on 
 
 rm -f "$work/rpid2"
 if "$lxc_cr" restore -D "$img" -d --pidfile "$work/rpid2" -o "$work/restore-copy.log" -v4 \
-	--external "veth[eth0]:$copy_veth@$br" --cgroup-root "$copy_root" >"$work/restore-copy.out" 2>&1; then
+	--external "veth[eth0]:$copy_veth@$br" --external "macvlan[mv0]:$lower2" \
+	--cgroup-root "$copy_root" >"$work/restore-copy.out" 2>&1; then
 	r2=$(cat "$work/rpid2")
 	pids+=("$r2")
 	ip -o link show dev "$copy_veth" 2>/dev/null | grep -q "master $br" || bad "$copy_veth is not on $br"
 	grep -q ":memory:$copy_root\$" /proc/$r2/cgroup || bad "the copy is not in memory:$copy_root: $(grep memory /proc/$r2/cgroup)"
+	# mv0@ifN: N is its lower link's index on the host
+	idx=$(cat /sys/class/net/$lower2/ifindex)
+	nsenter -t "$r2" -n ip -o link show mv0 | grep -q "mv0@if$idx:" ||
+		bad "the copy's mv0 is not on $lower2 (index $idx): $(nsenter -t "$r2" -n ip -o link show mv0)"
+	idx=$(cat /sys/class/net/$lower/ifindex)
+	nsenter -t "$r1" -n ip -o link show mv0 | grep -q "mv0@if$idx:" ||
+		bad "the first one's mv0 is not on $lower (index $idx): $(nsenter -t "$r1" -n ip -o link show mv0)"
 	[ -d /proc/$r1 ] || bad "the first one is gone"
 else
 	bad "$(cat "$work/restore-copy.out")"
 fi
-check "a copy restores next to the running container with --external veth[eth0]:$copy_veth@$br --cgroup-root $copy_root"
+check "a copy restores next to the running container with --external veth[eth0]:$copy_veth@$br --external macvlan[mv0]:$lower2 --cgroup-root $copy_root"
 
 : >"$work/t1/out.before"
 for r in ${r1:-} ${r2:-}; do kill -TERM "$r"; done
