@@ -676,8 +676,9 @@ static int neigh_cb(struct nlmsghdr *h, void *arg)
 	NetNeigh *n;
 	int ret;
 
-	if (h->nlmsg_type != RTM_NEWNEIGH || !(nd->ndm_state & NUD_PERMANENT) ||
-	    (nd->ndm_flags & NTF_PROXY) || (nd->ndm_family != AF_INET && nd->ndm_family != AF_INET6))
+	/* permanent entries, and proxy ones (those come in a dump of their own) */
+	if (h->nlmsg_type != RTM_NEWNEIGH || !(nd->ndm_state & NUD_PERMANENT || nd->ndm_flags & NTF_PROXY) ||
+	    (nd->ndm_family != AF_INET && nd->ndm_family != AF_INET6))
 		return 0;
 	parse_attrs(tb, NDA_MAX, (struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd))),
 		    h->nlmsg_len - NLMSG_LENGTH(sizeof(*nd)));
@@ -695,7 +696,7 @@ static int neigh_cb(struct nlmsghdr *h, void *arg)
 	}
 	net_neigh__init(n);
 	n->family = nd->ndm_family;
-	n->flags = nd->ndm_flags & NTF_ROUTER;
+	n->flags = nd->ndm_flags & (NTF_ROUTER | NTF_PROXY);
 	if (!(n->link = strdup(d->l->name)))
 		return -ENOMEM;
 	if ((ret = bytes_set(&n->dst, tb[NDA_DST])))
@@ -708,7 +709,17 @@ static int neigh_cb(struct nlmsghdr *h, void *arg)
 	return 0;
 }
 
+static int nl_dump_flags(int sk, int type, int family, uint8_t flags, int (*cb)(struct nlmsghdr *, void *),
+			 void *arg);
+
 static int nl_dump(int sk, int type, int family, int (*cb)(struct nlmsghdr *, void *), void *arg)
+{
+	return nl_dump_flags(sk, type, family, 0, cb, arg);
+}
+
+/* flags: the ndm_flags of a neighbour dump (NTF_PROXY: the proxy entries) */
+static int nl_dump_flags(int sk, int type, int family, uint8_t flags, int (*cb)(struct nlmsghdr *, void *),
+			 void *arg)
 {
 	struct nlreq req;
 
@@ -726,6 +737,7 @@ static int nl_dump(int sk, int type, int family, int (*cb)(struct nlmsghdr *, vo
 	} else if (type == RTM_GETNEIGH) {
 		req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg));
 		((struct ndmsg *)NLMSG_DATA(&req.h))->ndm_family = family;
+		((struct ndmsg *)NLMSG_DATA(&req.h))->ndm_flags = flags;
 	}
 	return nl_talk(sk, &req.h, cb, arg);
 }
@@ -953,6 +965,10 @@ int net_dump(pid_t root, NsEntry *e)
 		ret = nl_dump(sk, RTM_GETNEIGH, AF_INET, neigh_cb, &s);
 	if (!ret)
 		ret = nl_dump(sk, RTM_GETNEIGH, AF_INET6, neigh_cb, &s);
+	if (!ret)
+		ret = nl_dump_flags(sk, RTM_GETNEIGH, AF_INET, NTF_PROXY, neigh_cb, &s);
+	if (!ret)
+		ret = nl_dump_flags(sk, RTM_GETNEIGH, AF_INET6, NTF_PROXY, neigh_cb, &s);
 	if (!ret)
 		host_nsid = nl_get_nsid(sk, own);
 	for (unsigned i = 0; !ret && i < s.nr; i++) {
@@ -1297,7 +1313,7 @@ int net_validate(const NetnsEntry *n)
 		const NetNeigh *x = n->neighs[i];
 
 		if (!addr_len_ok(x->family, &x->dst) || !name_ok(x->link) || !link_find(n, x->link) ||
-		    (x->has_lladdr && x->lladdr.len > 32) || (x->flags & ~NTF_ROUTER)) {
+		    (x->has_lladdr && x->lladdr.len > 32) || (x->flags & ~(NTF_ROUTER | NTF_PROXY))) {
 			pr_err("image ns.img: neighbour %zu is invalid", i);
 			return -EINVAL;
 		}
@@ -1668,7 +1684,7 @@ static int add_neigh(int sk, const NetNeigh *x)
 	nd = NLMSG_DATA(&r.h);
 	nd->ndm_family = x->family;
 	nd->ndm_ifindex = if_nametoindex(x->link);
-	nd->ndm_state = NUD_PERMANENT;
+	nd->ndm_state = NUD_PERMANENT;	/* not looked at for a proxy entry */
 	nd->ndm_flags = x->flags;
 	if (!nd->ndm_ifindex)
 		return -ENODEV;
