@@ -78,10 +78,12 @@ int main(int argc, char **argv)
 		"ip -6 route add fd00:41::/48 table 300 nexthop via fd00:9::fd dev zv0 nexthop via fd00:a::fd dev zv1");
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
 		check_one(expect[i]);
+	net_settle();
 	before = net_capture(ROUTES);
 
 	test_daemon();
 	test_waitsig();
+	net_settle();
 	net_compare_cmd(before, ROUTES);
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
 		check_one(expect[i]);

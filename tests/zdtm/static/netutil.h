@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zdtmtst.h"
 
@@ -44,6 +45,25 @@ static inline char *net_snapshot(void)
 	if (pclose(f) != 0)
 		fail("'%s' failed", cmd);
 	return buf;
+}
+
+/* Wait (at most 5 s) until no IPv6 address is tentative: the kernel adds the
+ * local route of an address (a link-local one too) once its duplicate address
+ * detection is over, a second after the link came up. */
+static inline void net_settle(void)
+{
+	for (int i = 0; i < 100; i++) {
+		FILE *f = popen("ip -6 addr show tentative 2>/dev/null", "r");
+		char buf[256];
+		size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+		if (f)
+			pclose(f);
+		if (!n)
+			return;
+		usleep(50000);
+	}
+	fail("IPv6 addresses are still tentative after 5 s");
 }
 
 /* The output of a shell command, its lines sorted. */
