@@ -8,7 +8,7 @@
 # memory/pids/freezer cgroups lxccr-ft-TAG with limits, a child) is dumped.
 # Then:
 #   - a restore failing at each fault point (LXC_CR_FAULT=after-netdev,
-#     after-netconf, after-cgroup, after-mounts, after-fork, before-release)
+#     after-netconf, after-mounts, after-cgroup, in-root, after-fork, before-release)
 #     fails naming the point and leaves no process, no host link, no cgroup
 #     directory, no mount, no pidfile, and the images byte-identical;
 #   - a restore where the host end's name is taken, the cgroup is taken by a
@@ -77,7 +77,7 @@ for fd in /proc/$$/fd/*; do
 	case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
 done
 
-points=(after-netdev after-netconf after-cgroup after-mounts after-fork before-release)
+points=(after-netdev after-netconf after-mounts after-cgroup in-root after-fork before-release)
 tag=$$
 br=ftbr$tag
 veth=ftv$tag
