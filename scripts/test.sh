@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Install dependencies, build, and run every test suite of lxc-cr:
-#   unit, bad-input, container-launcher and whole-container checkpoint tests
-#   (make check), the ZDTM
+#   unit, bad-input, no-leftovers (faults), container-launcher and
+#   whole-container checkpoint tests (make check), the ZDTM
 #   real-program suite (one and two dump/restore cycles per program; on the
 #   host, in new pid/uts/ipc namespaces, and with a mount or a network
 #   namespace too, and inside a ct-launch container), the
-#   same suite against an ASan/UBSan build of the tool, the end-to-end test
+#   same suite against an ASan/UBSan build of the tool (with the network tests
+#   and the no-leftovers test of failed restores too), the end-to-end test
 #   against a patched libvirtd (tests/e2e/run.sh), and a short fuzzing run of
 #   the image reader.
 # Must run as root (ptrace of other processes, clone3 set_tid).
@@ -86,6 +87,21 @@ echo "== ZDTM suite, tool built with ASan/UBSan"
 (cd "$top/build-asan" && "$top/tests/zdtm/run.sh" --lxc-cr "$top/build-asan/src/lxc-cr" \
 	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm-asan.log" | grep -E '^(===|[0-9]+ passed)'
 count "$logs/zdtm-asan.log"
+
+echo "== ZDTM network tests in their own network namespace, tool built with ASan/UBSan"
+(cd "$top/build-asan" && "$top/tests/zdtm/run.sh" --ns-net --lxc-cr "$top/build-asan/src/lxc-cr" \
+	--builddir "$top/build/tests/zdtm" --iters 2 $(grep -o 'static/net_[a-z0-9_]*' "$top/tests/zdtm/tests.list")) \
+	2>&1 | tee "$logs/zdtm-asan-net.log" | grep -E '^(===|[0-9]+ passed)'
+count "$logs/zdtm-asan-net.log"
+
+echo "== no leftovers of failed restores, tool built with ASan/UBSan"
+if (cd "$top/build" && LXC_CR="$top/build-asan/src/lxc-cr" "$top/tests/faults/run.sh") >"$logs/faults-asan.log" 2>&1; then
+	total_pass=$((total_pass + $(grep -c '^ok' "$logs/faults-asan.log")))
+	echo "$(grep -c '^ok' "$logs/faults-asan.log") passed"
+else
+	total_fail=$((total_fail + 1))
+	grep -v '^ok' "$logs/faults-asan.log" | tail -n 20
+fi
 
 echo "== libvirt: Debian's libvirt 9.0.0 with our series, then the end-to-end test against its daemon"
 t0=$(date +%s)

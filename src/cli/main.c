@@ -49,6 +49,7 @@ static void usage(FILE *f)
 		  "  lxc-cr restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-o LOG]\n"
 		  "              [--shell-job] [--tcp-established] [--file-locks] [--root DIR]\n"
 		  "              [--cgroup-root DIR] [--external veth[INSIDE]:OUTSIDE[@BRIDGE]]...\n"
+		  "              [--external macvlan[INSIDE]:HOSTDEV]...\n"
 		  "              [--inherit-fd fd[N]:tty[RDEV:DEV]|pipe:[INO]|PATH]...\n"
 		  "  lxc-cr check\n"
 		  "  lxc-cr show DIR|FILE\n"));
@@ -177,9 +178,10 @@ int main(int argc, char **argv)
 		case OPT_ROOT: ropts.root = optarg; break;
 		case OPT_EXTERNAL:
 			/* which command it is for is known once every option was read */
-			if (!(strncmp(optarg, "veth[", 5) == 0 && strstr(optarg, "]:")) &&
+			if (!((strncmp(optarg, "veth[", 5) == 0 || strncmp(optarg, "macvlan[", 8) == 0) &&
+			      strstr(optarg, "]:")) &&
 			    !valid_tty_key(optarg)) {
-				fprintf(stderr, _("lxc-cr: --external '%s': expected tty[RDEV:DEV] (dump; hex st_rdev and st_dev) or veth[INSIDE]:OUTSIDE[@BRIDGE] (restore)\n"),
+				fprintf(stderr, _("lxc-cr: --external '%s': expected tty[RDEV:DEV] (dump; hex st_rdev and st_dev), veth[INSIDE]:OUTSIDE[@BRIDGE] or macvlan[INSIDE]:HOSTDEV (restore)\n"),
 					optarg);
 				return 2;
 			}

@@ -73,11 +73,34 @@ if [ -x "$reaper" ]; then run=("$reaper"); else run=(); fi
 ' seed "$builddir/src/lxc-cr" "$out/dump" || { echo "run-fuzz.sh: the seed dump failed: $(tail -n 3 "$out/dump.log")" >&2; exit 1; }
 FUZZ_IMAGE_MKSEED="$out/dump:$out/seeds" "$out/fuzz-image"
 
+# And a tree in its own pid/uts/ipc/network namespaces whose ns.img holds links,
+# addresses, routes of another table, a rule, a neighbour and sysctls (for
+# net_validate()); a host without ip(8) or namespaces fuzzes without it.
+mkdir -p "$out/dump-net" "$out/seeds-net"
+seeds=("$out/seeds")
+if "${run[@]}" /bin/bash -c '
+	unshare -p -f -n -u -i setsid /bin/sh -c "ip link set lo up && ip link add zf0 type veth peer name zf1 &&
+		ip addr add 10.5.0.1/24 dev zf0 && ip link set zf0 up && ip link set zf1 up &&
+		ip route add 10.6.0.0/16 via 10.5.0.2 table 100 &&
+		ip rule add from 10.5.0.0/24 table 100 priority 100 &&
+		ip neigh add 10.5.0.9 lladdr 02:00:00:00:00:09 dev zf0 nud permanent &&
+		exec sleep 1000" </dev/null >/dev/null 2>&1 &
+	sleep 0.5
+	pid=$(pgrep -P $! | head -n 1)
+	[ -n "$pid" ] || exit 1
+	"$1" dump -t $pid -D "$2" -o "$2.log" || { kill -9 $pid; exit 1; }
+' seed "$builddir/src/lxc-cr" "$out/dump-net"; then
+	FUZZ_IMAGE_MKSEED="$out/dump-net:$out/seeds-net" "$out/fuzz-image"
+	seeds+=("$out/seeds-net")
+else
+	echo "run-fuzz.sh: no network namespace seed: $(tail -n 1 "$out/dump-net.log" 2>/dev/null)" >&2
+fi
+
 echo "run-fuzz.sh: fuzzing for $seconds s; corpus $out/corpus, crashes in $out/artifacts"
 set +e
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 "$out/fuzz-image" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
-	-artifact_prefix="$out/artifacts/" -print_final_stats=1 "$@" "$out/corpus" "$out/seeds" \
+	-artifact_prefix="$out/artifacts/" -print_final_stats=1 "$@" "$out/corpus" "${seeds[@]}" \
 	2>"$out/fuzz.log"
 rc=$?
 set -e

@@ -46,7 +46,7 @@ struct crc_restore_opts {
 	const char *pidfile;		/* write the root's PID here */
 	const char *cgroup_root;	/* the root task's cgroup in every hierarchy; NULL: as saved */
 	const char *root;		/* where the tree's root filesystem is on this host (NULL: where it was) */
-	const char *const *externals;	/* "veth[INSIDE]:OUTSIDE[@BRIDGE]" */
+	const char *const *externals;	/* "veth[INSIDE]:OUTSIDE[@BRIDGE]", "macvlan[INSIDE]:HOSTDEV" */
 	unsigned nr_externals;
 	const struct crc_inherit_fd *inherit_fds;
 	unsigned nr_inherit_fds;

@@ -11,11 +11,11 @@
  * (see ctrl_props). A cgroup shared with others (lxc-cr's own, say) is
  * only named: the restore puts the task back into it and never touches it.
  *
- * Restore: before any task exists the own cgroups are created (an existing
- * one must be empty) and their limits written, parents first; with
- * --cgroup-root DIR the root task's cgroup in every hierarchy where it
- * had its own is DIR instead of the saved one (and what was below it is
- * below DIR). Each
+ * Restore: while the images are read, every own cgroup must be free (an
+ * existing one must hold no process); before any task exists they are
+ * created and their limits written, parents first; with --cgroup-root DIR
+ * the root task's cgroup in every hierarchy where it had its own is DIR
+ * instead of the saved one (and what was below it is below DIR). Each
  * task writes itself into its cgroups before its children are forked and
  * long before it is seized. A failed restore removes what it created.
  */
@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "fault.h"
 #include "ns/cgroup.h"
 #include "ns/ns.h"
 #include "restore/restore.h"
@@ -446,6 +447,8 @@ static bool prop_ok(const char *ctrl, const char *name)
 	return false;
 }
 
+static int cgroup_check_free(struct rst_ctx *ctx);
+
 int cgroup_read(struct rst_ctx *ctx)
 {
 	struct cr_img *img = img_open_optional(&ctx->dir, IMG_CGROUP, 0);
@@ -499,7 +502,7 @@ int cgroup_read(struct rst_ctx *ctx)
 				return -EINVAL;
 			}
 	}
-	return 0;
+	return cgroup_check_free(ctx);
 }
 
 /* Where a saved cgroup goes: in a hierarchy where the tree had cgroups of
@@ -635,13 +638,12 @@ static int write_props(const char *dir, CgroupDir *cd)
 	return 0;
 }
 
-int cgroup_prepare(struct rst_ctx *ctx)
+/* READ: every hierarchy is mounted here and no own cgroup is taken by
+ * processes, before anything is created. */
+static int cgroup_check_free(struct rst_ctx *ctx)
 {
 	CgroupEntry *e = ctx->cg;
-	int ret;
 
-	if (!e)
-		return 0;
 	rcg.mnt = xzalloc(sizeof(char *) * (e->n_hiers + 1));
 	if (!rcg.mnt)
 		return -ENOMEM;
@@ -656,13 +658,7 @@ int cgroup_prepare(struct rst_ctx *ctx)
 			pr_err("cgroup hierarchy '%s' is not mounted on this host", e->hiers[h]->controllers);
 			return -ENOTSUP;
 		}
-		rcg.mfd[h] = rst_svc_fd(ctx, open(rcg.mnt[h], O_PATH | O_DIRECTORY | O_CLOEXEC));
-		if (rcg.mfd[h] < 0) {
-			pr_perror("cannot open the cgroup hierarchy %s", rcg.mnt[h]);
-			return -errno;
-		}
 	}
-	/* nothing is created before every own cgroup was checked */
 	for (size_t d = 0; d < e->n_dirs; d++) {
 		_cleanup_free_ char *full = map_path(ctx, e->dirs[d]->hier, e->dirs[d]->path);
 
@@ -672,6 +668,24 @@ int cgroup_prepare(struct rst_ctx *ctx)
 			pr_err("cgroup %s exists and holds processes; restore it under another name with --cgroup-root",
 			       full);
 			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+int cgroup_prepare(struct rst_ctx *ctx)
+{
+	CgroupEntry *e = ctx->cg;
+	int ret;
+
+	if (!e)
+		return 0;
+	/* each hierarchy's mount, kept for the tasks (service fds exist from OPEN on) */
+	for (size_t h = 0; h < e->n_hiers; h++) {
+		rcg.mfd[h] = rst_svc_fd(ctx, open(rcg.mnt[h], O_PATH | O_DIRECTORY | O_CLOEXEC));
+		if (rcg.mfd[h] < 0) {
+			pr_perror("cannot open the cgroup hierarchy %s", rcg.mnt[h]);
+			return -errno;
 		}
 	}
 	for (size_t d = 0; d < e->n_dirs; d++) {
@@ -700,7 +714,7 @@ int cgroup_prepare(struct rst_ctx *ctx)
 		}
 	if (e->n_dirs)
 		pr_info("cgroups: %zu of the tree's own in place (%u created)", e->n_dirs, rcg.nr_made);
-	return 0;
+	return fault_inject("after-cgroup");
 }
 
 int cgroup_enter(struct rst_ctx *ctx, struct pstree_item *item)

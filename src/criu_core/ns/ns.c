@@ -41,6 +41,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "fault.h"
 #include "ns/ns.h"
 #include "ns/net.h"
 #include "restore/restore.h"
@@ -2049,7 +2050,8 @@ int ns_restore_root(struct rst_ctx *ctx)
 
 	if (!e)
 		return 0;
-	if ((ret = mnt_restore_late(ctx)))
+	/* in-root: a failure inside a task of the tree (fault injection) */
+	if ((ret = mnt_restore_late(ctx)) || (ret = fault_inject("in-root")))
 		return ret;
 	if (e->hostname && sethostname(e->hostname, strlen(e->hostname)) < 0) {
 		pr_perror("cannot set the host name to '%s'", e->hostname);

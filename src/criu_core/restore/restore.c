@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "fault.h"
 #include "restore/restore.h"
 #include "restore/restorer.h"
 #include "fd/files.h"
@@ -897,7 +898,7 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	if (ctx.ns && ctx.ns->net && (ret = net_restore_prepare(&ctx, ctx.ns->net)))
 		goto out;
 	/* STAGE MNT: the tree's mount namespace, before any of its processes */
-	if ((ret = mnt_restore_prepare(&ctx)))
+	if ((ret = mnt_restore_prepare(&ctx)) || (ret = fault_inject("after-mounts")))
 		goto out;
 	ctx.host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ctx.host_proc < 0) {
@@ -933,6 +934,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	if ((ret = mnt_leave()) || (ret = net_leave()) || (ret = ns_restore_leave()))
 		goto out_kill;
 	ret = wait_count(&ctx, nr_alive, "forking");
+	if (!ret)
+		ret = fault_inject("after-fork");
 	if (ret)
 		goto out_kill;
 	/* zombies must be dead before their parents drain their signals */
@@ -971,6 +974,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = map_threads(&ctx);
 	if (!ret)
 		ret = finish_tasks(&ctx);
+	if (!ret)
+		ret = fault_inject("before-release");
 	if (ret)
 		goto out_kill;
 	if ((ret = net_restore_up()))
