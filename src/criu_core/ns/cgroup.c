@@ -38,6 +38,8 @@ static const struct ctrl_props {
 	{ "cpu", { "cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us" } },
 	{ "pids", { "pids.max" } },
 	{ "devices", { "devices.list" } },
+	{ "blkio", { "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+		     "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device" } },
 };
 
 struct cg_line {
@@ -615,6 +617,18 @@ static int write_devices(const char *dir, char *list)
 	return 0;
 }
 
+/* A throttle file lists "MAJ:MIN VALUE" a device; it takes one line a write. */
+static int write_lines(const char *dir, const char *name, char *list)
+{
+	char *s, *save = NULL;
+	int ret;
+
+	for (s = strtok_r(list, "\n", &save); s; s = strtok_r(NULL, "\n", &save))
+		if ((ret = write_str(dir, name, s)))
+			return ret;
+	return 0;
+}
+
 static int write_props(const char *dir, CgroupDir *cd)
 {
 	for (size_t i = 0; i < cd->n_props; i++) {
@@ -630,6 +644,8 @@ static int write_props(const char *dir, CgroupDir *cd)
 			continue;
 		if (!strcmp(p->name, "devices.list"))
 			ret = write_devices(dir, v);
+		else if (!strncmp(p->name, "blkio.throttle.", 15))
+			ret = write_lines(dir, p->name, v);
 		else
 			ret = write_str(dir, p->name, p->value);
 		if (ret)

@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,10 +21,12 @@
 
 #define CG "/sys/fs/cgroup"
 
-static const char *ctrls[] = { "memory", "cpu", "pids", "freezer" };
+static const char *ctrls[] = { "memory", "cpu", "pids", "freezer", "blkio" };
 #define NR_CTRLS (sizeof(ctrls) / sizeof(ctrls[0]))
 
-static const struct {
+static char blk_rbps[64], blk_wiops[64];	/* "MAJ:MIN VALUE" of a disk here */
+
+static struct {
 	const char *ctrl, *file, *value;
 } limits[] = {
 	{ "memory", "memory.limit_in_bytes", "268435456" },
@@ -32,6 +35,8 @@ static const struct {
 	{ "cpu", "cpu.cfs_period_us", "50000" },
 	{ "cpu", "cpu.cfs_quota_us", "40000" },
 	{ "pids", "pids.max", "64" },
+	{ "blkio", "blkio.throttle.read_bps_device", blk_rbps },
+	{ "blkio", "blkio.throttle.write_iops_device", blk_wiops },
 };
 #define NR_LIMITS (sizeof(limits) / sizeof(limits[0]))
 
@@ -87,6 +92,28 @@ int main(int argc, char **argv)
 	ssize_t n;
 
 	test_init(argc, argv);
+	/* a throttle needs a whole disk: the first one in /sys/block */
+	{
+		DIR *d = opendir("/sys/block");
+		struct dirent *de;
+
+		while (d && (de = readdir(d)) && !blk_rbps[0]) {
+			char dev[32];
+
+			if (de->d_name[0] == '.' || !strncmp(de->d_name, "loop", 4))
+				continue;
+			snprintf(path, sizeof(path), "/sys/block/%.200s/dev", de->d_name);
+			if (test_read_file(path, dev, sizeof(dev)) <= 0)
+				continue;
+			dev[strcspn(dev, "\n")] = '\0';
+			snprintf(blk_rbps, sizeof(blk_rbps), "%s 1048576", dev);
+			snprintf(blk_wiops, sizeof(blk_wiops), "%s 500", dev);
+		}
+		if (d)
+			closedir(d);
+		if (!blk_rbps[0])
+			skip("no block device in /sys/block for a blkio throttle");
+	}
 	/* the host's PID: the same name in a PID namespace of its own */
 	n = readlink("/proc/self", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';
