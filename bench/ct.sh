@@ -110,10 +110,8 @@ if [ -z "${CT_BENCH_REAPED:-}" ]; then
 		--lxc-cr "$LXC_CR" --criu "$CRIU" --tools "$TOOLS" --builddir "$BUILDDIR" \
 		${OUT:+--out "$OUT"}
 fi
-for fd in /proc/$$/fd/*; do
-	fd=${fd##*/}
-	case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
-done
+. "$REPO_DIR/tests/container/lib.sh"
+ct_close_stray_fds
 
 [ -n "$OUT" ] || OUT=/tmp/lxc-cr-ctbench-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
@@ -227,14 +225,7 @@ EOF
 		return 1
 	fi
 	sleep 0.2
-	cgdirs=()
-	while IFS=: read -r _ ctrl path; do
-		[ -z "$ctrl" ] || [ "$path" = / ] && continue
-		for h in /sys/fs/cgroup/*/; do
-			[ -d "$h$path" ] && [ -e "$h$path/cgroup.procs" ] && cgdirs+=("${h%/}$path")
-		done
-	done </proc/"$init"/cgroup
-	mapfile -t cgdirs < <(printf '%s\n' "${cgdirs[@]}" | sort -u)
+	mapfile -t cgdirs < <(ct_cgroup_dirs "$init")
 
 	t0=$(now)
 	if [ "$tool" = criu ]; then
@@ -264,13 +255,7 @@ EOF
 	wait "$ctl" 2>/dev/null
 	ctl=
 	wait_for 10 sh -c "! ip link show dev $veth" || { echo "FAILED the host end $veth stayed after the dump"; return 1; }
-	for d in "${cgdirs[@]}"; do
-		mkdir -p "$d"
-		if [ -e "$d/cpuset.cpus" ]; then
-			cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus"
-			cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems"
-		fi
-	done
+	ct_make_cgroups "${cgdirs[@]}"
 
 	rm -f "$work/rst.pid"
 	t2=$(now)

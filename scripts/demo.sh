@@ -101,12 +101,8 @@ ctl=$!
 for i in $(seq 100); do [ -s "$work/init.pid" ] && [ -s "$root/var/count" ] && break; sleep 0.1; done
 init=$(cat "$work/init.pid")
 # the container's cgroups: a new controller makes them again before a restore
-while IFS=: read -r _ ctrl path; do
-	[ -z "$ctrl" ] || [ "$path" = / ] && continue
-	for h in /sys/fs/cgroup/*/; do
-		[ -e "$h$path/cgroup.procs" ] && cgdirs+=("${h%/}$path")
-	done
-done </proc/"$init"/cgroup
+. "$top/tests/container/lib.sh"
+mapfile -t cgdirs < <(ct_cgroup_dirs "$init")
 # the container's shells (their short-lived sleep children come and go)
 ct_ps() { nsenter -t "$1" -p -m ps -o pid,comm | awk '$2 == "sh" { printf "%s%s %s", s, $1, $2; s = ", " }'; }
 echo "--- container $name running, init host pid $init; inside: $(ct_ps "$init")"
@@ -119,13 +115,7 @@ echo "--- dumped ($(du -sh "$work/ct-images" | cut -f1)); $(grep -o 'frozen for 
 wait "$ctl" 2>/dev/null || true
 last=$(tail -n 1 "$root/var/count" | awk '{print $1}')
 echo "--- the container is gone (its launcher exited); last count $last"
-for d in "${cgdirs[@]}"; do
-	mkdir -p "$d"
-	if [ -e "$d/cpuset.cpus" ]; then
-		cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus"
-		cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems"
-	fi
-done
+ct_make_cgroups "${cgdirs[@]}"
 t0=$(date +%s%N)
 "$lxc_cr" restore -D "$work/ct-images" -d --pidfile "$work/ct-restored.pid" -o restore.log -v4 \
 	--external "veth[eth0]:$veth@$bridge"

@@ -52,12 +52,8 @@ if [ ! -d /sys/fs/cgroup/memory ] || [ ! -d /sys/fs/cgroup/cpuset ]; then
 	exit 0
 fi
 
-find_bin() { # find_bin ENVVALUE RELPATH
-	if [ -n "$1" ]; then echo "$1"; return; fi
-	for c in "$PWD/$2" "$PWD/../$2"; do
-		[ -x "$c" ] && { echo "$c"; return; }
-	done
-}
+. "$srcdir/lib.sh"
+find_bin() { ct_find_bin "$@"; }
 launch=$(find_bin "${CT_LAUNCH:-}" tests/container/ct-launch)
 cttcp=$(find_bin "${CT_TCP:-}" tests/container/ct-tcp)
 lxc_cr=$(find_bin "${LXC_CR:-}" src/lxc-cr)
@@ -68,11 +64,7 @@ for b in "$launch" "$cttcp" "$lxc_cr"; do
 	fi
 done
 
-# Stray inherited descriptors (shells here pass some) would be dumped.
-for fd in /proc/$$/fd/*; do
-	fd=${fd##*/}
-	case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
-done
+ct_close_stray_fds
 
 work=$(mktemp -d /tmp/ct-tcp.XXXXXX)
 name=cttcp$$
@@ -205,23 +197,8 @@ fi
 
 # The cgroups ct-launch made (shared with the controller, so not the tree's
 # own): a new controller makes them again before a restore; so does this test.
-while IFS=: read -r _ ctrl path; do
-	[ -z "$ctrl" ] || [ "$path" = / ] && continue
-	for h in /sys/fs/cgroup/*/; do
-		[ -d "$h$path" ] && [ -e "$h$path/cgroup.procs" ] && cgdirs+=("${h%/}$path")
-	done
-done </proc/"$init"/cgroup
-mapfile -t cgdirs < <(printf '%s\n' "${cgdirs[@]}" | sort -u)
-make_cgroups() {
-	local d
-	for d in "${cgdirs[@]}"; do
-		mkdir -p "$d" || return 1
-		if [ -e "$d/cpuset.cpus" ]; then
-			cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus" &&
-				cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems" || return 1
-		fi
-	done
-}
+mapfile -t cgdirs < <(ct_cgroup_dirs "$init")
+make_cgroups() { ct_make_cgroups "${cgdirs[@]}"; }
 
 # The host's end must stay whole while the container is away: both
 # connections established, no FIN, no RST, no error.

@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared by the scripts that run ct-launch containers (tests/container/run-*.sh,
+# bench/ct.sh, scripts/demo.sh): source it, nothing runs on its own.
+
+# ct_find_bin ENVVALUE RELPATH: ENVVALUE if set, else RELPATH under the
+# current directory (the build directory) or its parent.
+ct_find_bin() {
+	if [ -n "$1" ]; then echo "$1"; return; fi
+	local c
+	for c in "$PWD/$2" "$PWD/../$2"; do
+		[ -x "$c" ] && { echo "$c"; return; }
+	done
+}
+
+# ct_close_stray_fds: shells here pass stray descriptors; a tree started from
+# this shell would hold them, and they would be dumped.
+ct_close_stray_fds() {
+	local fd
+	for fd in /proc/$$/fd/*; do
+		fd=${fd##*/}
+		case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac
+	done
+}
+
+# ct_cgroup_dirs PID: the v1/v2 cgroup directories PID is in (not the
+# hierarchies' roots), one a line. ct-launch makes them for the container
+# and its controller; a new controller makes them again before a restore.
+ct_cgroup_dirs() {
+	local ctrl path h
+	while IFS=: read -r _ ctrl path; do
+		[ -z "$ctrl" ] || [ "$path" = / ] && continue
+		for h in /sys/fs/cgroup/*/; do
+			[ -d "$h$path" ] && [ -e "$h$path/cgroup.procs" ] && echo "${h%/}$path"
+		done
+	done </proc/"$1"/cgroup | sort -u
+}
+
+# ct_make_cgroups [--broken] DIR...: make the directories again, cpuset ones
+# with their parent's cpus and mems (--broken leaves them empty, so a task
+# cannot join).
+ct_make_cgroups() {
+	local broken= d
+	[ "${1:-}" = --broken ] && { broken=1; shift; }
+	for d in "$@"; do
+		mkdir -p "$d" || return 1
+		if [ -e "$d/cpuset.cpus" ] && [ -z "$broken" ]; then
+			cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus" &&
+				cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems" || return 1
+		fi
+	done
+}
