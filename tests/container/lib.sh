@@ -49,3 +49,33 @@ ct_make_cgroups() {
 		fi
 	done
 }
+
+# ct_tap_require: a TAP script's preconditions; a plan of 0 with the reason
+# (a loud skip) and exit when one is missing.
+ct_tap_require() {
+	local why=
+	if [ "$(id -u)" != 0 ]; then why="needs root (namespaces, mounts, cgroups, netdevs)"
+	elif [ ! -x /bin/busybox ]; then why="/bin/busybox not found (busybox-static)"
+	elif ! command -v ip >/dev/null; then why="ip (iproute2) not found"
+	elif [ ! -d /sys/fs/cgroup/memory ] || [ ! -d /sys/fs/cgroup/cpuset ]; then
+		why="no cgroup v1 memory/cpuset hierarchy"
+	fi
+	[ -z "$why" ] && return 0
+	echo "1..0 # SKIP $why"
+	exit 0
+}
+
+# ct_tap_bins VAR=ENVVALUE:RELPATH...: set each VAR to its binary, or bail out.
+ct_tap_bins() {
+	local spec var rest bin
+	for spec in "$@"; do
+		var=${spec%%=*}
+		rest=${spec#*=}
+		bin=$(ct_find_bin "${rest%%:*}" "${rest#*:}")
+		if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+			echo "Bail out! ${rest#*:} not found (run from the build directory, or set its variable)"
+			exit 1
+		fi
+		printf -v "$var" '%s' "$bin"
+	done
+}

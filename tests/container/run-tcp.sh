@@ -35,35 +35,9 @@ set -u
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root (namespaces, mounts, cgroups, netdevs)"
-	exit 0
-fi
-if [ ! -x /bin/busybox ]; then
-	echo "1..0 # SKIP /bin/busybox not found (busybox-static)"
-	exit 0
-fi
-if ! command -v ip >/dev/null; then
-	echo "1..0 # SKIP ip (iproute2) not found"
-	exit 0
-fi
-if [ ! -d /sys/fs/cgroup/memory ] || [ ! -d /sys/fs/cgroup/cpuset ]; then
-	echo "1..0 # SKIP no cgroup v1 memory/cpuset hierarchy"
-	exit 0
-fi
-
 . "$srcdir/lib.sh"
-find_bin() { ct_find_bin "$@"; }
-launch=$(find_bin "${CT_LAUNCH:-}" tests/container/ct-launch)
-cttcp=$(find_bin "${CT_TCP:-}" tests/container/ct-tcp)
-lxc_cr=$(find_bin "${LXC_CR:-}" src/lxc-cr)
-for b in "$launch" "$cttcp" "$lxc_cr"; do
-	if [ -z "$b" ] || [ ! -x "$b" ]; then
-		echo "Bail out! ct-launch, ct-tcp or lxc-cr not found (run from the build directory)"
-		exit 1
-	fi
-done
-
+ct_tap_require
+ct_tap_bins "launch=${CT_LAUNCH:-}:tests/container/ct-launch" "cttcp=${CT_TCP:-}:tests/container/ct-tcp" "lxc_cr=${LXC_CR:-}:src/lxc-cr"
 ct_close_stray_fds
 
 work=$(mktemp -d /tmp/ct-tcp.XXXXXX)
