@@ -648,11 +648,50 @@ static int wait_traps(struct rst_ctx *ctx, int err_fd)
 			got++;
 			continue;
 		}
+		if (WSTOPSIG(status) == SIGSEGV || WSTOPSIG(status) == SIGBUS ||
+		    WSTOPSIG(status) == SIGILL || WSTOPSIG(status) == SIGFPE) {
+			siginfo_t si = { 0 };
+
+			/* a fault of the restorer itself: it would fault again forever */
+			ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
+			pr_err("thread %d: signal %d at %p in the restorer; the restore fails", tid,
+			       WSTOPSIG(status), si.si_addr);
+			return -EFAULT;
+		}
 		/* anything else is delivered after the restore, as it would have been */
 		pr_warn("thread %d: signal %d during restore, suppressed", tid, WSTOPSIG(status));
 		ptrace(PTRACE_CONT, tid, NULL, NULL);
 	}
 	return 0;
+}
+
+/*
+ * RLIMIT_AS and RLIMIT_DATA below what a task maps while it is still a copy
+ * of lxc-cr (a sanitizer build reserves terabytes) would make the restorer
+ * fail: the task leaves them (restore_task_creds()) and they are set here,
+ * once the task has its own memory layout.
+ */
+static void restore_late_rlimits(struct rst_ctx *ctx)
+{
+	static const int late[] = { RLIMIT_AS, RLIMIT_DATA };
+
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		struct pstree_item *it = ctx->items[i];
+
+		if (it->pe->state != TASK_ALIVE || !it->rcore)
+			continue;
+		for (unsigned k = 0; k < 2; k++) {
+			struct rlimit rl;
+
+			if ((size_t)late[k] >= it->rcore->n_rlimits)
+				continue;
+			rl.rlim_cur = it->rcore->rlimits[late[k]]->cur;
+			rl.rlim_max = it->rcore->rlimits[late[k]]->max;
+			if (prlimit(it->hpid, late[k], &rl, NULL) < 0)
+				pr_info("pid %d: limit %d left as the task set it: %s", it->pid, late[k],
+					strerror(errno));
+		}
+	}
 }
 
 static int syscall_step(pid_t tid)
@@ -974,6 +1013,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = map_threads(&ctx);
 	if (!ret)
 		ret = finish_tasks(&ctx);
+	if (!ret)
+		restore_late_rlimits(&ctx);
 	if (!ret)
 		ret = fault_inject("before-release");
 	if (ret)

@@ -788,6 +788,19 @@ int restore_task_early(struct rst_ctx *ctx, struct pstree_item *item)
 	return 0;
 }
 
+/* Whether limit i fits the memory this task maps now (VmSize, VmData). */
+static bool late_rlimit_ok(size_t i, const struct rlimit *rl)
+{
+	_cleanup_free_ char *st = read_file_at(AT_FDCWD, "/proc/self/status", NULL);
+	const char *key = i == RLIMIT_AS ? "\nVmSize:" : "\nVmData:";
+	const char *p = st ? strstr(st, key) : NULL;
+	unsigned long long kb;
+
+	if (!p || sscanf(p + strlen(key), "%llu", &kb) != 1)
+		return true;
+	return rl->rlim_cur == RLIM_INFINITY || rl->rlim_cur / 1024 > kb;
+}
+
 int restore_task_creds(struct rst_ctx *ctx, struct pstree_item *item)
 {
 	ProcessCore *pc = item->rcore;
@@ -799,6 +812,11 @@ int restore_task_creds(struct rst_ctx *ctx, struct pstree_item *item)
 	for (size_t i = 0; i < pc->n_rlimits; i++) {
 		struct rlimit rl = { pc->rlimits[i]->cur, pc->rlimits[i]->max };
 
+		/* address-space limits below lxc-cr's own layout, which the task
+		 * still has, are set by the tracer once the restorer ran
+		 * (restore_late_rlimits()); a task of another uid keeps them here */
+		if ((i == RLIMIT_AS || i == RLIMIT_DATA) && !late_rlimit_ok(i, &rl))
+			continue;
 		if (setrlimit(i, &rl) < 0)
 			pr_warn("pid %d: cannot restore limit %zu: %s", item->pid, i, strerror(errno));
 	}
