@@ -79,3 +79,20 @@ ct_tap_bins() {
 		printf -v "$var" '%s' "$bin"
 	done
 }
+
+# TAP results: ok WHAT; not_ok WHAT [DETAIL...] (each detail a "# " line);
+# the caller keeps the counters n and failed.
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() {
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
+	shift
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
+}
+eventually() { # eventually CMD...: poll for up to 10 s
+	local i
+	for i in $(seq 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@"
+}

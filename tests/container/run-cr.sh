@@ -56,20 +56,6 @@ init=
 rst=
 cgdirs=()
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
-eventually() { # eventually CMD...: poll for up to 10 s
-	local i
-	for i in $(seq 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	"$@"
-}
 
 # The host PIDs of the container's processes, and ct-state's.
 procs_of_mark() { pgrep -f "ct-state /var/ctstate /dev/shm $mark" ; }
