@@ -612,7 +612,7 @@ static void free_items(struct rst_ctx *ctx)
 
 static int wait_traps(struct rst_ctx *ctx, int err_fd)
 {
-	unsigned need = 0, got = 0;
+	unsigned need = 0, got = 0, faults = 0;
 
 	for (unsigned i = 0; i < ctx->nr_items; i++)
 		if (ctx->items[i]->pe->state == TASK_ALIVE)
@@ -652,11 +652,18 @@ static int wait_traps(struct rst_ctx *ctx, int err_fd)
 		    WSTOPSIG(status) == SIGILL || WSTOPSIG(status) == SIGFPE) {
 			siginfo_t si = { 0 };
 
-			/* a fault of the restorer itself: it would fault again forever */
+			/* a fault of the restorer: retried a few times (suppressed, as
+			 * before), then the restore fails instead of looping forever */
 			ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
-			pr_err("thread %d: signal %d at %p in the restorer; the restore fails", tid,
-			       WSTOPSIG(status), si.si_addr);
-			return -EFAULT;
+			if (++faults > 16) {
+				pr_err("thread %d: signal %d at %p in the restorer; the restore fails", tid,
+				       WSTOPSIG(status), si.si_addr);
+				return -EFAULT;
+			}
+			pr_warn("thread %d: signal %d at %p in the restorer, retried", tid,
+				WSTOPSIG(status), si.si_addr);
+			ptrace(PTRACE_CONT, tid, NULL, NULL);
+			continue;
 		}
 		/* anything else is delivered after the restore, as it would have been */
 		pr_warn("thread %d: signal %d during restore, suppressed", tid, WSTOPSIG(status));
