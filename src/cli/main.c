@@ -4,6 +4,7 @@
  * CRIU's option names so that scripts written for criu work unchanged.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libintl.h>
 #include <locale.h>
@@ -37,6 +38,7 @@ enum {
 	OPT_ROOT,
 	OPT_EXTERNAL,
 	OPT_INHERIT_FD,
+	OPT_POST_DUMP_FD,
 };
 
 static void usage(FILE *f)
@@ -45,7 +47,7 @@ static void usage(FILE *f)
 		_("Usage:\n"
 		  "  lxc-cr dump -t PID -D DIR [-o LOG] [-v0..4] [--leave-running] [--shell-job]\n"
 		  "              [--tcp-established] [--file-locks] [--ext-unix-sk] [--ghost-limit SIZE]\n"
-		  "              [--external tty[RDEV:DEV]]...\n"
+		  "              [--external tty[RDEV:DEV]]... [--post-dump-fd N]\n"
 		  "  lxc-cr restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-o LOG]\n"
 		  "              [--shell-job] [--tcp-established] [--file-locks] [--root DIR]\n"
 		  "              [--cgroup-root DIR] [--external veth[INSIDE]:OUTSIDE[@BRIDGE]]...\n"
@@ -69,6 +71,30 @@ static bool valid_tty_key(const char *s)
 		return false;
 	b = strspn(s + a + 1, hex);
 	return b && b <= 16 && !strcmp(s + a + 1 + b, "]");
+}
+
+/*
+ * --post-dump-fd N: once the images are complete and synced, the tree still
+ * frozen, write "dumped\n" to N and wait for one byte: 'k' lets the dump
+ * finish; anything else or EOF resumes the tree and fails the dump. What
+ * liblxccr uses to write its save file before the domain is killed.
+ */
+static int post_dump_fd_step(void *arg)
+{
+	int fd = *(int *)arg;
+	static const char msg[] = "dumped\n";
+	char c;
+	ssize_t n;
+
+	do
+		n = write(fd, msg, sizeof(msg) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(msg) - 1)
+		return -1;
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1 && c == 'k' ? 0 : -1;
 }
 
 /* "fd[N]:KEY" */
@@ -122,6 +148,7 @@ int main(int argc, char **argv)
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "external", required_argument, NULL, OPT_EXTERNAL },
 		{ "inherit-fd", required_argument, NULL, OPT_INHERIT_FD },
+		{ "post-dump-fd", required_argument, NULL, OPT_POST_DUMP_FD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -134,6 +161,7 @@ int main(int argc, char **argv)
 	const char *dir = NULL, *log = NULL, *cmd;
 	char *logpath = NULL;
 	int level = 2, c, ret;
+	int post_dump_fd = -1;
 	bool level_given = false;
 
 	atexit(free_at_exit);
@@ -204,6 +232,21 @@ int main(int argc, char **argv)
 			ropts.nr_inherit_fds++;
 			ropts.inherit_fds = inherit;
 			break;
+		case OPT_POST_DUMP_FD: {
+			char *end;
+			long n;
+
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 0 || n > 1 << 20 ||
+			    fcntl(n, F_GETFD) < 0) {
+				fprintf(stderr, _("lxc-cr: --post-dump-fd '%s': not an open descriptor\n"),
+					optarg);
+				return 2;
+			}
+			post_dump_fd = n;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -246,6 +289,10 @@ int main(int argc, char **argv)
 		dopts.externals = externals;
 		dopts.nr_externals = nr_externals;
 		dopts.images_dir = dir;
+		if (post_dump_fd >= 0) {
+			dopts.post_dump = post_dump_fd_step;
+			dopts.post_dump_arg = &post_dump_fd;
+		}
 		ret = crc_dump(&dopts, &stats);
 		if (ret < 0) {
 			fprintf(stderr, _("lxc-cr: dump of %d failed: %s\n"), dopts.pid, crc_last_error());

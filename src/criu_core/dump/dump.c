@@ -237,6 +237,13 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 		ret = -EIO;
 	if (!ret)
 		ret = img_dir_commit(&ctx.dir);
+	if (!ret && opts->post_dump && opts->post_dump(opts->post_dump_arg) < 0) {
+		pr_err("the caller's post-dump step failed; the tree goes on running");
+		files_dump_resume();
+		infect_unseize_tree(ctx.items, ctx.nr_items);
+		ret = -ECANCELED;
+		goto out_dir;
+	}
 	if (ret) {
 		img_dir_abort(&ctx.dir);
 		files_dump_resume();

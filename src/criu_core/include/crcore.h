@@ -27,6 +27,13 @@ struct crc_dump_opts {
 	 * needs a crc_inherit_fd for each. */
 	const char *const *externals;
 	unsigned nr_externals;
+	/* Called once the images are complete and synced, the tree still
+	 * frozen (NULL: none). 0 lets the dump finish (the tree is killed, or
+	 * left running); < 0 resumes the tree and fails the dump with -ECANCELED
+	 * (the images stay). liblxccr writes its save file here, so that a
+	 * domain never dies before its save file is complete. */
+	int (*post_dump)(void *arg);
+	void *post_dump_arg;
 };
 
 /* At restore: the caller's descriptor fd is used in place of every
