@@ -31,3 +31,14 @@ void lxcCRReportErrorFull(lxcCRErrorCode code,
     lxcCRReportErrorFull(LXC_CR_ERR_SYSTEM, errnum, __func__, __LINE__, __VA_ARGS__)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(lxcCRDomain, lxcCRDomainFree);
+
+/* The <domain> of a status document (path names it in errors), serialized. */
+char *lxcCRStatusDomainXML(const char *xml, const char *path);
+
+/* The status document with its first pty console on consoleTTY (tty and
+ * source path) and <domstatus reason=...> set, when not NULL. */
+char *lxcCRStatusRewrite(const char *xml, const char *path,
+                         const char *consoleTTY, const char *reason);
+
+/* Read a whole status file (a few KiB). */
+char *lxcCRStatusReadFile(const char *path);

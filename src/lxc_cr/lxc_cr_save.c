@@ -3,23 +3,47 @@
  * lxc_cr_save.c: save and restore of a whole LXC domain, controller included
  *
  * What the LXC driver's domainSave*, domainRestore* and save-image calls reach.
- * This first slice checks the request against the domain's status file and
- * the save file, then refuses with the reason: the dump of the controller and
- * its container through libcrcore, and the save file format, come next
- * (issue 4). Nothing is created at the save path, nothing is stopped.
+ *
+ * Save: everything that can be checked is checked from the status file before
+ * the domain is touched (running, its interfaces, its console pty, the
+ * engine); then `lxc-cr dump` checkpoints the tree rooted at the controller
+ * into a work dir beside the save file. The engine keeps the tree frozen once
+ * the images are synced and waits on --post-dump-fd: liblxccr writes the save
+ * file (header, domain XML, the images and its own records) to a temporary
+ * name, fsyncs and renames it, and only then lets the engine kill the tree.
+ * If anything fails, the engine resumes the tree: the domain goes on running
+ * and there is no file at the save path.
+ *
+ * Restore: the whole save file is checked first; then the images are unpacked
+ * into a work dir, a new host pty pair replaces the console the controller
+ * held, and `lxc-cr restore` rebuilds controller and container (the console
+ * master handed in with --inherit-fd, the veths re-created on their
+ * bridges). The status file is written with the new console tty; the driver
+ * then adopts the controller as after a daemon restart. If anything fails,
+ * nothing is left: no process, no status or pid file, no work dir.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "lxc_cr_engine.h"
 #include "lxc_cr_saveimage.h"
 
 #define LXC_CR_SAVE_FLAGS \
     (LXC_CR_SAVE_BYPASS_CACHE | LXC_CR_SAVE_RUNNING | LXC_CR_SAVE_PAUSED)
 
-
+/* liblxccr's own records in a save file's image set, beside the engine's. */
+#define LXC_CR_META_RECORD "liblxccr-meta"
+#define LXC_CR_STATUS_RECORD "liblxccr-status.xml"
+#define LXC_CR_META_GROUP "domain"
 typedef enum {
     LXC_CR_FLAGS_OK = 0,
     LXC_CR_FLAGS_UNKNOWN,
@@ -54,6 +78,142 @@ lxcCRProcessAlive(pid_t pid)
 }
 
 
+static int
+lxcCRRemoveOne(const char *path,
+               const struct stat *sb G_GNUC_UNUSED,
+               int type G_GNUC_UNUSED,
+               struct FTW *ftw G_GNUC_UNUSED)
+{
+    remove(path);
+    return 0;
+}
+
+
+/* Remove dir and everything in it (a work dir of ours; symlinks not followed). */
+static void
+lxcCRRemoveTree(const char *dir)
+{
+    if (dir)
+        nftw(dir, lxcCRRemoveOne, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+
+/* A work dir beside path (the save file), else in /var/tmp. */
+static char *
+lxcCRMakeWorkDir(const char *path)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *tmpl = g_strdup_printf("%s/.%s.lxc-cr.XXXXXX", dir, base);
+    int err;
+
+    if (g_mkdtemp_full(tmpl, 0700))
+        return g_steal_pointer(&tmpl);
+    err = errno;
+    g_free(tmpl);
+    tmpl = g_strdup_printf("/var/tmp/.%s.lxc-cr.XXXXXX", base);
+    if (g_mkdtemp_full(tmpl, 0700))
+        return g_steal_pointer(&tmpl);
+    lxcCRReportSystemError(err, _("cannot create a work directory beside '%s'"), path);
+    return NULL;
+}
+
+
+/* "tty[RDEV:DEV]" of the terminal at path, the engine's key for it. */
+static char *
+lxcCRTTYKey(const char *path)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) < 0 || !S_ISCHR(sb.st_mode))
+        return NULL;
+    return g_strdup_printf("tty[%llx:%llx]",
+                           (unsigned long long)sb.st_rdev, (unsigned long long)sb.st_dev);
+}
+
+
+/* Write data to dir/name, 0600, synced. */
+static int
+lxcCRWriteRecord(const char *dir,
+                 const char *name,
+                 const char *data)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    size_t len = strlen(data);
+    size_t done = 0;
+    ssize_t n;
+    int fd;
+
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+        lxcCRReportSystemError(errno, _("cannot create '%s'"), path);
+        return -1;
+    }
+    while (done < len) {
+        if ((n = write(fd, data + done, len - done)) < 0) {
+            if (errno == EINTR)
+                continue;
+            lxcCRReportSystemError(errno, _("cannot write '%s'"), path);
+            close(fd);
+            return -1;
+        }
+        done += n;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        lxcCRReportSystemError(errno, _("cannot write '%s'"), path);
+        return -1;
+    }
+    return 0;
+}
+
+
+/* Read one line (at most len - 1 bytes) from fd; 0 at EOF before a newline. */
+static ssize_t
+lxcCRReadLine(int fd,
+              char *buf,
+              size_t len)
+{
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < len - 1) {
+        if ((n = read(fd, buf + got, 1)) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0)
+            return 0;
+        if (buf[got++] == '\n')
+            break;
+    }
+    buf[got] = '\0';
+    return got;
+}
+
+
+/* What the dump's post-dump step needs to write the save file. */
+typedef struct {
+    const char *name;
+    const char *path;
+    const char *xml;            /* the domain XML of the header */
+    const char *statusXml;      /* the status file, as saved */
+    const char *meta;           /* liblxccr's record */
+    const char *imgDir;
+    unsigned int flags;
+} lxcCRSaveJob;
+
+
+/* The images are complete and the tree frozen: write the save file. */
+static int
+lxcCRSaveJobWrite(lxcCRSaveJob *job)
+{
+    if (lxcCRWriteRecord(job->imgDir, LXC_CR_META_RECORD, job->meta) < 0 ||
+        lxcCRWriteRecord(job->imgDir, LXC_CR_STATUS_RECORD, job->statusXml) < 0)
+        return -1;
+    return lxcCRSaveImageWrite(job->path, job->xml, job->imgDir, true, job->flags);
+}
+
+
 int
 lxcCRDomainSave(const char *stateDir,
                 const char *name,
@@ -62,8 +222,32 @@ lxcCRDomainSave(const char *stateDir,
                 unsigned int flags)
 {
     g_autofree char *statusPath = NULL;
+    g_autofree char *statusXml = NULL;
+    g_autofree char *liveXml = NULL;
     g_autoptr(lxcCRDomain) def = NULL;
     g_autoptr(lxcCRDomain) newdef = NULL;
+    g_autoptr(GArray) outside = NULL;
+    g_autoptr(GPtrArray) argv = NULL;
+    g_autoptr(GKeyFile) meta = NULL;
+    g_autofree char *metaData = NULL;
+    g_autofree char *what = NULL;
+    g_autofree char *bin = NULL;
+    g_autofree char *ttyKey = NULL;
+    g_autofree char *workDir = NULL;
+    g_autofree char *imgDir = NULL;
+    g_autofree char *outPath = NULL;
+    g_autofree char *logPath = NULL;
+    g_autofree char *cause = NULL;
+    lxcCRSaveJob job = { 0 };
+    char line[64];
+    int sv[2] = { -1, -1 };
+    bool dumped = false;
+    bool written = false;
+    pid_t pid = 0;
+    int status = 0;
+    ssize_t n;
+    size_t i;
+    int ret = -1;
 
     lxcCRResetLastError();
     if (!stateDir || !name || !path) {
@@ -87,8 +271,11 @@ lxcCRDomainSave(const char *stateDir,
         break;
     }
 
+    /* 1. Everything that can be checked, before the domain is touched. */
     statusPath = lxcCRStatusPath(stateDir, name);
-    if (!(def = lxcCRStatusParseFile(statusPath)))
+    if (!(statusXml = lxcCRStatusReadFile(statusPath)))
+        return -1;
+    if (!(def = lxcCRStatusParseString(statusXml, statusPath)))
         return -1;
     if (!STREQ(def->name, name)) {
         lxcCRReportError(LXC_CR_ERR_INTERNAL,
@@ -96,9 +283,15 @@ lxcCRDomainSave(const char *stateDir,
                          name, statusPath, def->name);
         return -1;
     }
-    if (!STREQ(def->state, "running") && !STREQ(def->state, "paused")) {
+    if (STREQ(def->state, "paused")) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
+                         _("cannot save domain '%s': it is paused (frozen in its freezer cgroup), which the engine cannot checkpoint yet; resume it first"),
+                         name);
+        return -1;
+    }
+    if (!STREQ(def->state, "running")) {
         lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
-                         _("cannot save domain '%s': it is '%s', not running or paused"),
+                         _("cannot save domain '%s': it is '%s', not running"),
                          name, def->state);
         return -1;
     }
@@ -120,6 +313,35 @@ lxcCRDomainSave(const char *stateDir,
                          name, (int)def->initPid);
         return -1;
     }
+    for (i = 0; i < def->nnets; i++) {
+        lxcCRNet *net = &def->nets[i];
+
+        if (!STREQ(net->type, "bridge") && !STREQ(net->type, "network") &&
+            !STREQ(net->type, "ethernet")) {
+            lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
+                             _("cannot save domain '%s': its interface %zu (MAC %s) is of type '%s'; only veth interfaces (bridge, network, ethernet) can be checkpointed"),
+                             name, i, net->mac ? net->mac : "?", net->type);
+            return -1;
+        }
+        if (!net->hostVeth || !net->guestDev) {
+            lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                             _("cannot save domain '%s': its status file '%s' does not name both ends of interface %zu (MAC %s)"),
+                             name, statusPath, i, net->mac ? net->mac : "?");
+            return -1;
+        }
+    }
+    if (!def->consoleTTY) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
+                         _("cannot save domain '%s': it has no pty console in '%s'"),
+                         name, statusPath);
+        return -1;
+    }
+    if (!(ttyKey = lxcCRTTYKey(def->consoleTTY))) {
+        lxcCRReportSystemError(errno ? errno : ENOTTY,
+                               _("cannot save domain '%s': its console '%s' is not a terminal"),
+                               name, def->consoleTTY);
+        return -1;
+    }
     if (dxml) {
         if (!(newdef = lxcCRDomainParseString(dxml, _("the XML given to save"))))
             return -1;
@@ -129,13 +351,133 @@ lxcCRDomainSave(const char *stateDir,
                              name, newdef->name);
             return -1;
         }
+    } else if (!(liveXml = lxcCRStatusDomainXML(statusXml, statusPath))) {
+        return -1;
+    }
+    what = g_strdup_printf(_("cannot save domain '%s'"), name);
+    if (!(outside = lxcCRControllerOutsideSockets(def->controllerPid, what)))
+        return -1;
+    if (!(bin = lxcCREngineBinary(what)))
+        return -1;
+
+    /* 2. The dump: the engine waits for the save file before the tree dies. */
+    if (!(workDir = lxcCRMakeWorkDir(path)))
+        return -1;
+    imgDir = g_build_filename(workDir, "img", NULL);
+    outPath = g_build_filename(workDir, "lxc-cr.out", NULL);
+    logPath = g_strdup_printf("%s/%s.lxc-cr-save.log", stateDir, name);
+    if (mkdir(imgDir, 0700) < 0) {
+        lxcCRReportSystemError(errno, _("cannot save domain '%s': cannot create '%s'"),
+                               name, imgDir);
+        goto out;
     }
 
-    lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
-                     _("cannot save domain '%s': checkpointing its controller (pid %d) "
-                       "and container (init pid %d) is not implemented yet"),
-                     name, (int)def->controllerPid, (int)def->initPid);
-    return -1;
+    meta = g_key_file_new();
+    g_key_file_set_string(meta, LXC_CR_META_GROUP, "name", name);
+    g_key_file_set_integer(meta, LXC_CR_META_GROUP, "controller-pid", def->controllerPid);
+    g_key_file_set_integer(meta, LXC_CR_META_GROUP, "init-pid", def->initPid);
+    g_key_file_set_string(meta, LXC_CR_META_GROUP, "console-tty", def->consoleTTY);
+    g_key_file_set_string(meta, LXC_CR_META_GROUP, "console-key", ttyKey);
+    metaData = g_key_file_to_data(meta, NULL, NULL);
+
+    argv = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(argv, g_strdup(bin));
+    g_ptr_array_add(argv, g_strdup("dump"));
+    g_ptr_array_add(argv, g_strdup("-t"));
+    g_ptr_array_add(argv, g_strdup_printf("%d", (int)def->controllerPid));
+    g_ptr_array_add(argv, g_strdup("-D"));
+    g_ptr_array_add(argv, g_strdup(imgDir));
+    g_ptr_array_add(argv, g_strdup("-o"));
+    g_ptr_array_add(argv, g_strdup(logPath));
+    g_ptr_array_add(argv, g_strdup("-v4"));
+    g_ptr_array_add(argv, g_strdup("--shell-job"));
+    g_ptr_array_add(argv, g_strdup("--tcp-established"));
+    g_ptr_array_add(argv, g_strdup("--file-locks"));
+    for (i = 0; i < outside->len; i++) {
+        g_ptr_array_add(argv, g_strdup("--external"));
+        g_ptr_array_add(argv, g_strdup_printf("unix[%llu]",
+                                              g_array_index(outside, unsigned long long, i)));
+    }
+    g_ptr_array_add(argv, g_strdup("--external"));
+    g_ptr_array_add(argv, g_strdup(ttyKey));
+    g_ptr_array_add(argv, g_strdup("--post-dump-fd"));
+    g_ptr_array_add(argv, g_strdup_printf("%d", LXC_CR_ENGINE_FD));
+    g_ptr_array_add(argv, NULL);
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        lxcCRReportSystemError(errno, _("cannot save domain '%s': cannot create a socket pair"),
+                               name);
+        goto out;
+    }
+    if (lxcCREngineSpawn((const char *const *)argv->pdata, sv[1], outPath, &pid) < 0)
+        goto out;
+    close(sv[1]);
+    sv[1] = -1;
+
+    job.name = name;
+    job.path = path;
+    job.xml = dxml ? dxml : liveXml;
+    job.statusXml = statusXml;
+    job.meta = metaData;
+    job.imgDir = imgDir;
+    job.flags = flags;
+
+    n = lxcCRReadLine(sv[0], line, sizeof(line));
+    if (n > 0 && STREQ(line, "dumped\n")) {
+        dumped = true;
+        if (lxcCRSaveJobWrite(&job) == 0) {
+            written = true;
+            if (write(sv[0], "k", 1) != 1) {
+                /* The engine is gone: its tree was let go, running. */
+                lxcCRReportSystemError(errno,
+                                       _("cannot save domain '%s': lxc-cr went away before the tree was stopped"),
+                                       name);
+                unlink(path);
+                written = false;
+            }
+        }
+    }
+    /* Without our 'k' the engine lets the tree go on running. */
+    close(sv[0]);
+    sv[0] = -1;
+    if (lxcCREngineWait(pid, &status) < 0)
+        goto out;
+
+    if (written) {
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            ret = 0;
+        } else if (lxcCRProcessAlive(def->controllerPid)) {
+            /* It failed after the save file was complete, the domain still
+             * runs: no save file then. */
+            cause = lxcCREngineCause(outPath, status);
+            unlink(path);
+            lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                             _("cannot save domain '%s': lxc-cr failed once its images were saved: %s (log '%s'); the domain goes on running"),
+                             name, cause, logPath);
+        } else {
+            /* The save file is complete and the domain gone: saved. */
+            ret = 0;
+        }
+    } else if (dumped) {
+        /* The save file error is the one to report; the engine resumed the tree. */
+        if (lxcCRGetLastError()->code == LXC_CR_ERR_NONE)
+            lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                             _("cannot save domain '%s': lxc-cr stopped before the save file was written"),
+                             name);
+    } else {
+        cause = lxcCREngineCause(outPath, status);
+        lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                         _("cannot save domain '%s': lxc-cr cannot checkpoint its controller (pid %d) and container (init pid %d): %s (log '%s'); the domain goes on running"),
+                         name, (int)def->controllerPid, (int)def->initPid, cause, logPath);
+    }
+
+ out:
+    if (sv[0] >= 0)
+        close(sv[0]);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    lxcCRRemoveTree(workDir);
+    return ret;
 }
 
 
@@ -161,20 +503,115 @@ lxcCRSaveImageGetXMLDesc(const char *path,
 }
 
 
+/* Read liblxccr's record name from the unpacked image dir, and remove it there. */
+static char *
+lxcCRTakeRecord(const char *imgDir,
+                const char *name,
+                const char *path)
+{
+    g_autofree char *file = g_build_filename(imgDir, name, NULL);
+    char *data = NULL;
+
+    if (!g_file_get_contents(file, &data, NULL, NULL)) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
+                         _("save file '%s' holds no checkpoint of a domain (no '%s' record)"),
+                         path, name);
+        return NULL;
+    }
+    unlink(file);
+    return data;
+}
+
+
+/* Write data to path through a temporary name, synced; mode 0600. */
+static int
+lxcCRWriteFileAtomic(const char *path,
+                     const char *data)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *tmp = g_strdup_printf(".%s.new", base);
+    g_autofree char *tmpPath = g_build_filename(dir, tmp, NULL);
+
+    unlink(tmpPath);
+    if (lxcCRWriteRecord(dir, tmp, data) < 0)
+        return -1;
+    if (rename(tmpPath, path) < 0) {
+        lxcCRReportSystemError(errno, _("cannot move '%s' into place as '%s'"), tmpPath, path);
+        unlink(tmpPath);
+        return -1;
+    }
+    return 0;
+}
+
+
+/* A new host pty pair: the master (returned) and its slave's path. */
+static int
+lxcCROpenConsole(const char *name,
+                 char **slave)
+{
+    char buf[64];
+    int fd;
+
+    if ((fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
+        grantpt(fd) < 0 || unlockpt(fd) < 0 || ptsname_r(fd, buf, sizeof(buf)) != 0) {
+        lxcCRReportSystemError(errno,
+                               _("cannot restore domain '%s': cannot open a host pty for its console"),
+                               name);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *slave = g_strdup(buf);
+    return fd;
+}
+
+
 int
 lxcCRDomainRestore(const char *stateDir,
                    const char *path,
                    const char *dxml,
                    unsigned int flags,
-                   pid_t *controllerPid)
+                   pid_t *controllerPid,
+                   bool *paused)
 {
     g_autoptr(lxcCRSaveImage) img = NULL;
     g_autoptr(lxcCRDomain) saved = NULL;
     g_autoptr(lxcCRDomain) def = NULL;
+    g_autoptr(lxcCRDomain) st = NULL;
+    g_autoptr(GKeyFile) meta = NULL;
+    g_autoptr(GPtrArray) argv = NULL;
+    g_autofree char *statusPath = NULL;
+    g_autofree char *pidPath = NULL;
+    g_autofree char *bin = NULL;
+    g_autofree char *what = NULL;
+    g_autofree char *workDir = NULL;
+    g_autofree char *imgDir = NULL;
+    g_autofree char *outPath = NULL;
+    g_autofree char *logPath = NULL;
+    g_autofree char *rootPidPath = NULL;
+    g_autofree char *metaData = NULL;
+    g_autofree char *statusXml = NULL;
+    g_autofree char *newStatus = NULL;
+    g_autofree char *consoleKey = NULL;
+    g_autofree char *slave = NULL;
+    g_autofree char *pidData = NULL;
+    g_autofree char *rootPidStr = NULL;
+    g_autofree char *cause = NULL;
+    bool wrotePid = false;
+    bool wroteStatus = false;
+    pid_t rootPid = 0;
+    pid_t pid = 0;
+    int master = -1;
+    int status = 0;
+    size_t i;
+    int ret = -1;
 
     lxcCRResetLastError();
     if (controllerPid)
         *controllerPid = 0;
+    if (paused)
+        *paused = false;
     if (!stateDir || !path) {
         lxcCRReportError(LXC_CR_ERR_INVALID_ARG,
                          _("cannot restore a domain: no state dir or save file given"));
@@ -195,7 +632,7 @@ lxcCRDomainRestore(const char *stateDir,
         break;
     }
 
-    /* Everything is checked before anything is created. */
+    /* 1. Everything is checked before anything is created. */
     if (!(img = lxcCRSaveImageOpen(path)))
         return -1;
     if (!(saved = lxcCRDomainParseString(img->xml, path)))
@@ -209,9 +646,156 @@ lxcCRDomainRestore(const char *stateDir,
                              saved->name, path, def->name);
             return -1;
         }
+        lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
+                         _("cannot restore domain '%s' from '%s': restoring with an edited XML is not supported yet"),
+                         saved->name, path);
+        return -1;
     }
-    lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
-                     _("cannot restore domain '%s' from '%s': restoring its controller and container is not implemented yet"),
-                     saved->name, path);
-    return -1;
+    statusPath = lxcCRStatusPath(stateDir, saved->name);
+    if (access(statusPath, F_OK) == 0) {
+        g_autoptr(lxcCRDomain) running = lxcCRStatusParseFile(statusPath);
+
+        if (running && lxcCRProcessAlive(running->controllerPid))
+            lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
+                             _("cannot restore domain '%s' from '%s': it is running (controller pid %d)"),
+                             saved->name, path, (int)running->controllerPid);
+        else
+            lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
+                             _("cannot restore domain '%s' from '%s': its status file '%s' exists (libvirt takes it as active)"),
+                             saved->name, path, statusPath);
+        return -1;
+    }
+    what = g_strdup_printf(_("cannot restore domain '%s'"), saved->name);
+    if (!(bin = lxcCREngineBinary(what)))
+        return -1;
+
+    /* 2. The images, unpacked; liblxccr's records read. */
+    if (!(workDir = lxcCRMakeWorkDir(path)))
+        return -1;
+    imgDir = g_build_filename(workDir, "img", NULL);
+    outPath = g_build_filename(workDir, "lxc-cr.out", NULL);
+    rootPidPath = g_build_filename(workDir, "root.pid", NULL);
+    logPath = g_strdup_printf("%s/%s.lxc-cr-restore.log", stateDir, saved->name);
+    pidPath = g_strdup_printf("%s/%s.pid", stateDir, saved->name);
+    if (mkdir(imgDir, 0700) < 0) {
+        lxcCRReportSystemError(errno, _("cannot restore domain '%s': cannot create '%s'"),
+                               saved->name, imgDir);
+        goto out;
+    }
+    if (lxcCRSaveImageExtract(img, imgDir) < 0)
+        goto out;
+    if (!(metaData = lxcCRTakeRecord(imgDir, LXC_CR_META_RECORD, path)) ||
+        !(statusXml = lxcCRTakeRecord(imgDir, LXC_CR_STATUS_RECORD, path)))
+        goto out;
+    meta = g_key_file_new();
+    if (!g_key_file_load_from_data(meta, metaData, -1, G_KEY_FILE_NONE, NULL) ||
+        !(consoleKey = g_key_file_get_string(meta, LXC_CR_META_GROUP, "console-key", NULL))) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
+                         _("save file '%s': its '%s' record names no console"),
+                         path, LXC_CR_META_RECORD);
+        goto out;
+    }
+    if (!(st = lxcCRStatusParseString(statusXml, path)))
+        goto out;
+    if (!STREQ(st->name, saved->name)) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
+                         _("save file '%s': it holds domain '%s' and the checkpoint of '%s'"),
+                         path, saved->name, st->name);
+        goto out;
+    }
+
+    /* 3. What the controller had that cannot be copied: its console and pid file. */
+    if ((master = lxcCROpenConsole(saved->name, &slave)) < 0)
+        goto out;
+    pidData = g_strdup_printf("%d\n", (int)st->controllerPid);
+    unlink(pidPath);
+    if (lxcCRWriteFileAtomic(pidPath, pidData) < 0)
+        goto out;
+    wrotePid = true;
+
+    /* 4. The engine rebuilds controller and container. */
+    argv = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(argv, g_strdup(bin));
+    g_ptr_array_add(argv, g_strdup("restore"));
+    g_ptr_array_add(argv, g_strdup("-D"));
+    g_ptr_array_add(argv, g_strdup(imgDir));
+    g_ptr_array_add(argv, g_strdup("--restore-detached"));
+    g_ptr_array_add(argv, g_strdup("--pidfile"));
+    g_ptr_array_add(argv, g_strdup(rootPidPath));
+    g_ptr_array_add(argv, g_strdup("-o"));
+    g_ptr_array_add(argv, g_strdup(logPath));
+    g_ptr_array_add(argv, g_strdup("-v4"));
+    g_ptr_array_add(argv, g_strdup("--shell-job"));
+    g_ptr_array_add(argv, g_strdup("--tcp-established"));
+    g_ptr_array_add(argv, g_strdup("--file-locks"));
+    g_ptr_array_add(argv, g_strdup("--inherit-fd"));
+    g_ptr_array_add(argv, g_strdup_printf("fd[%d]:%s", LXC_CR_ENGINE_FD, consoleKey));
+    for (i = 0; i < st->nnets; i++) {
+        lxcCRNet *net = &st->nets[i];
+
+        if (!net->hostVeth || !net->guestDev)
+            continue;
+        g_ptr_array_add(argv, g_strdup("--external"));
+        if (net->bridge)
+            g_ptr_array_add(argv, g_strdup_printf("veth[%s]:%s@%s", net->guestDev,
+                                                  net->hostVeth, net->bridge));
+        else
+            g_ptr_array_add(argv, g_strdup_printf("veth[%s]:%s", net->guestDev, net->hostVeth));
+    }
+    g_ptr_array_add(argv, NULL);
+
+    if (lxcCREngineSpawn((const char *const *)argv->pdata, master, outPath, &pid) < 0 ||
+        lxcCREngineWait(pid, &status) < 0)
+        goto out;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        cause = lxcCREngineCause(outPath, status);
+        lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                         _("cannot restore domain '%s' from '%s': lxc-cr cannot rebuild its controller and container: %s (log '%s')"),
+                         saved->name, path, cause, logPath);
+        goto out;
+    }
+    if (!g_file_get_contents(rootPidPath, &rootPidStr, NULL, NULL) ||
+        (rootPid = atoi(rootPidStr)) <= 0) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                         _("cannot restore domain '%s' from '%s': lxc-cr wrote no pid to '%s'"),
+                         saved->name, path, rootPidPath);
+        goto out;
+    }
+    if (rootPid != st->controllerPid) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                         _("cannot restore domain '%s' from '%s': its controller came back as pid %d, not %d"),
+                         saved->name, path, (int)rootPid, (int)st->controllerPid);
+        goto out;
+    }
+
+    /* 5. The status file libvirt adopts the domain from, console on the new pty. */
+    if (!(newStatus = lxcCRStatusRewrite(statusXml, statusPath, slave, "restored")) ||
+        lxcCRWriteFileAtomic(statusPath, newStatus) < 0)
+        goto out;
+    wroteStatus = true;
+
+    if (controllerPid)
+        *controllerPid = rootPid;
+    if (paused)
+        *paused = (flags & LXC_CR_SAVE_PAUSED) ||
+                  (!(flags & LXC_CR_SAVE_RUNNING) && (img->flags & LXC_CR_SAVE_PAUSED));
+    ret = 0;
+
+ out:
+    if (ret < 0) {
+        if (rootPid > 0) {
+            /* Restored, but not handed to libvirt: it must not stay. */
+            kill(rootPid, SIGKILL);
+            if (st && st->initPid > 0)
+                kill(st->initPid, SIGKILL);
+        }
+        if (wroteStatus)
+            unlink(statusPath);
+        if (wrotePid)
+            unlink(pidPath);
+    }
+    if (master >= 0)
+        close(master);
+    lxcCRRemoveTree(workDir);
+    return ret;
 }

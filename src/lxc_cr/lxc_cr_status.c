@@ -439,6 +439,13 @@ lxcCRReadStatusFile(const char *path,
 }
 
 
+char *
+lxcCRStatusReadFile(const char *path)
+{
+    return lxcCRReadStatusFile(path, LXC_CR_STATUS_MAX_SIZE);
+}
+
+
 lxcCRDomain *
 lxcCRStatusParseFile(const char *path)
 {
@@ -476,4 +483,111 @@ lxcCRDomainParseString(const char *xml,
     if (lxcCRParseDomainNode(ctxt, root, what, def) < 0)
         return NULL;
     return g_steal_pointer(&def);
+}
+
+
+/* Parse a status document and return its root and context; errors name path. */
+static xmlDocPtr
+lxcCRStatusReadDoc(const char *xml,
+                   const char *path,
+                   xmlNodePtr *domain)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    xmlNodePtr root;
+    xmlNodePtr cur;
+
+    if (!(doc = lxcCRReadXML(xml, strlen(xml), path)))
+        return NULL;
+    root = xmlDocGetRootElement(doc);
+    if (!root || !STREQ((const char *)root->name, "domstatus")) {
+        lxcCRReportError(LXC_CR_ERR_XML,
+                         _("status file '%s': root element is <%s>, expected <domstatus>"),
+                         path, root ? (const char *)root->name : "");
+        return NULL;
+    }
+    for (cur = root->children; cur; cur = cur->next) {
+        if (cur->type == XML_ELEMENT_NODE && STREQ((const char *)cur->name, "domain"))
+            break;
+    }
+    if (!cur) {
+        lxcCRReportError(LXC_CR_ERR_XML,
+                         _("status file '%s': no <domain> in <domstatus>"), path);
+        return NULL;
+    }
+    *domain = cur;
+    return g_steal_pointer(&doc);
+}
+
+
+/* The serialized node, or NULL with an error naming what. */
+static char *
+lxcCRNodeFormat(xmlDocPtr doc,
+                xmlNodePtr node,
+                const char *what)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+    char *ret = NULL;
+
+    if (buf && xmlNodeDump(buf, doc, node, 0, 0) >= 0)
+        ret = g_strdup_printf("%s\n", (const char *)xmlBufferContent(buf));
+    else
+        lxcCRReportError(LXC_CR_ERR_INTERNAL, _("'%s': cannot format its XML"), what);
+    if (buf)
+        xmlBufferFree(buf);
+    return ret;
+}
+
+
+char *
+lxcCRStatusDomainXML(const char *xml,
+                     const char *path)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    xmlNodePtr dom;
+
+    if (!(doc = lxcCRStatusReadDoc(xml, path, &dom)))
+        return NULL;
+    return lxcCRNodeFormat(doc, dom, path);
+}
+
+
+char *
+lxcCRStatusRewrite(const char *xml,
+                   const char *path,
+                   const char *consoleTTY,
+                   const char *reason)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+    g_autoptr(xmlXPathObject) obj = NULL;
+    xmlNodePtr dom;
+    xmlNodePtr root;
+    xmlNodePtr cur;
+
+    if (!(doc = lxcCRStatusReadDoc(xml, path, &dom)))
+        return NULL;
+    root = xmlDocGetRootElement(doc);
+    if (reason)
+        xmlSetProp(root, BAD_CAST "reason", BAD_CAST reason);
+    if (consoleTTY) {
+        if (!(ctxt = xmlXPathNewContext(doc))) {
+            lxcCRReportError(LXC_CR_ERR_INTERNAL, _("'%s': cannot create an XPath context"), path);
+            return NULL;
+        }
+        ctxt->node = dom;
+        obj = xmlXPathEval(BAD_CAST "./devices/console[@type='pty'][1]", ctxt);
+        if (!obj || obj->type != XPATH_NODESET || !obj->nodesetval ||
+            obj->nodesetval->nodeNr != 1) {
+            lxcCRReportError(LXC_CR_ERR_XML,
+                             _("status file '%s': the domain has no pty console"), path);
+            return NULL;
+        }
+        cur = obj->nodesetval->nodeTab[0];
+        xmlSetProp(cur, BAD_CAST "tty", BAD_CAST consoleTTY);
+        for (cur = cur->children; cur; cur = cur->next) {
+            if (cur->type == XML_ELEMENT_NODE && STREQ((const char *)cur->name, "source"))
+                xmlSetProp(cur, BAD_CAST "path", BAD_CAST consoleTTY);
+        }
+    }
+    return lxcCRNodeFormat(doc, root, path);
 }

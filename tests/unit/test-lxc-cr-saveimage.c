@@ -279,18 +279,20 @@ main(void)
 
         CHECK(got && strcmp(got, xml) == 0, "lxcCRSaveImageGetXMLDesc gives the saved XML: %s",
               got ? "" : lastMessage());
-        CHECK(lxcCRDomainRestore(tmp, save, NULL, 0, NULL) < 0 &&
-              errorIs(LXC_CR_ERR_OPERATION_UNSUPPORTED, "cannot restore domain 'lvtest'", save,
-                      "not implemented yet", NULL),
-              "restore of a good file: checked, then refused for now: %s", lastMessage());
-        CHECK(lxcCRDomainRestore(tmp, save, "<domain type='lxc'><name>other</name><memory>1</memory></domain>", 0, NULL) < 0 &&
+        setenv("LXC_CR_BIN", "/nonexistent/lxc-cr", 1);
+        CHECK(lxcCRDomainRestore(tmp, save, NULL, 0, NULL, NULL) < 0 &&
+              errorIs(LXC_CR_ERR_SYSTEM, "cannot restore domain 'lvtest'",
+                      "cannot run the lxc-cr engine", NULL),
+              "restore of a good file: checked whole, then no engine: %s", lastMessage());
+        unsetenv("LXC_CR_BIN");
+        CHECK(lxcCRDomainRestore(tmp, save, "<domain type='lxc'><name>other</name><memory>1</memory></domain>", 0, NULL, NULL) < 0 &&
               errorIs(LXC_CR_ERR_INVALID_ARG, "domain 'lvtest'", "for domain 'other'", NULL),
               "restore --xml of another domain: %s", lastMessage());
-        CHECK(lxcCRDomainRestore(tmp, save, "<domain/>", 0, NULL) < 0 &&
+        CHECK(lxcCRDomainRestore(tmp, save, "<domain/>", 0, NULL, NULL) < 0 &&
               errorIs(LXC_CR_ERR_XML, "expected 'lxc'", NULL),
               "restore --xml with a bad XML: %s", lastMessage());
         g_file_set_contents(bad, before, 200, NULL);
-        CHECK(lxcCRDomainRestore(tmp, bad, NULL, 0, NULL) < 0 &&
+        CHECK(lxcCRDomainRestore(tmp, bad, NULL, 0, NULL, NULL) < 0 &&
               errorIs(LXC_CR_ERR_OPERATION_INVALID, bad, NULL),
               "restore of a truncated file: %s", lastMessage());
         after = readAll(save, NULL);

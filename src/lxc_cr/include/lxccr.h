@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -120,12 +121,15 @@ int lxcCRDomainSave(const char *stateDir, const char *name, const char *path,
 char *lxcCRSaveImageGetXMLDesc(const char *path, unsigned int flags);
 
 /*
- * Rebuild the domain saved at path (dxml: an edited XML to use instead).
- * *controllerPid is the restored controller's PID, which the driver connects
- * to as after a daemon restart.
+ * Rebuild the domain saved at path (dxml: an edited XML to use instead; not
+ * supported yet). On success its status file is in stateDir (console on a
+ * new host pty, reason "restored"), *controllerPid is the restored
+ * controller's PID, which the driver adopts as after a daemon restart, and
+ * *paused tells whether the driver should leave it paused (flags, else as
+ * saved). On failure nothing is left: no process, status or pid file.
  */
 int lxcCRDomainRestore(const char *stateDir, const char *path, const char *dxml,
-                       unsigned int flags, pid_t *controllerPid);
+                       unsigned int flags, pid_t *controllerPid, bool *paused);
 
 #ifdef __cplusplus
 }

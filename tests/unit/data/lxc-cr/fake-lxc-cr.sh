@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A stand-in for the lxc-cr command in liblxccr's unit tests
+# (test-lxc-cr-save): it speaks the protocol liblxccr relies on and nothing
+# more. FAKE_LXC_CR_MODE=refuse makes it fail like the engine refusing;
+# FAKE_LXC_CR_ARGV names a file its arguments go to.
+[ -n "${FAKE_LXC_CR_ARGV:-}" ] && echo "$*" > "$FAKE_LXC_CR_ARGV"
+cmd=$1
+shift
+dir= pidfile=
+while [ $# -gt 0 ]; do
+	case $1 in
+	-D) dir=$2; shift;;
+	--pidfile) pidfile=$2; shift;;
+	esac
+	shift
+done
+case "$cmd:${FAKE_LXC_CR_MODE:-ok}" in
+dump:refuse)
+	echo "lxc-cr: dump of 1 failed: fake refusal" >&2
+	exit 1;;
+dump:*)
+	echo "an image" > "$dir/inventory.img"
+	# --post-dump-fd 3: the images are complete; wait for the caller's 'k'
+	echo dumped >&3
+	c=
+	read -r -n 1 c <&3
+	if [ "$c" != k ]; then
+		echo "lxc-cr: dump of 1 failed: the caller's post-dump step failed" >&2
+		exit 1
+	fi
+	exit 0;;
+restore:refuse)
+	echo "lxc-cr: restore from $dir failed: fake refusal" >&2
+	exit 1;;
+restore:*)
+	[ -f "$dir/inventory.img" ] || { echo "lxc-cr: no inventory.img in $dir" >&2; exit 1; }
+	[ "$(readlink /proc/self/fd/3)" = /dev/ptmx ] ||
+		{ echo "lxc-cr: fd 3 is $(readlink /proc/self/fd/3), not a pty master" >&2; exit 1; }
+	# the "controller" is the test itself
+	echo "$PPID" > "$pidfile"
+	exit 0;;
+esac
+echo "lxc-cr: unknown command '$cmd'" >&2
+exit 1
