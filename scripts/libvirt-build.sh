@@ -152,11 +152,11 @@ if [ ! -f "$lxbuild/Makefile" ]; then
 		die "configure of liblxccr failed: $(tail -n 5 "$cache/lxccr-configure.log")"
 	echo "$top" > "$lxbuild/.srcdir"
 fi
-make -C "$lxbuild" -j"$(nproc)" src/lxc_cr/liblxccr.la src/lxc_cr/liblxccr.pc \
+make -C "$lxbuild" -j"$(nproc)" src/lxc_cr/liblxccr.la src/lxc_cr/liblxccr.pc src/lxc-cr \
 	>"$cache/lxccr-build.log" 2>&1 ||
 	die "build of liblxccr failed: $(grep -E 'error|Error' "$cache/lxccr-build.log" | head -n 10)"
 make -C "$lxbuild" INSTALL="install -C" INSTALL_DATA="install -C -m 644" \
-	install-libLTLIBRARIES install-includeHEADERS install-pkgconfigDATA \
+	install-libLTLIBRARIES install-includeHEADERS install-pkgconfigDATA install-binPROGRAMS \
 	>>"$cache/lxccr-build.log" 2>&1 ||
 	die "install of liblxccr into $prefix failed: $(tail -n 5 "$cache/lxccr-build.log")"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
