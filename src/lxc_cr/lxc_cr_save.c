@@ -651,6 +651,13 @@ lxcCRDomainRestore(const char *stateDir,
                          saved->name, path);
         return -1;
     }
+    if (!lxcCRSaveImageHasRecord(img, LXC_CR_META_RECORD) ||
+        !lxcCRSaveImageHasRecord(img, LXC_CR_STATUS_RECORD)) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
+                         _("save file '%s' holds no checkpoint of a domain (no '%s' record)"),
+                         path, LXC_CR_META_RECORD);
+        return -1;
+    }
     statusPath = lxcCRStatusPath(stateDir, saved->name);
     if (access(statusPath, F_OK) == 0) {
         g_autoptr(lxcCRDomain) running = lxcCRStatusParseFile(statusPath);
@@ -684,6 +691,8 @@ lxcCRDomainRestore(const char *stateDir,
     }
     if (lxcCRSaveImageExtract(img, imgDir) < 0)
         goto out;
+    if (flags & LXC_CR_SAVE_BYPASS_CACHE)
+        lxcCRSaveImageDropCache(img);
     if (!(metaData = lxcCRTakeRecord(imgDir, LXC_CR_META_RECORD, path)) ||
         !(statusXml = lxcCRTakeRecord(imgDir, LXC_CR_STATUS_RECORD, path)))
         goto out;

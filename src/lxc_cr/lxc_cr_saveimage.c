@@ -292,6 +292,9 @@ lxcCRSaveImageWrite(const char *path,
         lxcCRReportSystemError(errno, _("cannot sync save file '%s'"), path);
         goto out;
     }
+    /* --bypass-cache: the file is on disk; its pages need not stay cached. */
+    if (flags & LXC_CR_SAVE_BYPASS_CACHE)
+        posix_fadvise(w.fd, 0, 0, POSIX_FADV_DONTNEED);
     if (close(w.fd) < 0) {
         w.fd = -1;
         lxcCRReportSystemError(errno, _("cannot write save file '%s'"), path);
@@ -401,6 +404,8 @@ lxcCRSaveImageWalk(lxcCRSaveImage *img,
         if (size > end - off)
             goto bad;
 
+        if (dirfd < 0 && made)
+            g_ptr_array_add(made, g_strdup(name));
         if (dirfd >= 0) {
             uint64_t left;
 
@@ -600,4 +605,28 @@ lxcCRSaveImageExtract(lxcCRSaveImage *img,
     }
     close(dirfd);
     return ret;
+}
+
+
+bool
+lxcCRSaveImageHasRecord(lxcCRSaveImage *img,
+                        const char *name)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    guint i;
+
+    if (lxcCRSaveImageWalk(img, -1, names) < 0)
+        return false;
+    for (i = 0; i < names->len; i++) {
+        if (STREQ(g_ptr_array_index(names, i), name))
+            return true;
+    }
+    return false;
+}
+
+
+void
+lxcCRSaveImageDropCache(lxcCRSaveImage *img)
+{
+    posix_fadvise(img->fd, 0, 0, POSIX_FADV_DONTNEED);
 }

@@ -65,5 +65,12 @@ lxcCRSaveImage *lxcCRSaveImageOpen(const char *path);
 int lxcCRSaveImageExtract(lxcCRSaveImage *img,
                           const char *dir);
 
+/* Does the image set hold a record of that name? */
+bool lxcCRSaveImageHasRecord(lxcCRSaveImage *img,
+                             const char *name);
+
+/* --bypass-cache: drop the file's pages from the page cache. */
+void lxcCRSaveImageDropCache(lxcCRSaveImage *img);
+
 void lxcCRSaveImageFree(lxcCRSaveImage *img);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(lxcCRSaveImage, lxcCRSaveImageFree);
