@@ -155,6 +155,20 @@ static char *hier_mount(const char *ctrl)
 	return NULL;
 }
 
+/* A hierarchy's name for messages: its controllers, or cgroup2's. */
+static const char *hier_name(const char *ctrl)
+{
+	return *ctrl ? ctrl : "cgroup2";
+}
+
+/* A hierarchy save_hiers() left out: not mounted where lxc-cr runs. */
+static bool hier_left_out(const char *ctrl)
+{
+	_cleanup_free_ char *mnt = hier_mount(ctrl);
+
+	return !mnt;
+}
+
 /* path is at or below root (both from the hierarchy's root). */
 static const char *below(const char *path, const char *root)
 {
@@ -306,8 +320,16 @@ static int save_hiers(struct dump_ctx *ctx, CgroupEntry *e)
 	}
 	for (unsigned i = 0; !ret && i < n; i++) {
 		_cleanup_free_ char *mnt = hier_mount(l[i].ctrl), *dir = NULL;
-		CgroupHier *h = xzalloc(sizeof(*h));
+		CgroupHier *h;
 
+		/* libvirtd's namespace has no cgroup2: at the root of a
+		 * hierarchy lxc-cr cannot see there is nothing to restore */
+		if (!mnt && !strcmp(l[i].path, "/")) {
+			pr_info("cgroup hierarchy '%s' is not mounted where lxc-cr runs and pid %d is at its root: left out",
+				hier_name(l[i].ctrl), ctx->items[0]->pid);
+			continue;
+		}
+		h = xzalloc(sizeof(*h));
 		if (!h) {
 			ret = -ENOMEM;
 			break;
@@ -318,8 +340,8 @@ static int save_hiers(struct dump_ctx *ctx, CgroupEntry *e)
 		h->root = l[i].path;
 		l[i].ctrl = l[i].path = NULL;
 		if (!mnt) {
-			pr_err("pid %d: its cgroup hierarchy '%s' is not mounted where lxc-cr runs; not supported",
-			       ctx->items[0]->pid, h->controllers);
+			pr_err("pid %d: is in cgroup %s of hierarchy '%s', which is not mounted where lxc-cr runs; not supported",
+			       ctx->items[0]->pid, h->root, hier_name(h->controllers));
 			ret = -ENOTSUP;
 			break;
 		}
@@ -364,16 +386,31 @@ static int save_task(struct dump_ctx *ctx, CgroupEntry *e, struct pstree_item *i
 		snprintf(rel, sizeof(rel), "%d/task/%d", it->pid, it->threads[th]);
 		if ((ret = read_cg_lines(rel, &l, &n)))
 			return ret;
-		ret = n == e->n_hiers ? 0 : -ENOTSUP;
-		for (unsigned k = 0; !ret && k < n; k++) {
+		ret = 0;
+		for (unsigned k = 0, seen = 0; !ret && k <= n; k++) {
 			unsigned h;
 
+			if (k == n) {
+				ret = seen == e->n_hiers ? 0 : -ENOTSUP;
+				break;
+			}
 			for (h = 0; h < e->n_hiers; h++)
 				if (!strcmp(e->hiers[h]->controllers, l[k].ctrl))
 					break;
-			if (h == e->n_hiers)
+			if (h == e->n_hiers && !hier_left_out(l[k].ctrl)) {
 				ret = -ENOTSUP;
-			else if (!th)
+			} else if (h == e->n_hiers) {
+				/* a hierarchy lxc-cr cannot see: the root is at its root */
+				if (strcmp(l[k].path, "/")) {
+					pr_err("pid %d: is in cgroup %s of hierarchy '%s', which is not mounted where lxc-cr runs (the root's is '/'); not supported",
+					       it->pid, l[k].path, hier_name(l[k].ctrl));
+					lines_free(l, n);
+					return -ENOTSUP;
+				}
+				continue;
+			}
+			seen++;
+			if (!th)
 				t->paths[h] = strdup(l[k].path);
 			else if (strcmp(t->paths[h], l[k].path)) {
 				pr_err("thread %d of pid %d: is in cgroup %s:%s, its process in %s; not supported",
