@@ -25,8 +25,14 @@
 # the controller held outside the tree: after a restore they are bound on a
 # hung-up pty of the same index (mountinfo says "/0//deleted"), as the
 # engine documents; the comparison drops that suffix and says so.
-# --no-cgroups and --no-console-stdio: the container needs no controller to
-# be restored (tests of those are in run-cr.sh).
+#   two restores that fail (faults injected where the namespace is built and
+#     in the restored init) leave no process and no mount;
+#   a second container keeps libvirt's console too (init's stdio on the pty
+#     bound on /dev/tty1 and /dev/console, its master held by ct-launch):
+#     dumped with --external tty[RDEV:DEV] and restored twice onto a new pty
+#     (--inherit-fd) on which its ticks go on, with the same mount tree.
+# --no-cgroups, and --no-console-stdio for the first: the containers need
+# no controller to be restored (ct-launch's cgroups are tested in run-cr.sh).
 #
 # Usage: run-lvmounts.sh   (from the build directory, as `make check` runs it)
 # Env: LXC_CR, CT_LAUNCH, CT_STATE (defaults: in the build directory),
@@ -252,6 +258,28 @@ else
 	not_ok "second: the tree at the root of cgroup2, not mounted there, is accepted (left out)" \
 		"$(grep -i cgroup "$work/img2/dump.log" | tail -n 5)"
 fi
+# failed restores (a fault where the namespace is built; one in the
+# restored init, after its proc, sysfs and binds): nothing is left
+fail_restore() { # fail_restore FAULT
+	local rc mounts_after left=()
+	LXC_CR_FAULT=$1 "$lxc_cr" restore -D "$work/img$gen" -o "restore-$1.log" -v4 \
+		</dev/null >"$work/restore.out" 2>&1
+	rc=$?
+	sleep 0.3
+	procs_of_mark >/dev/null && left+=("ct-state runs: $(procs_of_mark)")
+	mounts_after=$(wc -l </proc/self/mountinfo)
+	[ "$mounts_after" = "$mounts_before" ] || left+=("lxc-cr's mounts: $mounts_before before, $mounts_after after")
+	# a fault in a restored task is told in the log, the command says the task failed
+	if [ $rc != 0 ] && grep -q "fault injected at '$1'" "$work/img$gen/restore-$1.log" && [ ${#left[@]} = 0 ]; then
+		ok "a restore failing at '$1' leaves no process and no mount: $(head -n 1 "$work/restore.out")"
+	else
+		not_ok "a restore failing at '$1' leaves no process and no mount" "rc $rc: $(cat "$work/restore.out")" "${left[@]}"
+	fi
+}
+mounts_before=$(wc -l </proc/self/mountinfo)
+fail_restore after-mounts
+fail_restore in-root
+
 restore "second"
 tree_check "second"
 state_check "second"
@@ -295,6 +323,97 @@ fi
 kill -KILL "$init"
 wait "$rst" 2>/dev/null
 rst=
+init=
+
+# 4: the console as libvirt has it, with its mounts: init's stdio and
+# controlling terminal are the console pty (/dev/pts/0, also bound on
+# /dev/tty1 and /dev/console), its master held by ct-launch. Dumped with
+# --external tty[RDEV:DEV], restored onto a new pty handed in with
+# --inherit-fd, whose holder sees the ticks go on; /dev/tty1 and
+# /dev/console are still binds of one pty of /dev/pts.
+cname=ctlvc$$
+croot=$work/rootfs-console
+mkdir -p "$croot"
+"$srcdir/mkrootfs.sh" --hostname "$cname" "$croot" >/dev/null 2>&1 || not_ok "console: rootfs"
+echo 'i=0; while :; do i=$((i + 1)); echo "tick $i $(tty)"; sleep 0.1; done' >"$croot/tick.sh"
+"$launch" --name "$cname" --rootfs "$croot" --libvirt-mounts --console-log "$work/console.log" --no-cgroups \
+	--pidfile "$work/cinit.pid" -- /bin/sh /tick.sh </dev/null >"$work/claunch.log" 2>&1 &
+cctl=$!
+if eventually grep -q "tick 3 " "$work/console.log"; then
+	ok "console: the container with libvirt's mounts ticks on its console"
+else
+	not_ok "console: the container with libvirt's mounts ticks on its console" "$(cat "$work/claunch.log" "$work/console.log")"
+fi
+init=$(cat "$work/cinit.pid" 2>/dev/null)
+# /dev/tty1 and /dev/console: one pty of /dev/pts, index 0 (136:0)
+console_binds() { # console_binds WHAT
+	local out
+	out=$(nsenter -t "$init" -m stat -c '%n %d %i %t:%T' /dev/pts /dev/tty1 /dev/console 2>&1 |
+		awk '{ d[NR] = $2; i[NR] = $3; r[NR] = $4 }
+		     END { print (d[1] == d[2] && d[2] == d[3] && i[2] == i[3] && r[2] == "88:0") ? "same" : "differ" }')
+	if [ "$out" = same ]; then ok "$1: /dev/tty1 and /dev/console are one pty (136:0) of /dev/pts"
+	else not_ok "$1: /dev/tty1 and /dev/console are one pty (136:0) of /dev/pts" \
+		"$(nsenter -t "$init" -m stat -c '%n %d %i %t:%T' /dev/pts /dev/tty1 /dev/console 2>&1)"; fi
+}
+console_binds "console, before any dump"
+ctree0=$(mi_tree "$init")
+holders=()
+console_gen() { # console_gen N
+	local img=$work/cimg$1 log=$work/holder$1.log last key
+	# tty[RDEV:DEV] of init's fd 0: the container's console, then the new pty
+	key=$(printf 'tty[%x:%s]' $(( (0x$(stat -L -c %t /proc/"$init"/fd/0) << 8) | 0x$(stat -L -c %T /proc/"$init"/fd/0) )) \
+		"$(stat -L -c %D /proc/"$init"/fd/0)")
+	mkdir -p "$img"
+	if out=$("$lxc_cr" dump -t "$init" -D "$img" -o dump.log -v4 --external "$key" 2>&1) &&
+	   ! eventually_dead "$init"; then
+		ok "console $1: dump with --external $key"
+	else
+		not_ok "console $1: dump with --external $key" "$out" "$(tail -n 5 "$img/dump.log")"
+		return 1
+	fi
+	last=$(cat "$work/console.log" "$work"/holder*.log 2>/dev/null | grep -ao 'tick [0-9]*' | awk '{ print $2 }' | sort -n | tail -n 1)
+	rm -f "$work/crst.pid"
+	python3 -c '
+import os, pty, subprocess, sys, time
+log = open(sys.argv[1], "wb", buffering=0)
+m, s = pty.openpty()
+os.dup2(s, 7)
+p = subprocess.Popen(sys.argv[3:], pass_fds=(7,))
+for _ in range(200):
+    if os.path.exists(sys.argv[2]) or p.poll() is not None:
+        break
+    time.sleep(0.05)
+os.close(s); os.close(7)
+log.write(b"RESTORE %s\n" % (b"0" if os.path.exists(sys.argv[2]) else b"failed"))
+while True:
+    try:
+        d = os.read(m, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    log.write(d)
+p.wait()
+' "$log" "$work/crst.pid" "$lxc_cr" restore -D "$img" -o restore.log -v4 --pidfile "$work/crst.pid" \
+		--inherit-fd "fd[7]:$key" </dev/null >/dev/null 2>&1 &
+	holders+=($!)
+	if eventually grep -q "^RESTORE 0" "$log" && init=$(cat "$work/crst.pid") &&
+	   eventually grep -q "tick $((last + 2)) " "$log"; then
+		ok "console $1: restored onto a new pty: the ticks go on from $((last + 1)) there"
+	else
+		not_ok "console $1: restored onto a new pty: the ticks go on from $((last + 1)) there" \
+			"$(head -c 300 "$log")" "$(tail -n 5 "$img/restore.log")"
+		return 1
+	fi
+	console_binds "console $1"
+	local t
+	t=$(mi_tree "$init")
+	if [ "$t" = "$ctree0" ]; then ok "console $1: the mount tree is the one before"
+	else not_ok "console $1: the mount tree is the one before" "$(diff <(echo "$ctree0") <(echo "$t"))"; fi
+}
+console_gen 1 && { wait $cctl; true; } && console_gen 2
+[ -n "$init" ] && kill -KILL "$init" 2>/dev/null
+for h in "${holders[@]}"; do wait "$h" 2>/dev/null; done
 init=
 
 echo "1..$n"
