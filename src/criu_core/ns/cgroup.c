@@ -307,6 +307,11 @@ static void unseen_free(void)
 	nr_unseen = 0;
 }
 
+static const char *hier_name(const char *ctrl)
+{
+	return *ctrl ? ctrl : "cgroup2";
+}
+
 static bool is_unseen(const char *ctrl)
 {
 	for (unsigned i = 0; i < nr_unseen; i++)
@@ -343,8 +348,8 @@ static int save_hiers(struct dump_ctx *ctx, CgroupEntry *e)
 			}
 			unseen = u;
 			unseen[nr_unseen++] = TAKE_PTR(l[i].ctrl);
-			pr_info("pid %d: cgroup hierarchy '%s' is not mounted where lxc-cr runs; the tree is at its root: nothing to save",
-				ctx->items[0]->pid, unseen[nr_unseen - 1]);
+			pr_info("cgroup hierarchy '%s' is not mounted where lxc-cr runs and pid %d is at its root: left out",
+				hier_name(unseen[nr_unseen - 1]), ctx->items[0]->pid);
 			continue;
 		}
 		h = xzalloc(sizeof(*h));
@@ -358,8 +363,8 @@ static int save_hiers(struct dump_ctx *ctx, CgroupEntry *e)
 		h->root = l[i].path;
 		l[i].ctrl = l[i].path = NULL;
 		if (!mnt) {
-			pr_err("pid %d: its cgroup %s:%s is below the root of a hierarchy that is not mounted where lxc-cr runs; not supported",
-			       ctx->items[0]->pid, h->controllers, h->root);
+			pr_err("pid %d: is in cgroup %s of hierarchy '%s', which is not mounted where lxc-cr runs; not supported",
+			       ctx->items[0]->pid, h->root, hier_name(h->controllers));
 			ret = -ENOTSUP;
 			break;
 		}
@@ -411,8 +416,8 @@ static int save_task(struct dump_ctx *ctx, CgroupEntry *e, struct pstree_item *i
 
 			if (is_unseen(l[k].ctrl)) {
 				if (strcmp(l[k].path, "/")) {
-					pr_err("pid %d: is in cgroup %s:%s of a hierarchy that is not mounted where lxc-cr runs; not supported",
-					       it->pid, l[k].ctrl, l[k].path);
+					pr_err("pid %d: is in cgroup %s of hierarchy '%s', which is not mounted where lxc-cr runs; not supported",
+					       it->pid, l[k].path, hier_name(l[k].ctrl));
 					ret = -ENOTSUP;
 					break;
 				}
