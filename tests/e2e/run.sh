@@ -278,11 +278,13 @@ else
 fi
 
 # --- state in the container for a save to keep: a file in a tmpfs of its
-#     own, a process (its host PID), the shell's MARK (set above)
+#     own, a process (its host PID; a session of its own, as a daemon: one
+#     started from the host would be in a session outside the tree), the
+#     shell's MARK (set above)
 inct() { nsenter -t "$init" -m -u -i -n -p "$@"; }
 sleeper=$((100000 + id % 100000))
 inct sh -c "mkdir -p /run/e2e && mount -t tmpfs e2e /run/e2e && echo STATE-$id > /run/e2e/state" 2>"$work/out" &&
-	inct sh -c "sleep $sleeper </dev/null >/dev/null 2>&1 &" 2>>"$work/out"
+	inct sh -c "setsid sleep $sleeper </dev/null >/dev/null 2>&1 &" 2>>"$work/out"
 spid=
 wait_for sh -c "pgrep -x -f 'sleep $sleeper' >/dev/null" && spid=$(pgrep -x -f "sleep $sleeper" | head -n 1)
 if [ -n "$spid" ] && [ "$(inct cat /run/e2e/state 2>/dev/null)" = "STATE-$id" ]; then
