@@ -40,5 +40,15 @@ char *lxcCRStatusDomainXML(const char *xml, const char *path);
 char *lxcCRStatusRewrite(const char *xml, const char *path,
                          const char *consoleTTY, const char *reason);
 
+/* Refuse an edited XML (for restore --xml, save-image-define) that changes
+ * what the saved tree depends on (name, uuid, memory, init, root, interfaces
+ * but their bridge), naming the field; path names the save file. */
+int lxcCRDomainCheckEdit(const lxcCRDomain *saved, const lxcCRDomain *edited,
+                         const char *path);
+
+/* The status document with the title, description and interface bridges
+ * (by MAC) of the domain XML editedXml. */
+char *lxcCRStatusApplyEdit(const char *xml, const char *path, const char *editedXml);
+
 /* Read a whole status file (a few KiB). */
 char *lxcCRStatusReadFile(const char *path);

@@ -503,26 +503,6 @@ lxcCRSaveImageGetXMLDesc(const char *path,
 }
 
 
-/* Read liblxccr's record name from the unpacked image dir, and remove it there. */
-static char *
-lxcCRTakeRecord(const char *imgDir,
-                const char *name,
-                const char *path)
-{
-    g_autofree char *file = g_build_filename(imgDir, name, NULL);
-    char *data = NULL;
-
-    if (!g_file_get_contents(file, &data, NULL, NULL)) {
-        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
-                         _("save file '%s' holds no checkpoint of a domain (no '%s' record)"),
-                         path, name);
-        return NULL;
-    }
-    unlink(file);
-    return data;
-}
-
-
 /* Write data to path through a temporary name, synced; mode 0600. */
 static int
 lxcCRWriteFileAtomic(const char *path,
@@ -593,6 +573,7 @@ lxcCRDomainRestore(const char *stateDir,
     g_autofree char *metaData = NULL;
     g_autofree char *statusXml = NULL;
     g_autofree char *newStatus = NULL;
+    g_autofree char *edited = NULL;
     g_autofree char *consoleKey = NULL;
     g_autofree char *slave = NULL;
     g_autofree char *pidData = NULL;
@@ -646,18 +627,41 @@ lxcCRDomainRestore(const char *stateDir,
                              saved->name, path, def->name);
             return -1;
         }
-        lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
-                         _("cannot restore domain '%s' from '%s': restoring with an edited XML is not supported yet"),
-                         saved->name, path);
-        return -1;
     }
-    if (!lxcCRSaveImageHasRecord(img, LXC_CR_META_RECORD) ||
-        !lxcCRSaveImageHasRecord(img, LXC_CR_STATUS_RECORD)) {
+    if (!(metaData = lxcCRSaveImageGetRecord(img, LXC_CR_META_RECORD, 65536)) ||
+        !(statusXml = lxcCRSaveImageGetRecord(img, LXC_CR_STATUS_RECORD, LXC_CR_SAVE_MAX_XML))) {
         lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
                          _("save file '%s' holds no checkpoint of a domain (no '%s' record)"),
+                         path, metaData ? LXC_CR_STATUS_RECORD : LXC_CR_META_RECORD);
+        return -1;
+    }
+    meta = g_key_file_new();
+    if (!g_key_file_load_from_data(meta, metaData, -1, G_KEY_FILE_NONE, NULL) ||
+        !(consoleKey = g_key_file_get_string(meta, LXC_CR_META_GROUP, "console-key", NULL))) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
+                         _("save file '%s': its '%s' record names no console"),
                          path, LXC_CR_META_RECORD);
         return -1;
     }
+    if (!(st = lxcCRStatusParseString(statusXml, path)))
+        return -1;
+    if (!STREQ(st->name, saved->name)) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
+                         _("save file '%s': it holds domain '%s' and the checkpoint of '%s'"),
+                         path, saved->name, st->name);
+        return -1;
+    }
+    /* The XML of the header (edited by save-image-define) or the one given:
+     * what it may change goes into the status file the domain comes back with. */
+    if (lxcCRDomainCheckEdit(st, def ? def : saved, path) < 0)
+        return -1;
+    if (!(edited = lxcCRStatusApplyEdit(statusXml, path, dxml ? dxml : img->xml)))
+        return -1;
+    g_free(statusXml);
+    statusXml = g_steal_pointer(&edited);
+    g_clear_pointer(&st, lxcCRDomainFree);
+    if (!(st = lxcCRStatusParseString(statusXml, path)))
+        return -1;
     statusPath = lxcCRStatusPath(stateDir, saved->name);
     if (access(statusPath, F_OK) == 0) {
         g_autoptr(lxcCRDomain) running = lxcCRStatusParseFile(statusPath);
@@ -693,24 +697,13 @@ lxcCRDomainRestore(const char *stateDir,
         goto out;
     if (flags & LXC_CR_SAVE_BYPASS_CACHE)
         lxcCRSaveImageDropCache(img);
-    if (!(metaData = lxcCRTakeRecord(imgDir, LXC_CR_META_RECORD, path)) ||
-        !(statusXml = lxcCRTakeRecord(imgDir, LXC_CR_STATUS_RECORD, path)))
-        goto out;
-    meta = g_key_file_new();
-    if (!g_key_file_load_from_data(meta, metaData, -1, G_KEY_FILE_NONE, NULL) ||
-        !(consoleKey = g_key_file_get_string(meta, LXC_CR_META_GROUP, "console-key", NULL))) {
-        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
-                         _("save file '%s': its '%s' record names no console"),
-                         path, LXC_CR_META_RECORD);
-        goto out;
-    }
-    if (!(st = lxcCRStatusParseString(statusXml, path)))
-        goto out;
-    if (!STREQ(st->name, saved->name)) {
-        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
-                         _("save file '%s': it holds domain '%s' and the checkpoint of '%s'"),
-                         path, saved->name, st->name);
-        goto out;
+    /* liblxccr's records are not the engine's */
+    {
+        g_autofree char *m = g_build_filename(imgDir, LXC_CR_META_RECORD, NULL);
+        g_autofree char *t = g_build_filename(imgDir, LXC_CR_STATUS_RECORD, NULL);
+
+        unlink(m);
+        unlink(t);
     }
 
     /* 3. What the controller had that cannot be copied: its console and pid file. */
@@ -807,4 +800,48 @@ lxcCRDomainRestore(const char *stateDir,
         close(master);
     lxcCRRemoveTree(workDir);
     return ret;
+}
+
+
+int
+lxcCRSaveImageDefineXML(const char *path,
+                        const char *dxml,
+                        unsigned int flags)
+{
+    g_autoptr(lxcCRSaveImage) img = NULL;
+    g_autoptr(lxcCRDomain) saved = NULL;
+    g_autoptr(lxcCRDomain) def = NULL;
+    unsigned int newFlags;
+
+    lxcCRResetLastError();
+    if (!path || !dxml) {
+        lxcCRReportError(LXC_CR_ERR_INVALID_ARG, _("no save file or XML given"));
+        return -1;
+    }
+    if (flags & ~(LXC_CR_SAVE_RUNNING | LXC_CR_SAVE_PAUSED)) {
+        lxcCRReportError(LXC_CR_ERR_INVALID_ARG,
+                         _("save file '%s': unsupported flags 0x%x"),
+                         path, flags & ~(LXC_CR_SAVE_RUNNING | LXC_CR_SAVE_PAUSED));
+        return -1;
+    }
+    if ((flags & LXC_CR_SAVE_RUNNING) && (flags & LXC_CR_SAVE_PAUSED)) {
+        lxcCRReportError(LXC_CR_ERR_INVALID_ARG,
+                         _("save file '%s': 'running' and 'paused' are mutually exclusive"),
+                         path);
+        return -1;
+    }
+    if (!(img = lxcCRSaveImageOpen(path)))
+        return -1;
+    if (!(saved = lxcCRDomainParseString(img->xml, path)))
+        return -1;
+    if (!(def = lxcCRDomainParseString(dxml, _("the XML given to define"))))
+        return -1;
+    if (lxcCRDomainCheckEdit(saved, def, path) < 0)
+        return -1;
+    newFlags = img->flags;
+    if (flags) {
+        newFlags &= ~(LXC_CR_SAVE_RUNNING | LXC_CR_SAVE_PAUSED);
+        newFlags |= flags;
+    }
+    return lxcCRSaveImageRewrite(img, dxml, newFlags);
 }

@@ -71,6 +71,8 @@ lxcCRGetU64(const unsigned char *p)
 }
 
 
+static int lxcCRSaveImageRead(lxcCRSaveImage *img, void *buf, size_t len, uint64_t off);
+
 /* Writing: a temporary file, its running checksum and length. */
 typedef struct {
     const char *path;           /* the save path, for messages */
@@ -231,12 +233,63 @@ lxcCRSyncParentDir(const char *path)
 }
 
 
+/* Append the image records of src (from its first record to its end) as they are. */
+static int
+lxcCRSaveWriterPutRecords(lxcCRSaveWriter *w,
+                          lxcCRSaveImage *src)
+{
+    uint64_t end = LXC_CR_SAVE_HEADER_SIZE + src->payloadLen;
+    uint64_t off = src->imagesOffset;
+    g_autofree char *buf = g_malloc(LXC_CR_SAVE_CHUNK);
+
+    while (off < end) {
+        size_t chunk = MIN(end - off, LXC_CR_SAVE_CHUNK);
+
+        if (lxcCRSaveImageRead(src, buf, chunk, off) < 0 ||
+            lxcCRSaveWriterPut(w, buf, chunk) < 0)
+            return -1;
+        off += chunk;
+    }
+    return 0;
+}
+
+
+static int
+lxcCRSaveImageWriteFull(const char *path,
+                        const char *xml,
+                        const char *imgDir,
+                        lxcCRSaveImage *records,
+                        bool wasRunning,
+                        unsigned int flags);
+
 int
 lxcCRSaveImageWrite(const char *path,
                     const char *xml,
                     const char *imgDir,
                     bool wasRunning,
                     unsigned int flags)
+{
+    lxcCRResetLastError();
+    return lxcCRSaveImageWriteFull(path, xml, imgDir, NULL, wasRunning, flags);
+}
+
+
+int
+lxcCRSaveImageRewrite(lxcCRSaveImage *img,
+                      const char *xml,
+                      unsigned int flags)
+{
+    return lxcCRSaveImageWriteFull(img->path, xml, NULL, img, img->wasRunning, flags);
+}
+
+
+static int
+lxcCRSaveImageWriteFull(const char *path,
+                        const char *xml,
+                        const char *imgDir,
+                        lxcCRSaveImage *records,
+                        bool wasRunning,
+                        unsigned int flags)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
@@ -249,7 +302,6 @@ lxcCRSaveImageWrite(const char *path,
     ssize_t n;
     int ret = -1;
 
-    lxcCRResetLastError();
     if (xmlLen > LXC_CR_SAVE_MAX_XML) {
         lxcCRReportError(LXC_CR_ERR_INVALID_ARG,
                          _("cannot write save file '%s': the domain XML is %zu bytes"),
@@ -269,10 +321,16 @@ lxcCRSaveImageWrite(const char *path,
     }
     if (lxcCRSaveWriterPut(&w, xml, xmlLen) < 0)
         goto out;
-    if (imgDir && lxcCRSaveWriterPutImages(&w, imgDir) < 0)
-        goto out;
-    if (lxcCRSaveWriterPut(&w, end, sizeof(end)) < 0)
-        goto out;
+    if (records) {
+        /* its records end with the end record */
+        if (lxcCRSaveWriterPutRecords(&w, records) < 0)
+            goto out;
+    } else {
+        if (imgDir && lxcCRSaveWriterPutImages(&w, imgDir) < 0)
+            goto out;
+        if (lxcCRSaveWriterPut(&w, end, sizeof(end)) < 0)
+            goto out;
+    }
 
     memcpy(header, LXC_CR_SAVE_MAGIC, LXC_CR_SAVE_MAGIC_LEN);
     lxcCRPutU32(header + LXC_CR_SAVE_OFF_VERSION, LXC_CR_SAVE_VERSION);
@@ -629,4 +687,51 @@ void
 lxcCRSaveImageDropCache(lxcCRSaveImage *img)
 {
     posix_fadvise(img->fd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
+
+char *
+lxcCRSaveImageGetRecord(lxcCRSaveImage *img,
+                        const char *want,
+                        size_t max)
+{
+    uint64_t end = LXC_CR_SAVE_HEADER_SIZE + img->payloadLen;
+    uint64_t off = img->imagesOffset;
+
+    /* The file was checked whole by lxcCRSaveImageOpen(): the records fit. */
+    for (;;) {
+        unsigned char rec[12];
+        char name[LXC_CR_SAVE_MAX_NAME + 1];
+        uint32_t nameLen;
+        uint64_t size;
+        char *data;
+
+        if (end - off < 4 || lxcCRSaveImageRead(img, rec, 4, off) < 0)
+            return NULL;
+        off += 4;
+        if (!(nameLen = lxcCRGetU32(rec)) || nameLen > LXC_CR_SAVE_MAX_NAME)
+            return NULL;
+        if (lxcCRSaveImageRead(img, name, nameLen, off) < 0)
+            return NULL;
+        name[nameLen] = '\0';
+        off += nameLen;
+        if (lxcCRSaveImageRead(img, rec, 12, off) < 0)
+            return NULL;
+        off += 12;
+        size = lxcCRGetU64(rec + 4);
+        if (size > end - off)
+            return NULL;
+        if (STREQ(name, want)) {
+            if (size > max)
+                return NULL;
+            data = g_malloc(size + 1);
+            if (lxcCRSaveImageRead(img, data, size, off) < 0) {
+                g_free(data);
+                return NULL;
+            }
+            data[size] = '\0';
+            return data;
+        }
+        off += size;
+    }
 }

@@ -58,6 +58,12 @@ int lxcCRSaveImageWrite(const char *path,
                         bool wasRunning,
                         unsigned int flags);
 
+/* Write img's file again (same path, temporary name and rename) with xml and
+ * flags in its header and its image records as they are. */
+int lxcCRSaveImageRewrite(lxcCRSaveImage *img,
+                          const char *xml,
+                          unsigned int flags);
+
 /* Open and check the whole file (size, magic, version, checksum, XML). */
 lxcCRSaveImage *lxcCRSaveImageOpen(const char *path);
 
@@ -68,6 +74,11 @@ int lxcCRSaveImageExtract(lxcCRSaveImage *img,
 /* Does the image set hold a record of that name? */
 bool lxcCRSaveImageHasRecord(lxcCRSaveImage *img,
                              const char *name);
+
+/* The contents of record want (at most max bytes, as a string), or NULL. */
+char *lxcCRSaveImageGetRecord(lxcCRSaveImage *img,
+                              const char *want,
+                              size_t max);
 
 /* --bypass-cache: drop the file's pages from the page cache. */
 void lxcCRSaveImageDropCache(lxcCRSaveImage *img);

@@ -591,3 +591,148 @@ lxcCRStatusRewrite(const char *xml,
     }
     return lxcCRNodeFormat(doc, root, path);
 }
+
+
+
+static bool
+lxcCRStrEq(const char *a,
+           const char *b)
+{
+    return (!a && !b) || (a && b && STREQ(a, b));
+}
+
+
+int
+lxcCRDomainCheckEdit(const lxcCRDomain *saved,
+                     const lxcCRDomain *edited,
+                     const char *path)
+{
+    const char *field = NULL;
+    const char *was = NULL;
+    const char *now = NULL;
+    g_autofree char *wasMem = NULL;
+    g_autofree char *nowMem = NULL;
+    size_t i;
+
+    if (!lxcCRStrEq(saved->name, edited->name)) {
+        field = "name"; was = saved->name; now = edited->name;
+    } else if (saved->uuid && edited->uuid && !STREQ(saved->uuid, edited->uuid)) {
+        field = "uuid"; was = saved->uuid; now = edited->uuid;
+    } else if (saved->memoryKiB != edited->memoryKiB) {
+        wasMem = g_strdup_printf("%llu KiB", saved->memoryKiB);
+        nowMem = g_strdup_printf("%llu KiB", edited->memoryKiB);
+        field = "memory"; was = wasMem; now = nowMem;
+    } else if (!lxcCRStrEq(saved->init, edited->init)) {
+        field = "init"; was = saved->init; now = edited->init;
+    } else if (saved->ninitargs != edited->ninitargs) {
+        field = "initarg"; was = saved->ninitargs ? saved->initargs[0] : NULL;
+        now = edited->ninitargs ? edited->initargs[0] : NULL;
+    } else if (!lxcCRStrEq(saved->rootfs, edited->rootfs)) {
+        field = "root filesystem"; was = saved->rootfs; now = edited->rootfs;
+    } else if (saved->nnets != edited->nnets) {
+        wasMem = g_strdup_printf("%zu", saved->nnets);
+        nowMem = g_strdup_printf("%zu", edited->nnets);
+        field = "number of interfaces"; was = wasMem; now = nowMem;
+    }
+    for (i = 0; i < saved->ninitargs && !field; i++) {
+        if (!lxcCRStrEq(saved->initargs[i], edited->initargs[i])) {
+            field = "initarg"; was = saved->initargs[i]; now = edited->initargs[i];
+        }
+    }
+    for (i = 0; i < saved->nnets && !field; i++) {
+        if (!lxcCRStrEq(saved->nets[i].mac, edited->nets[i].mac)) {
+            field = "interface MAC"; was = saved->nets[i].mac; now = edited->nets[i].mac;
+        } else if (!lxcCRStrEq(saved->nets[i].type, edited->nets[i].type)) {
+            field = "interface type"; was = saved->nets[i].type; now = edited->nets[i].type;
+        }
+    }
+    if (!field)
+        return 0;
+    lxcCRReportError(LXC_CR_ERR_INVALID_ARG,
+                     _("the XML given for domain '%s' (save file '%s') changes its %s from '%s' to '%s'; only an interface's bridge, the description and the title may change"),
+                     saved->name, path, field, was ? was : "", now ? now : "");
+    return -1;
+}
+
+
+/* The first child element of node called name, or NULL. */
+static xmlNodePtr
+lxcCRChild(xmlNodePtr node,
+           const char *name)
+{
+    xmlNodePtr cur;
+
+    for (cur = node ? node->children : NULL; cur; cur = cur->next) {
+        if (cur->type == XML_ELEMENT_NODE && STREQ((const char *)cur->name, name))
+            return cur;
+    }
+    return NULL;
+}
+
+
+char *
+lxcCRStatusApplyEdit(const char *xml,
+                     const char *path,
+                     const char *editedXml)
+{
+    static const char *const texts[] = { "title", "description" };
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlDoc) edoc = NULL;
+    xmlNodePtr dom;
+    xmlNodePtr edom;
+    xmlNodePtr name;
+    xmlNodePtr dev;
+    xmlNodePtr cur;
+    size_t i;
+
+    if (!(doc = lxcCRStatusReadDoc(xml, path, &dom)))
+        return NULL;
+    if (!(edoc = lxcCRReadXML(editedXml, strlen(editedXml), path)))
+        return NULL;
+    edom = xmlDocGetRootElement(edoc);
+    name = lxcCRChild(dom, "name");
+
+    /* the title and the description, as given */
+    for (i = 0; i < G_N_ELEMENTS(texts); i++) {
+        xmlNodePtr old = lxcCRChild(dom, texts[i]);
+        xmlNodePtr given = lxcCRChild(edom, texts[i]);
+
+        if (old) {
+            xmlUnlinkNode(old);
+            xmlFreeNode(old);
+        }
+        if (given && name)
+            xmlAddNextSibling(name, xmlDocCopyNode(given, doc, 1));
+    }
+
+    /* each interface's bridge, the interface found by its MAC */
+    if (!(dev = lxcCRChild(dom, "devices")))
+        return lxcCRNodeFormat(doc, xmlDocGetRootElement(doc), path);
+    for (cur = lxcCRChild(edom, "devices") ? lxcCRChild(edom, "devices")->children : NULL;
+         cur; cur = cur->next) {
+        g_autofree char *mac = NULL;
+        g_autofree char *bridge = NULL;
+        xmlNodePtr src;
+        xmlNodePtr mine;
+
+        if (cur->type != XML_ELEMENT_NODE || !STREQ((const char *)cur->name, "interface"))
+            continue;
+        if (!(src = lxcCRChild(cur, "source")) ||
+            !(bridge = (char *)xmlGetProp(src, BAD_CAST "bridge")) ||
+            !lxcCRChild(cur, "mac") ||
+            !(mac = (char *)xmlGetProp(lxcCRChild(cur, "mac"), BAD_CAST "address")))
+            continue;
+        for (mine = dev->children; mine; mine = mine->next) {
+            g_autofree char *myMac = NULL;
+
+            if (mine->type != XML_ELEMENT_NODE || !STREQ((const char *)mine->name, "interface") ||
+                !lxcCRChild(mine, "mac") ||
+                !(myMac = (char *)xmlGetProp(lxcCRChild(mine, "mac"), BAD_CAST "address")) ||
+                g_ascii_strcasecmp(myMac, mac) != 0)
+                continue;
+            if ((src = lxcCRChild(mine, "source")))
+                xmlSetProp(src, BAD_CAST "bridge", BAD_CAST bridge);
+        }
+    }
+    return lxcCRNodeFormat(doc, xmlDocGetRootElement(doc), path);
+}

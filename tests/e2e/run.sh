@@ -495,6 +495,22 @@ if [ -x "$mksave" ]; then
 		[ "$(V domstate "$dom" 2>&1)" = running ] && [ "$(V domid "$dom")" = "$ctl" ] &&
 		pass "virsh restore of a file whose domain runs is refused; the domain runs on" ||
 		fail "virsh restore of a file whose domain runs, exit $rc: $(cat "$work/out")"
+	# save-image-define: a new description is written in; a new memory size is refused
+	sed -e "s|<name>$dom</name>|<name>$dom</name><description>moved by e2e</description>|" \
+		"$work/dom.xml" > "$work/dom-desc.xml"
+	sed -e "s|<memory unit='KiB'>131072</memory>|<memory unit='KiB'>262144</memory>|" \
+		"$work/dom.xml" > "$work/dom-mem.xml"
+	sum=$(sha256sum < "$work/real.save")
+	V save-image-define "$work/real.save" "$work/dom-mem.xml" >"$work/out" 2>&1; rc=$?
+	[ $rc != 0 ] && grep -qF "(save file '$work/real.save') changes its memory from '131072 KiB' to '262144 KiB'" "$work/out" &&
+		[ "$(sha256sum < "$work/real.save")" = "$sum" ] &&
+		pass "virsh save-image-define changing the memory: refused naming the field, file untouched" ||
+		fail "virsh save-image-define changing the memory, exit $rc: $(cat "$work/out")"
+	V save-image-define "$work/real.save" "$work/dom-desc.xml" >"$work/out" 2>&1; rc=$?
+	[ $rc = 0 ] && V save-image-dumpxml "$work/real.save" 2>&1 | grep -qF "<description>moved by e2e</description>" &&
+		[ "$(stat -c %a "$work/real.save")" = 600 ] && [ -z "$(ls -A "$work" | grep -F '.real.save.')" ] &&
+		pass "virsh save-image-define with a new description: written in (0600, no temporary file left)" ||
+		fail "virsh save-image-define with a new description, exit $rc: $(cat "$work/out")"
 	cp "$work/real.save" "$work/damaged.save"
 	printf 'X' | dd of="$work/damaged.save" bs=1 seek=200 conv=notrunc status=none
 	head -c 100 "$work/real.save" > "$work/truncated.save"

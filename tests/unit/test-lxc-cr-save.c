@@ -198,22 +198,53 @@ main(void)
 
     CHECK(lxcCRDomainRestore(state, save, "<domain type='lxc'><name>lvtest</name><memory>1</memory></domain>",
                              0, &pid, &paused) < 0 &&
-          errorIs(LXC_CR_ERR_OPERATION_UNSUPPORTED, "edited XML", NULL),
-          "restore --xml: not supported yet, said so: %s", lastMessage());
+          errorIs(LXC_CR_ERR_INVALID_ARG, "the XML given for domain 'lvtest'", save,
+                  "changes its memory from '131072 KiB' to '1 KiB'", NULL) &&
+          countEntries(state) == 0,
+          "restore --xml changing the memory: refused naming the field, nothing made: %s",
+          lastMessage());
+
+    /* save-image-define: the bridge and the description may change, not the init */
+    {
+        g_auto(GStrv) parts = g_strsplit(xml, "lxccrlvbr0", -1);
+        g_autofree char *rebridged = g_strjoinv("lxccrnewbr", parts);
+        g_auto(GStrv) parts2 = g_strsplit(rebridged, "<name>lvtest</name>", 2);
+        g_autofree char *edited = g_strjoinv("<name>lvtest</name><description>moved</description>", parts2);
+        g_auto(GStrv) parts3 = g_strsplit(edited, "<init>", 2);
+        g_autofree char *badInit = g_strjoinv("<init>/bin/other", parts3);
+        g_autofree char *got = NULL;
+        g_autofree char *mid = readFile(save);
+
+        CHECK(lxcCRSaveImageDefineXML(save, badInit, 0) < 0 &&
+              errorIs(LXC_CR_ERR_INVALID_ARG, "changes its init", NULL) &&
+              (after = readFile(save)) && strcmp(after, mid) == 0,
+              "save-image-define changing init: refused naming it, file untouched: %s", lastMessage());
+        g_clear_pointer(&after, g_free);
+        CHECK(lxcCRSaveImageDefineXML(save, edited, LXC_CR_SAVE_RUNNING) == 0 &&
+              (got = lxcCRSaveImageGetXMLDesc(save, 0)) && strstr(got, "lxccrnewbr") &&
+              strstr(got, "<description>moved</description>") &&
+              stat(save, &sb) == 0 && (sb.st_mode & 07777) == 0600 && countEntries(out) == 1,
+              "save-image-define with a new bridge and description: written again, 0600: %s",
+              lastMessage());
+        g_free(before);
+        before = readFile(save);
+    }
 
     CHECK(lxcCRDomainRestore(state, save, NULL, 0, &pid, &paused) == 0 && pid == getpid(),
           "restore: the engine rebuilt the tree, controller pid %d: %s", (int)pid,
           lxcCRGetLastError()->message ? lxcCRGetLastError()->message : "");
-    CHECK(paused, "saved with --paused: the driver is told to leave it paused");
+    CHECK(!paused, "save-image-define --running: the driver is told to let it run");
     argv = (g_free(argv), readFile(argvPath));
     CHECK(argv && strstr(argv, "restore -D ") && strstr(argv, "--restore-detached") &&
           strstr(argv, "--inherit-fd fd[3]:tty[") &&
-          strstr(argv, "--external veth[eth0]:vnet0@lxccrlvbr0"),
+          strstr(argv, "--external veth[eth0]:vnet0@lxccrnewbr"),
           "restore arguments: %s", argv ? argv : "(none)");
     newStatus = readFile(statusPath);
     CHECK(newStatus && strstr(newStatus, "reason=\"restored\"") &&
-          !strstr(newStatus, testTTY) && strstr(newStatus, "tty=\"/dev/pts/"),
-          "the status file has the console on a new pty, reason restored");
+          !strstr(newStatus, testTTY) && strstr(newStatus, "tty=\"/dev/pts/") &&
+          strstr(newStatus, "<description>moved</description>") &&
+          strstr(newStatus, "bridge=\"lxccrnewbr\""),
+          "the status file has the console on a new pty, reason restored, the edited bridge and description");
     pidData = readFile(pidPath);
     CHECK(pidData && atoi(pidData) == getpid(), "the pid file holds the controller's pid");
     after = readFile(save);

@@ -121,8 +121,17 @@ int lxcCRDomainSave(const char *stateDir, const char *name, const char *path,
 char *lxcCRSaveImageGetXMLDesc(const char *path, unsigned int flags);
 
 /*
- * Rebuild the domain saved at path (dxml: an edited XML to use instead; not
- * supported yet). On success its status file is in stateDir (console on a
+ * Replace the domain XML of the save file at path with dxml (the file is
+ * written again under a temporary name and renamed); flags RUNNING or PAUSED
+ * change the state the domain is restored in. Only what the saved tree does
+ * not depend on may change: an interface's bridge, the description, the
+ * title; anything else is refused naming the field.
+ */
+int lxcCRSaveImageDefineXML(const char *path, const char *dxml, unsigned int flags);
+
+/*
+ * Rebuild the domain saved at path (dxml: an edited XML to use instead, with
+ * the same limits as lxcCRSaveImageDefineXML()). On success its status file is in stateDir (console on a
  * new host pty, reason "restored"), *controllerPid is the restored
  * controller's PID, which the driver adopts as after a daemon restart, and
  * *paused tells whether the driver should leave it paused (flags, else as
