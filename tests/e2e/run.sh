@@ -412,6 +412,54 @@ else
 		! inns test -e "/var/lib/libvirt/lxc/save/$dom.save" && [ "$(V domstate "$dom")" = running ] &&
 		pass "virsh managedsave refused the same way: no managed save file, dominfo says no, $dom runs" ||
 		fail "virsh managedsave exit $rc: $(cat "$work/out")"
+
+	# --- the driver's side meanwhile, with a stand-in engine
+	#     (tests/e2e/fake-engine.sh): it checkpoints nothing, but speaks
+	#     liblxccr's protocol and keeps the processes alive out of the
+	#     driver's reach, so that the driver's stop (saved), adoption
+	#     (restored), pause and managed save run for real. Says nothing of
+	#     the domain's state: that is the SKIP above.
+	fake="(stand-in engine)"
+	"$top/scripts/libvirtd.sh" stop >/dev/null 2>&1
+	if LXC_CR_BIN=$top/tests/e2e/fake-engine.sh "$top/scripts/libvirtd.sh" start >/dev/null 2>"$work/out"; then
+		V save "$dom" "$work/fake.save" >"$work/out" 2>&1; rc=$?
+		[ $rc = 0 ] && [ "$(V domstate --reason "$dom")" = "shut off (saved)" ] &&
+			[ "$(stat -c %a "$work/fake.save" 2>/dev/null)" = 600 ] && ! inns test -e "/run/libvirt/lxc/$dom.xml" &&
+			pass "$fake virsh save: shut off (saved), save file 0600, status file gone" ||
+			fail "$fake virsh save, exit $rc: $(cat "$work/out") state '$(V domstate --reason "$dom")'"
+		V restore "$work/fake.save" >"$work/out" 2>&1; rc=$?
+		newtty=$(inns sed -n "s/.*<console type=.pty. tty=.\([^'\"]*\).*/\1/p" "/run/libvirt/lxc/$dom.xml" 2>/dev/null)
+		[ $rc = 0 ] && [ "$(V domstate --reason "$dom")" = "running (restored)" ] && [ "$(V domid "$dom")" = "$ctl" ] &&
+			[ -n "$newtty" ] && [ "$newtty" != "$tty" ] && [ -c "$newtty" ] &&
+			V dumpxml "$dom" | grep -qF "tty='$newtty'" &&
+			pass "$fake virsh restore: running (restored), controller $ctl adopted, console on the new pty $newtty (was $tty)" ||
+			fail "$fake virsh restore, exit $rc: $(cat "$work/out") state '$(V domstate --reason "$dom")' tty '$newtty'"
+		V restore "$work/fake.save" >"$work/out" 2>&1; rc=$?
+		[ $rc != 0 ] && grep -qF "domain '$dom' is already active" "$work/out" &&
+			pass "$fake virsh restore while it runs: refused" || fail "$fake second restore, exit $rc: $(cat "$work/out")"
+		V save "$dom" "$work/fake.save" >/dev/null 2>&1 && V restore --paused "$work/fake.save" >"$work/out" 2>&1 &&
+			[ "$(V domstate "$dom")" = paused ] && V resume "$dom" >/dev/null 2>&1 && [ "$(V domstate "$dom")" = running ] &&
+			pass "$fake virsh restore --paused: paused, then resumed" ||
+			fail "$fake virsh restore --paused: $(cat "$work/out") state '$(V domstate "$dom")'"
+		V managedsave "$dom" >"$work/out" 2>&1 && [ "$(V domstate --reason "$dom")" = "shut off (saved)" ] &&
+			V dominfo "$dom" | grep -qE '^Managed save: +yes' && inns test -f "/var/lib/libvirt/lxc/save/$dom.save" &&
+			pass "$fake virsh managedsave: shut off (saved), dominfo Managed save: yes" ||
+			fail "$fake virsh managedsave: $(cat "$work/out")"
+		V undefine "$dom" >"$work/out" 2>&1; rc=$?
+		[ $rc != 0 ] && V list --all --name | grep -qx "$dom" &&
+			pass "$fake virsh undefine without --managed-save keeps the domain and its managed save" ||
+			fail "$fake virsh undefine with a managed save, exit $rc: $(cat "$work/out")"
+		V start "$dom" >"$work/out" 2>&1 && [ "$(V domstate --reason "$dom")" = "running (restored)" ] &&
+			V dominfo "$dom" | grep -qE '^Managed save: +no' && ! inns test -e "/var/lib/libvirt/lxc/save/$dom.save" &&
+			pass "$fake virsh start restores the managed save and removes it" ||
+			fail "$fake virsh start from the managed save: $(cat "$work/out")"
+		inns sh -c 'for f in /run/libvirt/lxc/fake-holder.*; do [ -f "$f" ] && kill "$(cat "$f")"; rm -f "$f"; done' 2>/dev/null
+		rm -f "$work/fake.save"
+	else
+		fail "cannot start libvirtd with the stand-in engine: $(cat "$work/out")"
+	fi
+	"$top/scripts/libvirtd.sh" stop >/dev/null 2>&1
+	"$top/scripts/libvirtd.sh" start >/dev/null 2>"$work/out" || fail "cannot restart libvirtd: $(cat "$work/out")"
 fi
 
 # --- the API client (python3-libvirt, as virt-manager would use it)
