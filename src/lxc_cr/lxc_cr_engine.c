@@ -83,9 +83,11 @@ lxcCREngineSpawn(const char *const *argv,
     if (child == 0) {
         /* Async-signal-safe calls only: libvirtd has threads. */
         int keep = passFd >= 0 ? fcntl(passFd, F_DUPFD, 10) : -1;
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
 
+        /* libvirtd ignores SIGPIPE and blocks signals in its threads */
         sigemptyset(&all);
-        signal(SIGPIPE, SIG_DFL);
+        sigaction(SIGPIPE, &dfl, NULL);
         sigprocmask(SIG_SETMASK, &all, NULL);
         if (dup2(nullFd, 0) < 0 || dup2(outFd, 1) < 0 || dup2(outFd, 2) < 0)
             _exit(126);

@@ -351,6 +351,9 @@ lxcCRDomainSave(const char *stateDir,
                              name, newdef->name);
             return -1;
         }
+        /* what a restore would refuse, refused now */
+        if (lxcCRDomainCheckEdit(def, newdef, path) < 0)
+            return -1;
     } else if (!(liveXml = lxcCRStatusDomainXML(statusXml, statusPath))) {
         return -1;
     }
@@ -427,7 +430,7 @@ lxcCRDomainSave(const char *stateDir,
         dumped = true;
         if (lxcCRSaveJobWrite(&job) == 0) {
             written = true;
-            if (write(sv[0], "k", 1) != 1) {
+            if (send(sv[0], "k", 1, MSG_NOSIGNAL) != 1) {
                 /* The engine is gone: its tree was let go, running. */
                 lxcCRReportSystemError(errno,
                                        _("cannot save domain '%s': lxc-cr went away before the tree was stopped"),

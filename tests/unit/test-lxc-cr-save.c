@@ -171,6 +171,27 @@ main(void)
               lastMessage());
     }
 
+    {
+        g_autofree char *live = readFile(statusPath);
+        const char *start = live ? strstr(live, "<domain") : NULL;
+        const char *end = start ? strstr(start, "</domain>") : NULL;
+        g_autofree char *dom = NULL;
+        g_autofree char *bigger = NULL;
+
+        if (end) {
+            g_auto(GStrv) parts = NULL;
+
+            dom = g_strndup(start, end + strlen("</domain>") - start);
+            parts = g_strsplit(dom, "<memory unit='KiB'>131072</memory>", 2);
+            bigger = g_strjoinv("<memory unit='KiB'>262144</memory>", parts);
+        }
+        CHECK(bigger && lxcCRDomainSave(state, "lvtest", save, bigger, 0) < 0 &&
+              errorIs(LXC_CR_ERR_INVALID_ARG, "changes its memory", NULL) &&
+              stat(save, &sb) < 0 && countEntries(out) == 0,
+              "save --xml changing the memory: refused before the domain is touched: %s",
+              lastMessage());
+    }
+
     CHECK(lxcCRDomainSave(state, "lvtest", save, NULL, LXC_CR_SAVE_PAUSED) == 0,
           "save: the engine dumped, liblxccr wrote the save file: %s", lastMessage());
     CHECK(stat(save, &sb) == 0 && (sb.st_mode & 07777) == 0600 && countEntries(out) == 1,
