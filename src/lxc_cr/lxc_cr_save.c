@@ -205,12 +205,95 @@ typedef struct {
 
 /* The images are complete and the tree frozen: write the save file. */
 static int
-lxcCRSaveJobWrite(lxcCRSaveJob *job)
+lxcCRSaveJobWrite(lxcCRSaveJob *job,
+                  lxcCRSaveProgress *prog)
 {
     if (lxcCRWriteRecord(job->imgDir, LXC_CR_META_RECORD, job->meta) < 0 ||
         lxcCRWriteRecord(job->imgDir, LXC_CR_STATUS_RECORD, job->statusXml) < 0)
         return -1;
-    return lxcCRSaveImageWrite(job->path, job->xml, job->imgDir, true, job->flags);
+    return lxcCRSaveImageWriteProgress(job->path, job->xml, job->imgDir, true, job->flags, prog);
+}
+
+
+/* A save or restore in progress, as the driver's job sees it; between
+ * lxcCRDomainSaveBegin() and lxcCRDomainSaveFinish(), the engine waiting
+ * with the tree frozen and the save file written. */
+struct _lxcCRJob {
+    gint64 startUs;
+    lxcCRSaveProgress prog;
+    pid_t enginePid;            /* 0: no save between begin and finish */
+    int sock;                   /* our end of --post-dump-fd */
+    char *name;
+    char *path;
+    char *workDir;
+    char *outPath;
+    char *logPath;
+    pid_t controllerPid;
+};
+
+
+lxcCRJob *
+lxcCRJobNew(void)
+{
+    lxcCRJob *job = g_new0(lxcCRJob, 1);
+
+    job->startUs = g_get_monotonic_time();
+    job->sock = -1;
+    return job;
+}
+
+
+static void
+lxcCRJobClear(lxcCRJob *job)
+{
+    if (job->sock >= 0)
+        close(job->sock);
+    job->sock = -1;
+    job->enginePid = 0;
+    lxcCRRemoveTree(job->workDir);
+    g_clear_pointer(&job->name, g_free);
+    g_clear_pointer(&job->path, g_free);
+    g_clear_pointer(&job->workDir, g_free);
+    g_clear_pointer(&job->outPath, g_free);
+    g_clear_pointer(&job->logPath, g_free);
+}
+
+
+void
+lxcCRJobFree(lxcCRJob *job)
+{
+    if (!job)
+        return;
+    if (job->enginePid > 0)
+        lxcCRDomainSaveFinish(job, false);
+    lxcCRJobClear(job);
+    g_free(job);
+}
+
+
+void
+lxcCRJobCancel(lxcCRJob *job)
+{
+    if (job)
+        g_atomic_int_set(&job->prog.cancel, 1);
+}
+
+
+void
+lxcCRJobGetProgress(lxcCRJob *job,
+                    unsigned long long *elapsedMs,
+                    unsigned long long *total,
+                    unsigned long long *processed)
+{
+    gssize t = job ? (gssize)g_atomic_pointer_get(&job->prog.total) : 0;
+    gssize d = job ? (gssize)g_atomic_pointer_get(&job->prog.done) : 0;
+
+    if (elapsedMs)
+        *elapsedMs = job ? (g_get_monotonic_time() - job->startUs) / 1000 : 0;
+    if (total)
+        *total = t > d ? t : d;
+    if (processed)
+        *processed = d;
 }
 
 
@@ -220,6 +303,24 @@ lxcCRDomainSave(const char *stateDir,
                 const char *path,
                 const char *dxml,
                 unsigned int flags)
+{
+    lxcCRJob *job = lxcCRJobNew();
+    int ret = -1;
+
+    if (lxcCRDomainSaveBegin(stateDir, name, path, dxml, flags, job) == 0)
+        ret = lxcCRDomainSaveFinish(job, true);
+    lxcCRJobFree(job);
+    return ret;
+}
+
+
+int
+lxcCRDomainSaveBegin(const char *stateDir,
+                     const char *name,
+                     const char *path,
+                     const char *dxml,
+                     unsigned int flags,
+                     lxcCRJob *crjob)
 {
     g_autofree char *statusPath = NULL;
     g_autofree char *statusXml = NULL;
@@ -241,8 +342,6 @@ lxcCRDomainSave(const char *stateDir,
     lxcCRSaveJob job = { 0 };
     char line[64];
     int sv[2] = { -1, -1 };
-    bool dumped = false;
-    bool written = false;
     pid_t pid = 0;
     int status = 0;
     ssize_t n;
@@ -427,52 +526,37 @@ lxcCRDomainSave(const char *stateDir,
 
     n = lxcCRReadLine(sv[0], line, sizeof(line));
     if (n > 0 && STREQ(line, "dumped\n")) {
-        dumped = true;
-        if (lxcCRSaveJobWrite(&job) == 0) {
-            written = true;
-            if (send(sv[0], "k", 1, MSG_NOSIGNAL) != 1) {
-                /* The engine is gone: its tree was let go, running. */
-                lxcCRReportSystemError(errno,
-                                       _("cannot save domain '%s': lxc-cr went away before the tree was stopped"),
-                                       name);
-                unlink(path);
-                written = false;
-            }
+        g_atomic_pointer_set(&crjob->prog.total,
+                             LXC_CR_SAVE_HEADER_SIZE + strlen(job.xml) + lxcCRDirSize(imgDir) +
+                             strlen(metaData) + strlen(statusXml) + 64);
+        if (lxcCRSaveJobWrite(&job, &crjob->prog) == 0) {
+            g_atomic_pointer_set(&crjob->prog.total, g_atomic_pointer_get(&crjob->prog.done));
+            /* The tree stays frozen until lxcCRDomainSaveFinish(). */
+            crjob->enginePid = pid;
+            crjob->sock = sv[0];
+            crjob->name = g_strdup(name);
+            crjob->path = g_strdup(path);
+            crjob->workDir = g_steal_pointer(&workDir);
+            crjob->outPath = g_steal_pointer(&outPath);
+            crjob->logPath = g_steal_pointer(&logPath);
+            crjob->controllerPid = def->controllerPid;
+            return 0;
         }
+        /* The save file error is the one to report; the engine resumes the tree. */
+        close(sv[0]);
+        sv[0] = -1;
+        lxcCREngineWait(pid, &status);
+        goto out;
     }
     /* Without our 'k' the engine lets the tree go on running. */
     close(sv[0]);
     sv[0] = -1;
     if (lxcCREngineWait(pid, &status) < 0)
         goto out;
-
-    if (written) {
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-            ret = 0;
-        } else if (lxcCRProcessAlive(def->controllerPid)) {
-            /* It failed after the save file was complete, the domain still
-             * runs: no save file then. */
-            cause = lxcCREngineCause(outPath, status);
-            unlink(path);
-            lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
-                             _("cannot save domain '%s': lxc-cr failed once its images were saved: %s (log '%s'); the domain goes on running"),
-                             name, cause, logPath);
-        } else {
-            /* The save file is complete and the domain gone: saved. */
-            ret = 0;
-        }
-    } else if (dumped) {
-        /* The save file error is the one to report; the engine resumed the tree. */
-        if (lxcCRGetLastError()->code == LXC_CR_ERR_NONE)
-            lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
-                             _("cannot save domain '%s': lxc-cr stopped before the save file was written"),
-                             name);
-    } else {
-        cause = lxcCREngineCause(outPath, status);
-        lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
-                         _("cannot save domain '%s': lxc-cr cannot checkpoint its controller (pid %d) and container (init pid %d): %s (log '%s'); the domain goes on running"),
-                         name, (int)def->controllerPid, (int)def->initPid, cause, logPath);
-    }
+    cause = lxcCREngineCause(outPath, status);
+    lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                     _("cannot save domain '%s': lxc-cr cannot checkpoint its controller (pid %d) and container (init pid %d): %s (log '%s'); the domain goes on running"),
+                     name, (int)def->controllerPid, (int)def->initPid, cause, logPath);
 
  out:
     if (sv[0] >= 0)
@@ -480,6 +564,59 @@ lxcCRDomainSave(const char *stateDir,
     if (sv[1] >= 0)
         close(sv[1]);
     lxcCRRemoveTree(workDir);
+    return ret;
+}
+
+
+int
+lxcCRDomainSaveFinish(lxcCRJob *job,
+                      bool commit)
+{
+    g_autofree char *cause = NULL;
+    int status = 0;
+    int ret = -1;
+
+    if (!job || job->enginePid <= 0) {
+        lxcCRReportError(LXC_CR_ERR_INVALID_ARG, _("no save to finish"));
+        return -1;
+    }
+    if (commit && g_atomic_int_get(&job->prog.cancel)) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_ABORTED,
+                         _("cannot save domain '%s': cancelled; the domain goes on running"),
+                         job->name);
+        commit = false;
+    }
+    if (commit && send(job->sock, "k", 1, MSG_NOSIGNAL) != 1) {
+        /* The engine is gone: its tree was let go, running. */
+        lxcCRReportSystemError(errno,
+                               _("cannot save domain '%s': lxc-cr went away before the tree was stopped"),
+                               job->name);
+        commit = false;
+    }
+    /* Without our 'k' the engine lets the tree go on running. */
+    close(job->sock);
+    job->sock = -1;
+    if (lxcCREngineWait(job->enginePid, &status) < 0)
+        commit = false;
+    job->enginePid = 0;
+
+    if (!commit) {
+        unlink(job->path);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        ret = 0;
+    } else if (lxcCRProcessAlive(job->controllerPid)) {
+        /* It failed after the save file was complete and the domain still
+         * runs: no save file then. */
+        cause = lxcCREngineCause(job->outPath, status);
+        unlink(job->path);
+        lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                         _("cannot save domain '%s': lxc-cr failed once its images were saved: %s (log '%s'); the domain goes on running"),
+                         job->name, cause, job->logPath);
+    } else {
+        /* The save file is complete and the domain gone: saved. */
+        ret = 0;
+    }
+    lxcCRJobClear(job);
     return ret;
 }
 

@@ -79,6 +79,7 @@ typedef struct {
     int fd;
     GChecksum *sum;
     uint64_t payloadLen;
+    lxcCRSaveProgress *prog;    /* NULL: nobody watches */
 } lxcCRSaveWriter;
 
 static int
@@ -90,6 +91,11 @@ lxcCRSaveWriterPut(lxcCRSaveWriter *w,
     size_t done = 0;
     ssize_t n;
 
+    if (w->prog && g_atomic_int_get(&w->prog->cancel)) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_ABORTED,
+                         _("the writing of save file '%s' was cancelled"), w->path);
+        return -1;
+    }
     while (done < len) {
         if ((n = write(w->fd, p + done, len - done)) < 0) {
             if (errno == EINTR)
@@ -101,6 +107,8 @@ lxcCRSaveWriterPut(lxcCRSaveWriter *w,
     }
     g_checksum_update(w->sum, buf, len);
     w->payloadLen += len;
+    if (w->prog)
+        g_atomic_pointer_add(&w->prog->done, len);
     return 0;
 }
 
@@ -260,7 +268,8 @@ lxcCRSaveImageWriteFull(const char *path,
                         const char *imgDir,
                         lxcCRSaveImage *records,
                         bool wasRunning,
-                        unsigned int flags);
+                        unsigned int flags,
+                        lxcCRSaveProgress *prog);
 
 int
 lxcCRSaveImageWrite(const char *path,
@@ -270,7 +279,19 @@ lxcCRSaveImageWrite(const char *path,
                     unsigned int flags)
 {
     lxcCRResetLastError();
-    return lxcCRSaveImageWriteFull(path, xml, imgDir, NULL, wasRunning, flags);
+    return lxcCRSaveImageWriteFull(path, xml, imgDir, NULL, wasRunning, flags, NULL);
+}
+
+
+int
+lxcCRSaveImageWriteProgress(const char *path,
+                            const char *xml,
+                            const char *imgDir,
+                            bool wasRunning,
+                            unsigned int flags,
+                            lxcCRSaveProgress *prog)
+{
+    return lxcCRSaveImageWriteFull(path, xml, imgDir, NULL, wasRunning, flags, prog);
 }
 
 
@@ -279,7 +300,25 @@ lxcCRSaveImageRewrite(lxcCRSaveImage *img,
                       const char *xml,
                       unsigned int flags)
 {
-    return lxcCRSaveImageWriteFull(img->path, xml, NULL, img, img->wasRunning, flags);
+    return lxcCRSaveImageWriteFull(img->path, xml, NULL, img, img->wasRunning, flags, NULL);
+}
+
+
+gssize
+lxcCRDirSize(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    gssize total = 0;
+
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        struct stat sb;
+
+        if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+            total += sb.st_size + strlen(name) + 16;
+    }
+    return total;
 }
 
 
@@ -289,14 +328,15 @@ lxcCRSaveImageWriteFull(const char *path,
                         const char *imgDir,
                         lxcCRSaveImage *records,
                         bool wasRunning,
-                        unsigned int flags)
+                        unsigned int flags,
+                        lxcCRSaveProgress *prog)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
     g_autofree char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
     unsigned char header[LXC_CR_SAVE_HEADER_SIZE] = { 0 };
     unsigned char end[4] = { 0 };
-    lxcCRSaveWriter w = { .path = path, .fd = -1 };
+    lxcCRSaveWriter w = { .path = path, .fd = -1, .prog = prog };
     gsize digestLen = LXC_CR_SAVE_SHA256_LEN;
     size_t xmlLen = strlen(xml);
     ssize_t n;

@@ -51,6 +51,26 @@ struct _lxcCRSaveImage {
     uint64_t imagesOffset;      /* file offset of the first image record */
 };
 
+/* How far a save file's writing went, and whether it is to stop (shared with
+ * other threads: read and set atomically). */
+typedef struct _lxcCRSaveProgress lxcCRSaveProgress;
+struct _lxcCRSaveProgress {
+    gssize total;               /* bytes the file will have, 0 while unknown */
+    gssize done;                /* bytes written */
+    gint cancel;                /* set: stop writing, fail with OPERATION_ABORTED */
+};
+
+/* lxcCRSaveImageWrite() reporting to prog (NULL: nobody). */
+int lxcCRSaveImageWriteProgress(const char *path,
+                                const char *xml,
+                                const char *imgDir,
+                                bool wasRunning,
+                                unsigned int flags,
+                                lxcCRSaveProgress *prog);
+
+/* The bytes of the regular files of dir (for a progress total). */
+gssize lxcCRDirSize(const char *dir);
+
 /* Write path from xml and the regular files of imgDir (NULL: none). */
 int lxcCRSaveImageWrite(const char *path,
                         const char *xml,

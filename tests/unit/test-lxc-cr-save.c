@@ -192,6 +192,44 @@ main(void)
               lastMessage());
     }
 
+    /* the two steps of a save as a job: progress, finish without commit, cancel */
+    {
+        lxcCRJob *job = lxcCRJobNew();
+        unsigned long long ms = 0, total = 0, done = 0;
+
+        CHECK(lxcCRDomainSaveBegin(state, "lvtest", save, NULL, 0, job) == 0 &&
+              stat(save, &sb) == 0,
+              "save begin: the save file is complete, the engine waits: %s", lastMessage());
+        lxcCRJobGetProgress(job, &ms, &total, &done);
+        CHECK(done > 0 && total >= done, "job progress: %llu of %llu bytes after %llu ms",
+              done, total, ms);
+        CHECK(lxcCRDomainSaveFinish(job, false) < 0 && stat(save, &sb) < 0 && countEntries(out) == 0,
+              "save finish without commit: no file, no work dir, the tree let go");
+        lxcCRJobFree(job);
+
+        job = lxcCRJobNew();
+        CHECK(lxcCRDomainSaveBegin(state, "lvtest", save, NULL, 0, job) == 0, "save begin again");
+        lxcCRJobCancel(job);
+        CHECK(lxcCRDomainSaveFinish(job, true) < 0 &&
+              errorIs(LXC_CR_ERR_OPERATION_ABORTED, "cancelled", "goes on running", NULL) &&
+              stat(save, &sb) < 0 && countEntries(out) == 0,
+              "a save cancelled before its finish: aborted, no file: %s", lastMessage());
+        lxcCRJobFree(job);
+
+        job = lxcCRJobNew();
+        lxcCRJobCancel(job);
+        CHECK(lxcCRDomainSaveBegin(state, "lvtest", save, NULL, 0, job) < 0 &&
+              errorIs(LXC_CR_ERR_OPERATION_ABORTED, "was cancelled", NULL) &&
+              stat(save, &sb) < 0 && countEntries(out) == 0,
+              "a save cancelled while dumping: the save file is not written: %s", lastMessage());
+        lxcCRJobFree(job);
+
+        job = lxcCRJobNew();
+        CHECK(lxcCRDomainSaveBegin(state, "lvtest", save, NULL, 0, job) == 0, "save begin, then the job freed");
+        lxcCRJobFree(job);
+        CHECK(stat(save, &sb) < 0 && countEntries(out) == 0, "a job freed between begin and finish: no file");
+    }
+
     CHECK(lxcCRDomainSave(state, "lvtest", save, NULL, LXC_CR_SAVE_PAUSED) == 0,
           "save: the engine dumped, liblxccr wrote the save file: %s", lastMessage());
     CHECK(stat(save, &sb) == 0 && (sb.st_mode & 07777) == 0600 && countEntries(out) == 1,

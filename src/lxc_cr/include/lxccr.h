@@ -37,6 +37,7 @@ typedef enum {
     LXC_CR_ERR_OPERATION_INVALID,       /* VIR_ERR_OPERATION_INVALID */
     LXC_CR_ERR_OPERATION_FAILED,        /* VIR_ERR_OPERATION_FAILED */
     LXC_CR_ERR_OPERATION_UNSUPPORTED,   /* VIR_ERR_OPERATION_UNSUPPORTED */
+    LXC_CR_ERR_OPERATION_ABORTED,       /* VIR_ERR_OPERATION_ABORTED */
 
     LXC_CR_ERR_LAST
 } lxcCRErrorCode;
@@ -116,6 +117,27 @@ typedef enum {
  */
 int lxcCRDomainSave(const char *stateDir, const char *name, const char *path,
                     const char *dxml, unsigned int flags);
+
+/*
+ * The same in two steps, for a driver that shows the save as a job and lets
+ * it be cancelled: lxcCRDomainSaveBegin() returns once the save file is
+ * complete, the domain frozen (the driver may unlock the domain meanwhile);
+ * lxcCRDomainSaveFinish(commit) then lets the engine stop the domain, or,
+ * without commit (or once cancelled), lets it run on and removes the file.
+ * A job freed between the two does what finish without commit does.
+ */
+typedef struct _lxcCRJob lxcCRJob;
+lxcCRJob *lxcCRJobNew(void);
+void lxcCRJobFree(lxcCRJob *job);
+/* Any thread: the save stops at its next write, the domain goes on running. */
+void lxcCRJobCancel(lxcCRJob *job);
+/* Any thread: time since the job began, bytes of the save file (total is 0
+ * until the dump is complete) and bytes written. */
+void lxcCRJobGetProgress(lxcCRJob *job, unsigned long long *elapsedMs,
+                         unsigned long long *total, unsigned long long *processed);
+int lxcCRDomainSaveBegin(const char *stateDir, const char *name, const char *path,
+                         const char *dxml, unsigned int flags, lxcCRJob *job);
+int lxcCRDomainSaveFinish(lxcCRJob *job, bool commit);
 
 /* The domain XML held in the save file at path; NULL with an error naming the file. */
 char *lxcCRSaveImageGetXMLDesc(const char *path, unsigned int flags);
