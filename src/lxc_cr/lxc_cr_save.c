@@ -543,6 +543,10 @@ lxcCRDomainSaveBegin(const char *stateDir,
             return 0;
         }
         /* The save file error is the one to report; the engine resumes the tree. */
+        if (lxcCRGetLastError()->code == LXC_CR_ERR_OPERATION_ABORTED)
+            lxcCRReportError(LXC_CR_ERR_OPERATION_ABORTED,
+                             _("cannot save domain '%s': cancelled; the domain goes on running"),
+                             name);
         close(sv[0]);
         sv[0] = -1;
         lxcCREngineWait(pid, &status);

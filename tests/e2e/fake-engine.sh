@@ -35,6 +35,8 @@ dump)
 		[ -d "$f" ] && echo "$f" >> "$dir/fake-cgroups"
 	done
 	echo "fake" > "$dir/inventory.img"
+	# a dump that takes its time, for the job checks
+	[ -f /run/libvirt/lxc/fake-delay ] && sleep "$(cat /run/libvirt/lxc/fake-delay)"
 	echo dumped >&3
 	c=
 	read -r -n 1 c <&3

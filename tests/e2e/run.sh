@@ -441,6 +441,25 @@ else
 			[ "$(V domstate "$dom")" = paused ] && V resume "$dom" >/dev/null 2>&1 && [ "$(V domstate "$dom")" = running ] &&
 			pass "$fake virsh restore --paused: paused, then resumed" ||
 			fail "$fake virsh restore --paused: $(cat "$work/out") state '$(V domstate "$dom")'"
+		# a save is a job: domjobinfo shows it, domjobabort cancels it
+		inns sh -c 'echo 2 > /run/libvirt/lxc/fake-delay'
+		V save "$dom" "$work/abort.save" >"$work/save.out" 2>&1 &
+		sp=$!
+		sleep 1
+		V domjobinfo "$dom" >"$work/out" 2>&1
+		V domjobabort "$dom" >>"$work/out" 2>&1; rc=$?
+		wait "$sp"; src=$?
+		inns rm -f /run/libvirt/lxc/fake-delay
+		grep -qE '^Job type: +Unbounded' "$work/out" && grep -qE '^Operation: +Save' "$work/out" &&
+			pass "$fake virsh domjobinfo during a save: an unbounded save job" ||
+			fail "$fake virsh domjobinfo during a save: $(cat "$work/out")"
+		[ $rc = 0 ] && [ $src != 0 ] && grep -qF "operation aborted: cannot save domain '$dom': cancelled" "$work/save.out" &&
+			[ ! -e "$work/abort.save" ] && [ -z "$(ls -A "$work" | grep -F '.abort.save.')" ] &&
+			[ "$(V domstate "$dom")" = running ] &&
+			pass "$fake virsh domjobabort cancels the save: no file, $dom runs" ||
+			fail "$fake virsh domjobabort: abort exit $rc, save exit $src: $(cat "$work/save.out")"
+		V domjobinfo "$dom" 2>&1 | grep -qE '^Job type: +None' && pass "$fake virsh domjobinfo after it: no job" ||
+			fail "$fake virsh domjobinfo after the save: $(V domjobinfo "$dom" 2>&1)"
 		V managedsave "$dom" >"$work/out" 2>&1 && [ "$(V domstate --reason "$dom")" = "shut off (saved)" ] &&
 			V dominfo "$dom" | grep -qE '^Managed save: +yes' && inns test -f "/var/lib/libvirt/lxc/save/$dom.save" &&
 			pass "$fake virsh managedsave: shut off (saved), dominfo Managed save: yes" ||

@@ -219,7 +219,7 @@ main(void)
         job = lxcCRJobNew();
         lxcCRJobCancel(job);
         CHECK(lxcCRDomainSaveBegin(state, "lvtest", save, NULL, 0, job) < 0 &&
-              errorIs(LXC_CR_ERR_OPERATION_ABORTED, "was cancelled", NULL) &&
+              errorIs(LXC_CR_ERR_OPERATION_ABORTED, "cannot save domain 'lvtest': cancelled", NULL) &&
               stat(save, &sb) < 0 && countEntries(out) == 0,
               "a save cancelled while dumping: the save file is not written: %s", lastMessage());
         lxcCRJobFree(job);
