@@ -412,6 +412,12 @@ lxcCRDomainSaveBegin(const char *stateDir,
                          name, (int)def->initPid);
         return -1;
     }
+    if (def->nhostdevs) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
+                         _("cannot save domain '%s': it has %zu host device(s) passed through (<hostdev>), which cannot be checkpointed"),
+                         name, def->nhostdevs);
+        return -1;
+    }
     for (i = 0; i < def->nnets; i++) {
         lxcCRNet *net = &def->nets[i];
 

@@ -293,6 +293,12 @@ lxcCRParseDomainNode(xmlXPathContextPtr ctxt,
                                        "string(./devices/console[@type='pty'][1]/@tty)");
     if (lxcCRParseNets(ctxt, dom, what, def) < 0)
         return -1;
+    {
+        g_autofree xmlNodePtr *hostdevs = NULL;
+        int n = lxcCRXPathNodes(ctxt, dom, "./devices/hostdev", &hostdevs);
+
+        def->nhostdevs = n > 0 ? n : 0;
+    }
     return 0;
 }
 

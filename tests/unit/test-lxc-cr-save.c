@@ -145,6 +145,19 @@ main(void)
     writeStatus(statusPath, getpid(), child);
 
     /* --- save */
+    {
+        g_autofree char *plain = readFile(statusPath);
+        g_auto(GStrv) parts = g_strsplit(plain, "</devices>", 2);
+        g_autofree char *withdev = g_strjoinv("<hostdev mode='capabilities' type='misc'><source><char>/dev/null</char></source></hostdev></devices>", parts);
+
+        g_file_set_contents(statusPath, withdev, -1, NULL);
+        CHECK(lxcCRDomainSave(state, "lvtest", save, NULL, 0) < 0 &&
+              errorIs(LXC_CR_ERR_OPERATION_UNSUPPORTED, "cannot save domain 'lvtest'",
+                      "1 host device(s) passed through", NULL) &&
+              stat(save, &sb) < 0 && countEntries(out) == 0 && !g_file_test(argvPath, G_FILE_TEST_EXISTS),
+              "a domain with a host device: refused before the engine runs: %s", lastMessage());
+        g_file_set_contents(statusPath, plain, -1, NULL);
+    }
     setenv("FAKE_LXC_CR_MODE", "refuse", 1);
     needle = g_strdup_printf("lxc-cr cannot checkpoint its controller (pid %d) and container (init pid %d)",
                              (int)getpid(), (int)child);

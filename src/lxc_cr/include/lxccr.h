@@ -85,6 +85,8 @@ struct _lxcCRDomain {
     char *reason;
     pid_t controllerPid;        /* <domstatus pid=...>: libvirt_lxc */
     pid_t initPid;              /* <init pid=...>: the container's init, host PID */
+
+    size_t nhostdevs;           /* <devices><hostdev>: devices passed through */
 };
 
 /* NAME's status file in the LXC driver's state dir (/run/libvirt/lxc/NAME.xml). */
