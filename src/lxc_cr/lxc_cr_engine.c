@@ -337,3 +337,80 @@ lxcCRControllerOutsideSockets(pid_t controllerPid,
     }
     return g_steal_pointer(&outside);
 }
+
+
+/* The v1 hierarchy directory of a /proc/PID/cgroup line's controllers. */
+static char *
+lxcCRCgroupDir(const char *controllers)
+{
+    g_autofree char *first = NULL;
+    const char *name = controllers;
+    char *path;
+
+    if (g_str_has_prefix(name, "name="))
+        name += strlen("name=");
+    path = g_strdup_printf("/sys/fs/cgroup/%s", name);
+    if (g_file_test(path, G_FILE_TEST_IS_DIR))
+        return path;
+    g_free(path);
+    first = g_strndup(name, strcspn(name, ","));
+    path = g_strdup_printf("/sys/fs/cgroup/%s", first);
+    if (g_file_test(path, G_FILE_TEST_IS_DIR))
+        return path;
+    g_free(path);
+    return NULL;
+}
+
+
+void
+lxcCRControllerGatherThreads(pid_t pid)
+{
+    g_autofree char *procPath = g_strdup_printf("/proc/%d/cgroup", (int)pid);
+    g_autofree char *taskDir = g_strdup_printf("/proc/%d/task", (int)pid);
+    g_autofree char *procCg = NULL;
+    g_auto(GStrv) procLines = NULL;
+    g_autoptr(GDir) dir = NULL;
+    const char *tid;
+
+    if (!g_file_get_contents(procPath, &procCg, NULL, NULL) ||
+        !(dir = g_dir_open(taskDir, 0, NULL)))
+        return;
+    procLines = g_strsplit(procCg, "\n", -1);
+    while ((tid = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("%s/%s/cgroup", taskDir, tid);
+        g_autofree char *cg = NULL;
+        g_auto(GStrv) lines = NULL;
+        size_t i;
+        size_t j;
+
+        if (!g_file_get_contents(path, &cg, NULL, NULL))
+            continue;
+        lines = g_strsplit(cg, "\n", -1);
+        for (i = 0; lines[i]; i++) {
+            g_auto(GStrv) mine = g_strsplit(lines[i], ":", 3);
+
+            /* v1 only: "ID:CONTROLLERS:PATH"; cgroup2 has no threads of its own here */
+            if (g_strv_length(mine) != 3 || !*mine[1])
+                continue;
+            for (j = 0; procLines[j]; j++) {
+                g_auto(GStrv) its = g_strsplit(procLines[j], ":", 3);
+                g_autofree char *hier = NULL;
+                g_autofree char *tasks = NULL;
+                int fd;
+
+                if (g_strv_length(its) != 3 || !STREQ(its[1], mine[1]) || STREQ(its[2], mine[2]))
+                    continue;
+                if (!(hier = lxcCRCgroupDir(its[1])))
+                    continue;
+                tasks = g_strdup_printf("%s%s/tasks", hier, its[2]);
+                /* best effort: what stays apart, the engine refuses naming it */
+                if ((fd = open(tasks, O_WRONLY | O_CLOEXEC)) >= 0) {
+                    if (write(fd, tid, strlen(tid)) < 0) {
+                        /* the engine names it */
+                    }
+                    close(fd);
+                }
+            }
+        }
+    }
+}

@@ -29,3 +29,9 @@ char *lxcCREngineCause(const char *outPath, int status);
 /* The inodes of the controller's sockets whose peer no process of its tree
  * holds (the accepted connection from libvirtd); NULL on error. */
 GArray *lxcCRControllerOutsideSockets(pid_t controllerPid, const char *what);
+
+/* libvirt's controller leaves a thread (gmain) in some of the cgroups
+ * libvirtd had, having moved only its main thread into the domain's: move
+ * every thread of pid into the cgroups (v1) of its process, as libvirt
+ * means it to be. Best effort: what stays apart, the engine refuses. */
+void lxcCRControllerGatherThreads(pid_t pid);

@@ -468,7 +468,10 @@ lxcCRDomainSaveBegin(const char *stateDir,
     if (!(bin = lxcCREngineBinary(what)))
         return -1;
 
-    /* 2. The dump: the engine waits for the save file before the tree dies. */
+    /* 2. The dump: the engine waits for the save file before the tree dies.
+     * The controller's threads first join its cgroups (libvirt moved only its
+     * main thread; the engine saves a process's cgroups, not a thread's). */
+    lxcCRControllerGatherThreads(def->controllerPid);
     if (!(workDir = lxcCRMakeWorkDir(path)))
         return -1;
     imgDir = g_build_filename(workDir, "img", NULL);
