@@ -110,6 +110,7 @@ main(void)
     struct stat sb;
     bool paused = true;
     pid_t pid = 0;
+    pid_t ctl;
     pid_t child;
     int ptm;
     int status;
@@ -131,7 +132,11 @@ main(void)
     setenv("LXC_CR_BIN", fake, 1);
     setenv("FAKE_LXC_CR_ARGV", argvPath, 1);
 
-    /* The "controller" is this test, its "init" a child; the console a pty of ours. */
+    /* The "controller" and its "init" are children of ours; the console a pty of ours. */
+    if ((ctl = fork()) == 0) {
+        pause();
+        _exit(0);
+    }
     if ((child = fork()) == 0) {
         pause();
         _exit(0);
@@ -142,7 +147,7 @@ main(void)
         kill(child, SIGKILL);
         return 1;
     }
-    writeStatus(statusPath, getpid(), child);
+    writeStatus(statusPath, ctl, child);
 
     /* --- save */
     {
@@ -160,14 +165,14 @@ main(void)
     }
     setenv("FAKE_LXC_CR_MODE", "refuse", 1);
     needle = g_strdup_printf("lxc-cr cannot checkpoint its controller (pid %d) and container (init pid %d)",
-                             (int)getpid(), (int)child);
+                             (int)ctl, (int)child);
     CHECK(lxcCRDomainSave(state, "lvtest", save, NULL, 0) < 0 &&
           errorIs(LXC_CR_ERR_OPERATION_FAILED, "cannot save domain 'lvtest'", needle,
                   "lxc-cr: dump of 1 failed: fake refusal", "goes on running", NULL) &&
           stat(save, &sb) < 0 && countEntries(out) == 0,
           "the engine refuses: its cause reported, no file, no work dir: %s", lastMessage());
     argv = readFile(argvPath);
-    ttyNeedle = g_strdup_printf("dump -t %d -D ", (int)getpid());
+    ttyNeedle = g_strdup_printf("dump -t %d -D ", (int)ctl);
     CHECK(argv && strstr(argv, ttyNeedle) && strstr(argv, "--shell-job") &&
           strstr(argv, "--tcp-established") && strstr(argv, "--external tty[") &&
           strstr(argv, "--post-dump-fd 3") && !strstr(argv, "--leave-running"),
@@ -257,6 +262,11 @@ main(void)
                   "it is running (controller pid", NULL),
           "restore while the domain runs is refused: %s", lastMessage());
     unlink(statusPath);
+    /* saved: the engine would have killed the tree */
+    kill(ctl, SIGKILL);
+    kill(child, SIGKILL);
+    waitpid(ctl, &status, 0);
+    waitpid(child, &status, 0);
 
     before = readFile(save);
     setenv("FAKE_LXC_CR_MODE", "refuse", 1);
@@ -302,7 +312,7 @@ main(void)
         before = readFile(save);
     }
 
-    CHECK(lxcCRDomainRestore(state, save, NULL, 0, &pid, &paused) == 0 && pid == getpid(),
+    CHECK(lxcCRDomainRestore(state, save, NULL, 0, &pid, &paused) == 0 && pid == ctl,
           "restore: the engine rebuilt the tree, controller pid %d: %s", (int)pid,
           lxcCRGetLastError()->message ? lxcCRGetLastError()->message : "");
     CHECK(!paused, "save-image-define --running: the driver is told to let it run");
@@ -318,16 +328,14 @@ main(void)
           strstr(newStatus, "bridge=\"lxccrnewbr\""),
           "the status file has the console on a new pty, reason restored, the edited bridge and description");
     pidData = readFile(pidPath);
-    CHECK(pidData && atoi(pidData) == getpid(), "the pid file holds the controller's pid");
+    CHECK(pidData && atoi(pidData) == ctl, "the pid file holds the controller's pid");
     after = readFile(save);
     CHECK(before && after && strcmp(before, after) == 0 && countEntries(out) == 1,
           "the save file is untouched, no work dir is left");
     CHECK(lxcCRDomainRestore(state, save, NULL, LXC_CR_SAVE_RUNNING, &pid, &paused) < 0 &&
-          errorIs(LXC_CR_ERR_OPERATION_INVALID, "it is running", NULL),
+          errorIs(LXC_CR_ERR_OPERATION_INVALID, "its status file", "exists", NULL),
           "a second restore is refused: %s", lastMessage());
 
-    kill(child, SIGKILL);
-    waitpid(child, &status, 0);
     close(ptm);
     cmd = g_strdup_printf("rm -rf '%s'", tmp);
     if (system(cmd) != 0)

@@ -7,9 +7,10 @@
 [ -n "${FAKE_LXC_CR_ARGV:-}" ] && echo "$*" > "$FAKE_LXC_CR_ARGV"
 cmd=$1
 shift
-dir= pidfile=
+dir= pidfile= root=
 while [ $# -gt 0 ]; do
 	case $1 in
+	-t) root=$2; shift;;
 	-D) dir=$2; shift;;
 	--pidfile) pidfile=$2; shift;;
 	esac
@@ -21,6 +22,7 @@ dump:refuse)
 	exit 1;;
 dump:*)
 	echo "an image" > "$dir/inventory.img"
+	echo "$root" > "$dir/root.img"
 	# --post-dump-fd 3: the images are complete; wait for the caller's 'k'
 	echo dumped >&3
 	c=
@@ -37,8 +39,8 @@ restore:*)
 	[ -f "$dir/inventory.img" ] || { echo "lxc-cr: no inventory.img in $dir" >&2; exit 1; }
 	[ "$(readlink /proc/self/fd/3)" = /dev/ptmx ] ||
 		{ echo "lxc-cr: fd 3 is $(readlink /proc/self/fd/3), not a pty master" >&2; exit 1; }
-	# the "controller" is the test itself
-	echo "$PPID" > "$pidfile"
+	# the tree "comes back" with the root's pid
+	cat "$dir/root.img" > "$pidfile"
 	exit 0;;
 esac
 echo "lxc-cr: unknown command '$cmd'" >&2
