@@ -36,7 +36,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(lxcCRDomain, lxcCRDomainFree);
 char *lxcCRStatusDomainXML(const char *xml, const char *path);
 
 /* The status document with its first pty console on consoleTTY (tty and
- * source path) and <domstatus reason=...> set, when not NULL. */
+ * source path) and, when reason is not NULL, <domstatus state='running'
+ * reason=...>. */
 char *lxcCRStatusRewrite(const char *xml, const char *path,
                          const char *consoleTTY, const char *reason);
 

@@ -191,6 +191,62 @@ lxcCRReadLine(int fd,
 }
 
 
+/* The freezer.state file of pid's freezer cgroup (v1), or NULL. */
+static char *
+lxcCRFreezerStatePath(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/cgroup", (int)pid);
+    g_autofree char *cg = NULL;
+    g_auto(GStrv) lines = NULL;
+    size_t i;
+
+    if (!g_file_get_contents(path, &cg, NULL, NULL))
+        return NULL;
+    lines = g_strsplit(cg, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        g_auto(GStrv) f = g_strsplit(lines[i], ":", 3);
+        g_auto(GStrv) ctls = NULL;
+        size_t j;
+
+        if (g_strv_length(f) != 3)
+            continue;
+        ctls = g_strsplit(f[1], ",", -1);
+        for (j = 0; ctls[j]; j++) {
+            if (STREQ(ctls[j], "freezer"))
+                return g_strdup_printf("/sys/fs/cgroup/%s%s/freezer.state", f[1], f[2]);
+        }
+    }
+    return NULL;
+}
+
+
+/* Write state ("FROZEN", "THAWED") to the freezer and wait (1 s) until it is so. */
+static int
+lxcCRFreezerSet(const char *statePath,
+                const char *state)
+{
+    int i;
+    int fd;
+
+    if ((fd = open(statePath, O_WRONLY | O_CLOEXEC)) < 0)
+        return -1;
+    if (write(fd, state, strlen(state)) < 0) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    for (i = 0; i < 1000; i++) {
+        g_autofree char *now = NULL;
+
+        if (g_file_get_contents(statePath, &now, NULL, NULL) && STREQ(g_strstrip(now), state))
+            return 0;
+        g_usleep(1000);
+    }
+    errno = ETIMEDOUT;
+    return -1;
+}
+
+
 /* What the dump's post-dump step needs to write the save file. */
 typedef struct {
     const char *name;
@@ -200,6 +256,7 @@ typedef struct {
     const char *meta;           /* liblxccr's record */
     const char *imgDir;
     unsigned int flags;
+    bool wasRunning;
 } lxcCRSaveJob;
 
 
@@ -211,7 +268,8 @@ lxcCRSaveJobWrite(lxcCRSaveJob *job,
     if (lxcCRWriteRecord(job->imgDir, LXC_CR_META_RECORD, job->meta) < 0 ||
         lxcCRWriteRecord(job->imgDir, LXC_CR_STATUS_RECORD, job->statusXml) < 0)
         return -1;
-    return lxcCRSaveImageWriteProgress(job->path, job->xml, job->imgDir, true, job->flags, prog);
+    return lxcCRSaveImageWriteProgress(job->path, job->xml, job->imgDir, job->wasRunning,
+                                       job->flags, prog);
 }
 
 
@@ -229,6 +287,7 @@ struct _lxcCRJob {
     char *outPath;
     char *logPath;
     pid_t controllerPid;
+    char *freezer;              /* a paused domain's freezer.state, thawed for the dump */
 };
 
 
@@ -256,6 +315,7 @@ lxcCRJobClear(lxcCRJob *job)
     g_clear_pointer(&job->workDir, g_free);
     g_clear_pointer(&job->outPath, g_free);
     g_clear_pointer(&job->logPath, g_free);
+    g_clear_pointer(&job->freezer, g_free);
 }
 
 
@@ -339,6 +399,7 @@ lxcCRDomainSaveBegin(const char *stateDir,
     g_autofree char *outPath = NULL;
     g_autofree char *logPath = NULL;
     g_autofree char *cause = NULL;
+    g_autofree char *freezer = NULL;
     lxcCRSaveJob job = { 0 };
     char line[64];
     int sv[2] = { -1, -1 };
@@ -382,16 +443,19 @@ lxcCRDomainSaveBegin(const char *stateDir,
                          name, statusPath, def->name);
         return -1;
     }
-    if (STREQ(def->state, "paused")) {
-        lxcCRReportError(LXC_CR_ERR_OPERATION_UNSUPPORTED,
-                         _("cannot save domain '%s': it is paused (frozen in its freezer cgroup), which the engine cannot checkpoint yet; resume it first"),
-                         name);
+    if (!STREQ(def->state, "running") && !STREQ(def->state, "paused")) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
+                         _("cannot save domain '%s': it is '%s', not running or paused"),
+                         name, def->state);
         return -1;
     }
-    if (!STREQ(def->state, "running")) {
-        lxcCRReportError(LXC_CR_ERR_OPERATION_INVALID,
-                         _("cannot save domain '%s': it is '%s', not running"),
-                         name, def->state);
+    /* A paused domain is frozen in its freezer cgroup, where the engine
+     * cannot seize it: it is thawed just before the engine runs (which
+     * stops it again at once) and frozen again if the save fails. */
+    if (STREQ(def->state, "paused") && !(freezer = lxcCRFreezerStatePath(def->initPid))) {
+        lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                         _("cannot save domain '%s': it is paused, and its freezer cgroup is not found"),
+                         name);
         return -1;
     }
     if (!def->initPid) {
@@ -520,6 +584,11 @@ lxcCRDomainSaveBegin(const char *stateDir,
                                name);
         goto out;
     }
+    if (freezer && lxcCRFreezerSet(freezer, "THAWED") < 0) {
+        lxcCRReportSystemError(errno, _("cannot save domain '%s': cannot thaw it ('%s')"),
+                               name, freezer);
+        goto out;
+    }
     if (lxcCREngineSpawn((const char *const *)argv->pdata, sv[1], outPath, &pid) < 0)
         goto out;
     close(sv[1]);
@@ -532,6 +601,7 @@ lxcCRDomainSaveBegin(const char *stateDir,
     job.meta = metaData;
     job.imgDir = imgDir;
     job.flags = flags;
+    job.wasRunning = !freezer;
 
     n = lxcCRReadLine(sv[0], line, sizeof(line));
     if (n > 0 && STREQ(line, "dumped\n")) {
@@ -549,6 +619,7 @@ lxcCRDomainSaveBegin(const char *stateDir,
             crjob->outPath = g_steal_pointer(&outPath);
             crjob->logPath = g_steal_pointer(&logPath);
             crjob->controllerPid = def->controllerPid;
+            crjob->freezer = g_steal_pointer(&freezer);
             return 0;
         }
         /* The save file error is the one to report; the engine resumes the tree. */
@@ -576,6 +647,9 @@ lxcCRDomainSaveBegin(const char *stateDir,
         close(sv[0]);
     if (sv[1] >= 0)
         close(sv[1]);
+    /* paused it was, paused it stays */
+    if (freezer)
+        lxcCRFreezerSet(freezer, "FROZEN");
     lxcCRRemoveTree(workDir);
     return ret;
 }
@@ -615,6 +689,8 @@ lxcCRDomainSaveFinish(lxcCRJob *job,
 
     if (!commit) {
         unlink(job->path);
+        if (job->freezer)
+            lxcCRFreezerSet(job->freezer, "FROZEN");
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         ret = 0;
     } else if (lxcCRProcessAlive(job->controllerPid)) {
@@ -622,6 +698,8 @@ lxcCRDomainSaveFinish(lxcCRJob *job,
          * runs: no save file then. */
         cause = lxcCREngineCause(job->outPath, status);
         unlink(job->path);
+        if (job->freezer)
+            lxcCRFreezerSet(job->freezer, "FROZEN");
         lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
                          _("cannot save domain '%s': lxc-cr failed once its images were saved: %s (log '%s'); the domain goes on running"),
                          job->name, cause, job->logPath);
@@ -933,7 +1011,9 @@ lxcCRDomainRestore(const char *stateDir,
         *controllerPid = rootPid;
     if (paused)
         *paused = (flags & LXC_CR_SAVE_PAUSED) ||
-                  (!(flags & LXC_CR_SAVE_RUNNING) && (img->flags & LXC_CR_SAVE_PAUSED));
+                  (!(flags & LXC_CR_SAVE_RUNNING) &&
+                   ((img->flags & LXC_CR_SAVE_PAUSED) ||
+                    (!img->wasRunning && !(img->flags & LXC_CR_SAVE_RUNNING))));
     ret = 0;
 
  out:

@@ -573,8 +573,12 @@ lxcCRStatusRewrite(const char *xml,
     if (!(doc = lxcCRStatusReadDoc(xml, path, &dom)))
         return NULL;
     root = xmlDocGetRootElement(doc);
-    if (reason)
+    /* the tree runs again (a paused one was thawed for its dump); the driver
+     * pauses it when asked */
+    if (reason) {
+        xmlSetProp(root, BAD_CAST "state", BAD_CAST "running");
         xmlSetProp(root, BAD_CAST "reason", BAD_CAST reason);
+    }
     if (consoleTTY) {
         if (!(ctxt = xmlXPathNewContext(doc))) {
             lxcCRReportError(LXC_CR_ERR_INTERNAL, _("'%s': cannot create an XPath context"), path);

@@ -406,6 +406,15 @@ if [ $engine_ok = 1 ]; then
 	cg=/sys/fs/cgroup/memory/machine/lxc-$ctl-$dom.libvirt-lxc
 else
 	skip "save/restore of $dom (state, console, dominfo, 10 cycles, managed save, start from it): the engine cannot checkpoint the controller yet: $cause"
+	# a paused domain: thawed for the engine, frozen again when refused
+	V suspend "$dom" >/dev/null 2>&1
+	V save "$dom" "$work/$dom.save" >"$work/out" 2>&1; rc=$?
+	frz=$(cat "/sys/fs/cgroup/freezer/machine/lxc-$ctl-$dom.libvirt-lxc/freezer.state" 2>/dev/null)
+	[ $rc != 0 ] && grep -qF "$want" "$work/out" && [ "$(V domstate --reason "$dom")" = "paused (user)" ] &&
+		[ "$frz" = FROZEN ] && [ ! -e "$work/$dom.save" ] &&
+		pass "virsh save of a paused domain refused the same way: it stays paused (freezer $frz), no file" ||
+		fail "virsh save of a paused domain, exit $rc: $(cat "$work/out") state '$(V domstate --reason "$dom")' freezer '$frz'"
+	V resume "$dom" >/dev/null 2>&1
 	# managed save goes the same way, and leaves nothing either
 	V managedsave "$dom" >"$work/out" 2>&1; rc=$?
 	[ $rc != 0 ] && grep -qF "$want" "$work/out" && V dominfo "$dom" | grep -qE '^Managed save: +no' &&
@@ -441,6 +450,12 @@ else
 			[ "$(V domstate "$dom")" = paused ] && V resume "$dom" >/dev/null 2>&1 && [ "$(V domstate "$dom")" = running ] &&
 			pass "$fake virsh restore --paused: paused, then resumed" ||
 			fail "$fake virsh restore --paused: $(cat "$work/out") state '$(V domstate "$dom")'"
+		V suspend "$dom" >/dev/null 2>&1 && V save "$dom" "$work/fake.save" >"$work/out" 2>&1 &&
+			V restore "$work/fake.save" >>"$work/out" 2>&1 && [ "$(V domstate --reason "$dom")" = "paused (user)" ] &&
+			V save "$dom" "$work/fake.save" >>"$work/out" 2>&1 && V restore --running "$work/fake.save" >>"$work/out" 2>&1 &&
+			[ "$(V domstate --reason "$dom")" = "running (restored)" ] &&
+			pass "$fake a paused domain saved comes back paused, or running with --running" ||
+			fail "$fake save of a paused domain: $(cat "$work/out") state '$(V domstate --reason "$dom")'"
 		# a save is a job: domjobinfo shows it, domjobabort cancels it
 		inns sh -c 'echo 2 > /run/libvirt/lxc/fake-delay'
 		V save "$dom" "$work/abort.save" >"$work/save.out" 2>&1 &
