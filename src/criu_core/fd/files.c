@@ -550,7 +550,21 @@ static int need_reg(struct rst_ctx *ctx, uint32_t id, const char *what, pid_t pi
 	return file_open_obj(ctx, f);
 }
 
+/* Whether item is sub or below it. */
+static bool in_subtree(const struct pstree_item *item, const struct pstree_item *sub)
+{
+	for (; item; item = item->parent)
+		if (item == sub)
+			return true;
+	return false;
+}
+
 int files_open_all(struct rst_ctx *ctx)
+{
+	return files_open_tasks(ctx, NULL, false);
+}
+
+int files_open_tasks(struct rst_ctx *ctx, const struct pstree_item *sub, bool inside)
 {
 	int ret;
 
@@ -558,7 +572,7 @@ int files_open_all(struct rst_ctx *ctx)
 		struct pstree_item *item = ctx->items[i];
 		ProcessCore *pc = item->rcore;
 
-		if (!pc)
+		if (!pc || (sub && in_subtree(item, sub) != inside))
 			continue;
 		for (size_t j = 0; j < pc->n_fds; j++) {
 			FdEntry *fe = pc->fds[j];

@@ -760,8 +760,11 @@ static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
 			info = oe->info;
 			holder = o;
 		}
-		if (oe->kind == TTY_MASTER && oe->path && !strcmp(oe->path, "/dev/pts/ptmx"))
-			ptmx = "/dev/pts/ptmx";
+		/* the instance the master came from: /dev/pts/ptmx, or the ptmx
+		 * of another devpts (a controller's NAME.devpts/ptmx) */
+		if (oe->kind == TTY_MASTER && oe->path && strlen(oe->path) > 5 &&
+		    !strcmp(oe->path + strlen(oe->path) - 5, "/ptmx") && oe->path[0] == '/')
+			ptmx = oe->path;
 	}
 	if (!info) {
 		pr_err("image tty.img: pty %d has no saved state", e->index);

@@ -623,6 +623,9 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		} else if ((src = tree_path(m, &ct, i))) {
 			type = "bind";
 			in_tree = true;
+		} else if ((src = mnt_outer_source(m->dev, m->root))) {
+			/* a superblock of the controller's own mounts (mnt_outer.c) */
+			type = "bind";
 		} else if (!strcmp(type, "proc") || !strcmp(type, "sysfs") || !strcmp(type, "tmpfs")) {
 			src = xstrdup(m->source);
 			opts = super_opts(m->super, NULL);
@@ -1231,6 +1234,8 @@ int mnt_restore_prepare(struct rst_ctx *ctx)
 		 * made in it (owned by it) is the one to fill */
 		if (ns_user_mnt_fd() >= 0)
 			ret = setns(ns_user_mnt_fd(), CLONE_NEWNS) < 0 ? -errno : 0;
+		else if (mnt_outer_fd() >= 0 && setns(mnt_outer_fd(), CLONE_NEWNS) < 0)
+			ret = -errno;	/* a copy of the controller's, with its mounts */
 		else
 			ret = unshare(CLONE_NEWNS) < 0 ? -errno : 0;
 		if (ret)
@@ -1360,4 +1365,23 @@ void mnt_restore_fini(void)
 	rmnt.late_src = NULL;
 	rmnt.nr_late_src = 0;
 	rmnt.ns = rmnt.own = rmnt.cwd = -1;
+}
+
+/* The tree's mount namespace built by mnt_restore_prepare(), or -1. */
+int mnt_ns_fd(void)
+{
+	return rmnt.ns;
+}
+
+/* In mnt_outer.c's helper: mount i of the controller's own (outer_mnts). */
+int mnt_mount_outer(struct rst_ctx *ctx, size_t i)
+{
+	NsEntry outer = NS_ENTRY__INIT;
+	struct rst_ctx c = *ctx;
+
+	outer.flags = CLONE_NEWNS;
+	outer.mnts = ctx->ns->outer_mnts;
+	outer.n_mnts = ctx->ns->n_outer_mnts;
+	c.ns = &outer;
+	return mount_one(&c, outer.mnts[i], "");
 }

@@ -35,6 +35,15 @@ void ns_dump_fini(void);
 int ns_read(struct rst_ctx *ctx);
 /* Restore: the clone flags of the root. */
 uint64_t ns_root_flags(struct rst_ctx *ctx);
+/* Restore, a tree rooted above its container: find its root (ctx->ct); keep
+ * its IPC namespace and leave it; in the container root's parent, enter its
+ * IPC, network and mount namespaces and go back; its clone flags besides
+ * CLONE_NEWPID. */
+int ns_ct_find(struct rst_ctx *ctx);
+int ns_ct_hold(struct rst_ctx *ctx);
+int ns_ct_enter(struct rst_ctx *ctx, int own[3]);
+int ns_ct_leave(int own[3]);
+uint64_t ns_ct_flags(struct rst_ctx *ctx);
 /* Restore, in lxc-cr before the root is cloned: make the tree's IPC (with
  * its POSIX message queues) and time namespaces and stay in them, so that
  * descriptors opened and the root cloned next are in them. */
@@ -110,6 +119,27 @@ int mnt_leave(void);
 int mnt_restore_late(struct rst_ctx *ctx);
 /* Restore: go back to lxc-cr's mount namespace and drop the tree's. */
 void mnt_restore_fini(void);
+
+/* Restore: the tree's mount namespace (mnt_restore_prepare()), or -1. */
+int mnt_ns_fd(void);
+/* Restore, in mnt_outer.c's helper: mount i of ns.img's outer_mnts. */
+int mnt_mount_outer(struct rst_ctx *ctx, size_t i);
+
+/* mnt_outer.c: the mount namespace of the tasks above a tree's container.
+ * Dump: the controller's (pid) own mounts and its propagation into e. */
+int mnt_outer_dump(struct dump_ctx *ctx, pid_t pid, NsEntry *e);
+void mnt_outer_dump_fini(void);
+/* Dump: a container's mount of a superblock mounted at root "/" (or above
+ * root) in the controller's own: the path to bind it from there, or NULL. */
+char *mnt_outer_source(dev_t dev, const char *root);
+/* Restore: validate outer_mnts; build the namespace before any task (a copy
+ * of lxc-cr's with them), enter it and leave it, its descriptor, the end. */
+int mnt_outer_check(NsEntry *e);
+int mnt_outer_prepare(struct rst_ctx *ctx);
+int mnt_outer_enter(void);
+int mnt_outer_leave(void);
+int mnt_outer_fd(void);
+void mnt_outer_fini(void);
 
 /* mqueue.c. Dump, in the tree's IPC namespace: its POSIX message queues. */
 int mqueue_dump_ns(NsEntry *e, size_t *total);
