@@ -5,7 +5,8 @@
  *
  *   ct-launch --name N --rootfs DIR [--veth-host NAME --bridge BR
  *             --ip ADDR/PFX --gw ADDR] [--cgroup-parent P]
- *             [--memory-limit BYTES] [--console-log FILE] [--pidfile F]
+ *             [--memory-limit BYTES] [--console-log FILE] [--console-in FIFO]
+ *             [--pidfile F]
  *             [--userns] [--no-console-stdio] [--no-cgroups]
  *             [--cgroup-mounts] -- CMD [ARGS...]
  *
@@ -33,7 +34,9 @@
  * skipped): for tests of something else, which restore without a controller.
  * With --cgroup-mounts init also gets libvirt's view of its cgroups: a tmpfs
  * on /sys/fs/cgroup with its cgroup directory of each hierarchy bound there.
- * Then it relays the console to --console-log, writes init's host PID to
+ * Then it relays the console to --console-log (and what is written into the
+ * FIFO --console-in, which it makes and holds open read-write, back into
+ * the console: libvirt's relay of the host pty), writes init's host PID to
  * --pidfile, kills init on SIGTERM/SIGINT/SIGHUP, reaps it, and removes the
  * veth, the cgroups, the state dirs (and a bridge it created) on the way out.
  * Its mounts live only in its own mount namespace and in init's.
@@ -88,6 +91,7 @@ struct opts {
 	const char *cg_parent;
 	const char *memory_limit;
 	const char *console_log;
+	const char *console_in;
 	const char *pidfile;
 	bool userns;
 	bool no_console_stdio;
@@ -884,7 +888,7 @@ static int write_pidfile(struct ctl *c)
 /* The controller's event loop: console relay, signals, reaping. */
 static int run_controller(struct ctl *c, int sfd)
 {
-	int logfd = -1, status = 0, code = -1;
+	int logfd = -1, infd = -1, status = 0, code = -1;
 	bool master_hup = false, stopped = false;
 	char buf[8192];
 
@@ -896,15 +900,29 @@ static int run_controller(struct ctl *c, int sfd)
 		}
 	}
 
+	if (c->o.console_in) {
+		if (mkfifo(c->o.console_in, 0600) < 0 && errno != EEXIST) {
+			perr("mkfifo %s", c->o.console_in);
+			return -1;
+		}
+		/* read-write: never an EOF when a writer goes */
+		infd = open(c->o.console_in, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (infd < 0) {
+			perr("open %s", c->o.console_in);
+			return -1;
+		}
+	}
+
 	while (code < 0) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = master_hup ? -1 : c->master, .events = POLLIN },
+			{ .fd = infd, .events = POLLIN },
 		};
 		struct signalfd_siginfo si;
 		ssize_t n;
 
-		if (poll(pfd, 2, master_hup ? 200 : -1) < 0) {
+		if (poll(pfd, 3, master_hup ? 200 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			perr("poll");
@@ -920,6 +938,11 @@ static int run_controller(struct ctl *c, int sfd)
 			/* EIO: no slave open (yet, or any more). */
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 				master_hup = true;
+		}
+		if (pfd[2].revents & POLLIN) {
+			n = read(infd, buf, sizeof(buf));
+			if (n > 0 && write_all(c->master, buf, n) < 0)
+				perr("write to the console");
 		}
 		if (!(pfd[0].revents & POLLIN))
 			continue;
@@ -951,6 +974,8 @@ static int run_controller(struct ctl *c, int sfd)
 	}
 	if (logfd >= 0)
 		close(logfd);
+	if (infd >= 0)
+		close(infd);
 	if (stopped && code == 128 + SIGKILL)
 		return 0;	/* a requested stop is a success */
 	return code < 0 ? 1 : code;
@@ -961,7 +986,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s --name N --rootfs DIR [--veth-host NAME --bridge BR\n"
 		"       --ip ADDR/PFX --gw ADDR] [--cgroup-parent P] [--memory-limit BYTES]\n"
-		"       [--console-log FILE] [--pidfile F] [--userns] [--no-console-stdio]\n"
+		"       [--console-log FILE] [--console-in FIFO] [--pidfile F] [--userns] [--no-console-stdio]\n"
 		"       [--no-cgroups] [--cgroup-mounts]\n"
 		"       -- CMD [ARGS...]\n",
 		prog);
@@ -980,6 +1005,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "memory-limit", required_argument, NULL, 'm' },
 		{ "console-log", required_argument, NULL, 'l' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "console-in", required_argument, NULL, 'I' },
 		{ "userns", no_argument, NULL, 'U' },
 		{ "no-console-stdio", no_argument, NULL, 'N' },
 		{ "no-cgroups", no_argument, NULL, 'C' },
@@ -1003,6 +1029,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'm': o->memory_limit = optarg; break;
 		case 'l': o->console_log = optarg; break;
 		case 'p': o->pidfile = optarg; break;
+		case 'I': o->console_in = optarg; break;
 		case 'U': o->userns = true; break;
 		case 'N': o->no_console_stdio = true; break;
 		case 'C': o->no_cgroups = true; break;

@@ -735,6 +735,45 @@ static int pair_setup(struct rst_ctx *ctx, int mfd, int sfd, TtyInfoEntry *info,
 	return 0;
 }
 
+/*
+ * A tree with its container below the root: the console's pair is made by
+ * the part above (the controller holds its master, from NAME.devpts/ptmx),
+ * while the container's init holds the slave as /dev/pts/N. A slave file is
+ * then opened by its saved path where that path names this very pty (same
+ * device and devpts instance), so that it is that path again; elsewhere it
+ * is left (-ENOENT) to the part of the tree that sees it.
+ */
+static int slave_by_path(const TtyFileEntry *oe, int sfd)
+{
+	struct stat a, b;
+	int fd;
+
+	if (!oe->path || oe->path[0] != '/' || stat(oe->path, &a) < 0 || fstat(sfd, &b) < 0 ||
+	    !S_ISCHR(a.st_mode) || a.st_rdev != b.st_rdev || a.st_dev != b.st_dev)
+		return -ENOENT;
+	fd = open(oe->path, (oe->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &a) < 0 || a.st_rdev != b.st_rdev || a.st_dev != b.st_dev) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+/* The pair of pty index made already (by the part of the tree above). */
+static struct tty_pair *pair_made(struct rst_ctx *ctx, int index)
+{
+	for (unsigned i = 0; i < ctx->nr_files; i++) {
+		struct file_obj *o = &ctx->files[i];
+
+		if (o->ops == &tty_fd_ops && o->priv && ((TtyFileEntry *)o->msg)->kind != TTY_EXTERNAL &&
+		    ((TtyFileEntry *)o->msg)->index == index)
+			return o->priv;
+	}
+	return NULL;
+}
+
 static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
 {
 	TtyFileEntry *e = f->msg;
@@ -746,6 +785,21 @@ static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
 	int sfd, ret = 0;
 	bool master_used = false;
 
+	if (ctx->ct && e->kind == TTY_SLAVE && (pair = pair_made(ctx, e->index))) {
+		int fd = slave_by_path(e, pair->slave);
+
+		if (fd < 0) {
+			pr_err("pty %d: its slave %s is not that pty where it is opened: %s", e->index,
+			       e->path ?: "(no path)", strerror(-fd));
+			return fd;
+		}
+		if ((ret = set_flags(fd, e->flags))) {
+			close(fd);
+			return ret;
+		}
+		f->fd = rst_svc_fd(ctx, fd);
+		return f->fd < 0 ? f->fd : 0;
+	}
 	for (unsigned i = 0; i < ctx->nr_files; i++) {
 		struct file_obj *o = &ctx->files[i];
 		TtyFileEntry *oe = o->msg;
@@ -807,6 +861,14 @@ static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
 				pr_warn("pty %d: two open files on its master; they become one", e->index);
 			master_used = true;
 			fd = fcntl(mfd, F_DUPFD_CLOEXEC, 0);
+		} else if (ctx->ct) {
+			fd = slave_by_path(oe, sfd);
+			if (fd == -ENOENT)
+				continue;	/* opened by the part that sees it */
+			if (fd < 0) {
+				errno = -fd;
+				fd = -1;
+			}
 		} else {
 			fd = open_slave(mfd, oe->flags);
 		}
