@@ -6,7 +6,7 @@
  *   ct-launch --name N --rootfs DIR [--veth-host NAME --bridge BR
  *             --ip ADDR/PFX --gw ADDR] [--cgroup-parent P]
  *             [--memory-limit BYTES] [--console-log FILE] [--console-in FIFO]
- *             [--pidfile F]
+ *             [--monitor SOCK] [--threads N] [--pidfile F]
  *             [--userns] [--no-console-stdio] [--no-cgroups]
  *             [--cgroup-mounts] -- CMD [ARGS...]
  *
@@ -36,7 +36,9 @@
  * on /sys/fs/cgroup with its cgroup directory of each hierarchy bound there.
  * Then it relays the console to --console-log (and what is written into the
  * FIFO --console-in, which it makes and holds open read-write, back into
- * the console: libvirt's relay of the host pty), writes init's host PID to
+ * the console: libvirt's relay of the host pty), listens on the UNIX socket
+ * --monitor (libvirt's NAME.sock; it accepts nobody), keeps --threads N idle
+ * threads blocked in poll() (libvirt_lxc has its gmain and lxc-fuse ones), writes init's host PID to
  * --pidfile, kills init on SIGTERM/SIGINT/SIGHUP, reaps it, and removes the
  * veth, the cgroups, the state dirs (and a bridge it created) on the way out.
  * Its mounts live only in its own mount namespace and in init's.
@@ -52,6 +54,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -64,6 +67,8 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -92,6 +97,8 @@ struct opts {
 	const char *memory_limit;
 	const char *console_log;
 	const char *console_in;
+	const char *monitor;
+	int threads;
 	const char *pidfile;
 	bool userns;
 	bool no_console_stdio;
@@ -885,6 +892,37 @@ static int write_pidfile(struct ctl *c)
 	return 0;
 }
 
+/* An idle thread of the controller's, as libvirt_lxc's gmain. */
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		poll(NULL, 0, -1);
+	return NULL;
+}
+
+/* libvirt's NAME.sock: listening, nobody accepted (the daemon would). */
+static int listen_monitor(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		err("monitor path %s too long", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 30) < 0) {
+		perr("monitor socket %s", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The controller's event loop: console relay, signals, reaping. */
 static int run_controller(struct ctl *c, int sfd)
 {
@@ -986,7 +1024,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s --name N --rootfs DIR [--veth-host NAME --bridge BR\n"
 		"       --ip ADDR/PFX --gw ADDR] [--cgroup-parent P] [--memory-limit BYTES]\n"
-		"       [--console-log FILE] [--console-in FIFO] [--pidfile F] [--userns] [--no-console-stdio]\n"
+		"       [--console-log FILE] [--console-in FIFO] [--monitor SOCK]\n"
+		"       [--threads N] [--pidfile F] [--userns] [--no-console-stdio]\n"
 		"       [--no-cgroups] [--cgroup-mounts]\n"
 		"       -- CMD [ARGS...]\n",
 		prog);
@@ -1006,6 +1045,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "console-log", required_argument, NULL, 'l' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "console-in", required_argument, NULL, 'I' },
+		{ "monitor", required_argument, NULL, 'M' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ "userns", no_argument, NULL, 'U' },
 		{ "no-console-stdio", no_argument, NULL, 'N' },
 		{ "no-cgroups", no_argument, NULL, 'C' },
@@ -1030,6 +1071,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'l': o->console_log = optarg; break;
 		case 'p': o->pidfile = optarg; break;
 		case 'I': o->console_in = optarg; break;
+		case 'M': o->monitor = optarg; break;
+		case 'T': o->threads = atoi(optarg); break;
 		case 'U': o->userns = true; break;
 		case 'N': o->no_console_stdio = true; break;
 		case 'C': o->no_cgroups = true; break;
@@ -1062,7 +1105,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct ctl c = { .master = -1, .go_pipe = { -1, -1 }, .err_pipe = { -1, -1 } };
-	int sfd, ret = 1;
+	int sfd, ret = 1, mon = -1;
 	sigset_t mask;
 
 	if (parse_opts(&c.o, argc, argv) < 0)
@@ -1101,8 +1144,22 @@ int main(int argc, char **argv)
 		goto out_kill;
 	if (write_pidfile(&c) < 0)
 		goto out_kill;
+	if (c.o.monitor && (mon = listen_monitor(c.o.monitor)) < 0)
+		goto out_kill;
+	for (int i = 0; i < c.o.threads; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, idle_thread, NULL)) {
+			err("cannot create thread %d", i);
+			goto out_kill;
+		}
+	}
 
 	ret = run_controller(&c, sfd);
+	if (mon >= 0) {
+		close(mon);
+		unlink(c.o.monitor);
+	}
 	if (c.o.pidfile)
 		unlink(c.o.pidfile);
 	goto out_net;

@@ -20,7 +20,9 @@
 #     /dev and /dev/pts; its descriptors; a line written into the console
 #     through the restored controller's relay (ct-launch --console-in) runs
 #     in the container's shell and its output comes back (--console-log);
-#     ct-state's checks PASS; the veth's host end on its bridge;
+#     ct-state's checks PASS; the veth's host end on its bridge; the
+#     controller's threads and its listening monitor socket (ct-launch
+#     --threads, --monitor: libvirt's gmain thread and NAME.sock);
 #   restores that fail (LXC_CR_FAULT=after-mounts, in-root, after-fork)
 #     leave nothing behind (process, veth, mount, cgroup with processes);
 #   SIGTERM to the restored controller stops the container and leaves no
@@ -102,7 +104,7 @@ fi
 # controller, whose session leader was the double fork's middle process)
 "$launch" --name "$name" --rootfs "$root" --pidfile "$work/init.pid" \
 	--console-log "$work/console.log" --console-in "$work/console.in" \
-	--veth-host "$veth" --bridge "$bridge" --ip 10.213.11.2/24 \
+	--monitor "$work/ctl.sock" --threads 2 --veth-host "$veth" --bridge "$bridge" --ip 10.213.11.2/24 \
 	-- /bin/sh /ct-init.sh </dev/null >"$work/launch.log" 2>&1 &
 ctl=$!
 disown "$ctl"	# reaped all the same, without "Killed" when the dump kills it
@@ -124,6 +126,7 @@ view() {
 	echo "init host $(pgrep -P "$ctl") NSpid $(awk '/^NSpid:/ { $1 = ""; print }' /proc/"$init"/status)"
 	echo "ct-state host $sp NSpid $(awk '/^NSpid:/ { $1 = ""; print }' /proc/"$sp"/status 2>/dev/null)"
 	echo "init sid/pgrp (inside) $(nsenter -t "$init" -p -m sh -c 'cut -d" " -f6,5 /proc/1/stat')"
+	echo "controller threads $(ls /proc/"$ctl"/task | wc -l)"
 	echo "controller leads no session: $(awk '{ print ($6 != $1 && $5 != $1) ? "yes" : "no: " $5 " " $6 }' /proc/"$ctl"/stat)"
 	for f in /proc/"$ctl"/fd/*; do echo "controller fd ${f##*/} -> $(readlink "$f" | sed 's/:\[[0-9]*\]/:[]/')"; done
 	for f in /proc/"$init"/fd/*; do echo "init fd ${f##*/} -> $(readlink "$f")"; done
@@ -201,8 +204,23 @@ same_view() { # same_view WHAT
 	fi
 }
 
+# The controller's monitor socket (libvirt's NAME.sock) listens at its path
+# and is the controller's (a connection would sit in its backlog, which a
+# dump refuses: /proc/net/unix says it all).
+monitor_check() { # monitor_check WHAT
+	local ino fds
+	ino=$(awk -v p="$work/ctl.sock" '$8 == p && $4 == "00010000" && $6 == "01" { print $7 }' /proc/net/unix)
+	fds=$(for f in /proc/"$ctl"/fd/*; do readlink "$f"; done)
+	if [ -n "$ino" ] && grep -qx "socket:\[$ino\]" <<<"$fds"; then
+		ok "$1: the controller's monitor socket listens at its path"
+	else
+		not_ok "$1: the controller's monitor socket listens at its path" "inode '${ino}'" "$fds"
+	fi
+}
+
 checks() { # checks WHAT TAG
 	same_view "$1"
+	monitor_check "$1"
 	sb_check "$1"
 	console_check "$1" "$2"
 	state_check "$1"

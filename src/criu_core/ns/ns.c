@@ -787,6 +787,11 @@ static int in_ns(pid_t pid, const char *name, int flag, int (*fn)(NsEntry *, siz
 	return call_in(pid, name, flag, in_ns_call, &a);
 }
 
+bool ns_dump_has_ct(void)
+{
+	return dns.ct;
+}
+
 bool ns_dump_own(uint32_t flag)
 {
 	return dns.flags & flag;

@@ -24,6 +24,9 @@ unsigned ns_pid_levels(void);
 int ns_pstree_entry(struct dump_ctx *ctx, unsigned i, PstreeEntry *e);
 /* Dump: a socket in the tree's network namespace (socket(2) semantics). */
 int ns_net_socket(int domain, int type, int proto);
+/* Dump: whether the tree's namespaces are those of a container below its
+ * root (the tasks above it are in lxc-cr's but for their mount namespace). */
+bool ns_dump_has_ct(void);
 /* Dump: whether the tree has a namespace of kind flag of its own. */
 bool ns_dump_own(uint32_t flag);
 /* Dump: run fn with this thread in the root's namespace NAME (CLONE_NEW* flag). */
