@@ -8,7 +8,7 @@
  *             [--memory-limit BYTES] [--console-log FILE] [--console-in FIFO]
  *             [--monitor SOCK] [--threads N] [--pidfile F]
  *             [--userns] [--no-console-stdio] [--no-cgroups]
- *             [--cgroup-mounts] -- CMD [ARGS...]
+ *             [--cgroup-mounts] [--slave] -- CMD [ARGS...]
  *
  * What it builds, in libvirt's order (src/lxc/lxc_controller.c and
  * lxc_container.c):
@@ -32,6 +32,8 @@
  * that holds no descriptor on the console master outside it. With
  * --no-cgroups the container stays in the controller's cgroups (step 4 is
  * skipped): for tests of something else, which restore without a controller.
+ * With --slave the controller's mount namespace is a slave of its
+ * caller's (libvirt's MS_SLAVE | MS_REC), not private.
  * With --cgroup-mounts init also gets libvirt's view of its cgroups: a tmpfs
  * on /sys/fs/cgroup with its cgroup directory of each hierarchy bound there.
  * Then it relays the console to --console-log (and what is written into the
@@ -103,6 +105,7 @@ struct opts {
 	bool userns;
 	bool no_console_stdio;
 	bool no_cgroups;
+	bool ns_slave;
 	bool cgroup_mounts;
 	char **argv;
 };
@@ -1026,7 +1029,7 @@ static void usage(FILE *f)
 		"       --ip ADDR/PFX --gw ADDR] [--cgroup-parent P] [--memory-limit BYTES]\n"
 		"       [--console-log FILE] [--console-in FIFO] [--monitor SOCK]\n"
 		"       [--threads N] [--pidfile F] [--userns] [--no-console-stdio]\n"
-		"       [--no-cgroups] [--cgroup-mounts]\n"
+		"       [--no-cgroups] [--cgroup-mounts] [--slave]\n"
 		"       -- CMD [ARGS...]\n",
 		prog);
 }
@@ -1050,6 +1053,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "userns", no_argument, NULL, 'U' },
 		{ "no-console-stdio", no_argument, NULL, 'N' },
 		{ "no-cgroups", no_argument, NULL, 'C' },
+		{ "slave", no_argument, NULL, 'S' },
 		{ "cgroup-mounts", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1076,6 +1080,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'U': o->userns = true; break;
 		case 'N': o->no_console_stdio = true; break;
 		case 'C': o->no_cgroups = true; break;
+		case 'S': o->ns_slave = true; break;
 		case 'G': o->cgroup_mounts = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -1126,8 +1131,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* virLXCControllerSetupPrivateNS */
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	/* virLXCControllerSetupPrivateNS (libvirt makes it a slave: --slave) */
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | (c.o.ns_slave ? MS_SLAVE : MS_PRIVATE), NULL) < 0) {
 		perr("private mount namespace");
 		return 1;
 	}

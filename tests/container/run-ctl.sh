@@ -10,7 +10,8 @@
 # and /dev/pts are those very superblocks, its stdio the console. Inside, a
 # shell reads the console and ct-state holds state of every kind (files on
 # the root and on a tmpfs on /dev/shm, a deleted file, a pty pair of the
-# shared devpts, UNIX sockets, a pipe, a counter).
+# shared devpts, UNIX sockets, a pipe, a counter). The controller's mount
+# namespace is a slave of the test's (as libvirt's of its daemon's).
 #   dump -t CONTROLLER --shell-job --leave-running: everything goes on;
 #   dump (the tree is killed), restore; dump the restored tree, restore again:
 #     the controller's and init's host PIDs, the PIDs inside, init the
@@ -23,8 +24,10 @@
 #     ct-state's checks PASS; the veth's host end on its bridge; the
 #     controller's threads and its listening monitor socket (ct-launch
 #     --threads, --monitor: libvirt's gmain thread and NAME.sock);
-#   restores that fail (LXC_CR_FAULT=after-mounts, in-root, after-fork)
-#     leave nothing behind (process, veth, mount, cgroup with processes);
+#   restores that fail (LXC_CR_FAULT=after-mounts, in-root, after-fork; an
+#     ns.img whose container root is the controller, or with an unknown
+#     propagation) leave nothing behind (process, veth, mount, cgroup with
+#     processes);
 #   SIGTERM to the restored controller stops the container and leaves no
 #     veth, cgroup or state directory behind.
 #
@@ -38,6 +41,12 @@ srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 . "$srcdir/lib.sh"
 ct_tap_require
+# libvirt's controller's mount namespace is a slave of its daemon's
+# (ct-launch --slave): run where every mount is shared, so that it has a
+# master, and the restore must give it one again
+if [ -z "${CTL_IN_SHARED_NS:-}" ]; then
+	CTL_IN_SHARED_NS=1 exec unshare -m --propagation shared "$BASH" "${BASH_SOURCE[0]}" "$@"
+fi
 ct_tap_bins "launch=${CT_LAUNCH:-}:tests/container/ct-launch" "state=${CT_STATE:-}:tests/container/ct-state" "lxc_cr=${LXC_CR:-}:src/lxc-cr"
 if grep -q __asan_init "$launch" 2>/dev/null; then
 	# the controller is checkpointed itself: ASan's shadow cannot be restored
@@ -104,7 +113,7 @@ fi
 # controller, whose session leader was the double fork's middle process)
 "$launch" --name "$name" --rootfs "$root" --pidfile "$work/init.pid" \
 	--console-log "$work/console.log" --console-in "$work/console.in" \
-	--monitor "$work/ctl.sock" --threads 2 --veth-host "$veth" --bridge "$bridge" --ip 10.213.11.2/24 \
+	--monitor "$work/ctl.sock" --threads 2 --slave --veth-host "$veth" --bridge "$bridge" --ip 10.213.11.2/24 \
 	-- /bin/sh /ct-init.sh </dev/null >"$work/launch.log" 2>&1 &
 ctl=$!
 disown "$ctl"	# reaped all the same, without "Killed" when the dump kills it
@@ -218,8 +227,26 @@ monitor_check() { # monitor_check WHAT
 	fi
 }
 
+# The controller's mount namespace is a slave of ours (lxc-cr's): a mount
+# made here shows there, and its / has a master.
+prop_check() { # prop_check WHAT
+	local seen r
+	mkdir -p "$work/prop"
+	mount -t tmpfs ctlprop "$work/prop"
+	seen=$(awk -v p="$work/prop" '$5 == p' /proc/"$ctl"/mountinfo | wc -l)
+	umount "$work/prop"
+	r=$(awk '$5 == "/" { for (i = 7; $i != "-"; i++) if ($i ~ /^master:/) print "slave" }' /proc/"$ctl"/mountinfo)
+	if [ "$seen" = 1 ] && [ "$r" = slave ]; then
+		ok "$1: the controller's mount namespace is a slave of lxc-cr's (a mount made there shows in it)"
+	else
+		not_ok "$1: the controller's mount namespace is a slave of lxc-cr's" "seen $seen, / '$r'" \
+			"$(awk '$5 == "/"' /proc/"$ctl"/mountinfo)"
+	fi
+}
+
 checks() { # checks WHAT TAG
 	same_view "$1"
+	prop_check "$1"
 	monitor_check "$1"
 	sb_check "$1"
 	console_check "$1" "$2"
@@ -229,6 +256,7 @@ checks() { # checks WHAT TAG
 
 view0=$(view)
 sb_check "before any dump"
+prop_check "before any dump"
 console_check "before any dump" 0
 state_check "before any dump"
 net_check "before any dump"
@@ -325,6 +353,42 @@ for fault in after-mounts in-root after-fork; do
 	sleep 0.3
 	nothing_left "fault $fault"
 done
+# damaged: ns.img with a field appended (protobuf keeps the last), refused
+# while the images are read, before anything exists
+damage() { # damage DIR HEXBYTES: append the bytes to ns.img's one record
+	python3 - "$1/ns.img" "$2" <<'PY'
+import struct, sys
+p, extra = sys.argv[1], bytes.fromhex(sys.argv[2])
+b = open(p, 'rb').read()
+n = struct.unpack('<I', b[8:12])[0]
+open(p, 'wb').write(b[:8] + struct.pack('<I', n + len(extra)) + b[12:12 + n] + extra + b[12 + n:])
+PY
+}
+varint() { python3 -c 'import sys
+v = int(sys.argv[1]); o = b""
+while True:
+    c = v & 0x7f; v >>= 7
+    o += bytes([c | (0x80 if v else 0)])
+    if not v: break
+print(o.hex())' "$1"; }
+if command -v python3 >/dev/null; then
+	for bad in "ct_pid the root's:68$(varint "$ctl"):container root" "outer_mnt 3:7003:propagation 3"; do
+		what=${bad%%:*}; rest=${bad#*:}; hex=${rest%%:*}; pat=${rest#*:}
+		rm -rf "$work/bad" && cp -a "$work/img$gen" "$work/bad" && damage "$work/bad" "$hex"
+		"$lxc_cr" restore --shell-job -D "$work/bad" -o restore.log -v4 \
+			--external "veth[eth0]:$veth@$bridge" </dev/null >"$work/restore.out" 2>&1
+		rc=$?
+		if [ $rc != 0 ] && grep -q "$pat" "$work/restore.out"; then
+			ok "ns.img with $what: refused: $(head -n 1 "$work/restore.out")"
+		else
+			not_ok "ns.img with $what: refused naming it" "rc $rc" "$(cat "$work/restore.out")"
+		fi
+		nothing_left "ns.img with $what"
+	done
+else
+	ok "damaged ns.img # SKIP python3 not found to damage it"
+fi
+
 restore "after the failures"
 checks "after the failures" 4
 

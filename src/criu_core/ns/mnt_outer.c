@@ -63,7 +63,7 @@ static int mi_line(char *l, unsigned *id, dev_t *dev, char **root, char **mnt, c
 	if (!dash)
 		return -EINVAL;
 	*dash = '\0';
-	for (char *t = strtok_r(l, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
+	for (char *t = strtok_r(l, " ", &save); t; t = n < 6 ? strtok_r(NULL, " ", &save) : NULL)
 		f[n++] = t;
 	if (n < 6 || sscanf(f[0], "%u", id) != 1 || sscanf(f[1], "%u", &parent) != 1 ||
 	    sscanf(f[2], "%u:%u", &maj, &min) != 2)
@@ -107,6 +107,109 @@ static int outer_propagation(pid_t pid, uint32_t *prop)
 	return 0;
 }
 
+/* Whether path a is b or below it. */
+static bool path_under(const char *a, const char *b)
+{
+	size_t l = strlen(b);
+
+	if (!strcmp(b, "/"))
+		return true;
+	return !strncmp(a, b, l) && (!a[l] || a[l] == '/');
+}
+
+struct mi_key {
+	dev_t dev;
+	char *root, *mnt;
+};
+
+static int mi_keys(const char *path, struct mi_key **out, unsigned *nr)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char line[4096];
+
+	*out = NULL;
+	*nr = 0;
+	if (!f) {
+		pr_perror("cannot read %s", path);
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *root, *mnt, *tags;
+		struct mi_key *n;
+		unsigned id;
+		dev_t dev;
+
+		if (mi_line(line, &id, &dev, &root, &mnt, &tags))
+			continue;
+		n = xrealloc_array(*out, *nr + 1, sizeof(**out));
+		if (!n)
+			return -ENOMEM;
+		*out = n;
+		n[*nr].dev = dev;
+		n[*nr].root = xstrdup(root);
+		n[*nr].mnt = xstrdup(mnt);
+		(*nr)++;
+		if (!n[*nr - 1].root || !n[*nr - 1].mnt)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void mi_keys_free(struct mi_key *k, unsigned nr)
+{
+	for (unsigned i = 0; i < nr; i++) {
+		free(k[i].root);
+		free(k[i].mnt);
+	}
+	free(k);
+}
+
+/*
+ * The restore starts from a copy of lxc-cr's namespace: a mount lxc-cr has
+ * and the controller lacks (made on the host after the controller's copy,
+ * or unmounted in it) is there again. Where it is at, above or below one of
+ * the controller's own mounts it would change what the controller sees
+ * there: refused by name; elsewhere said in the log.
+ */
+static int outer_missing(pid_t pid, const NsEntry *e)
+{
+	struct mi_key *self = NULL, *ctl = NULL;
+	unsigned nr_self = 0, nr_ctl = 0;
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	if ((ret = mi_keys("/proc/self/mountinfo", &self, &nr_self)) || (ret = mi_keys(path, &ctl, &nr_ctl)))
+		goto out;
+	for (unsigned i = 0; i < nr_self && !ret; i++) {
+		bool there = false;
+
+		for (unsigned k = 0; k < nr_ctl && !there; k++)
+			there = ctl[k].dev == self[i].dev && !strcmp(ctl[k].mnt, self[i].mnt) &&
+				!strcmp(ctl[k].root, self[i].root);
+		if (there)
+			continue;
+		for (size_t k = 0; k < e->n_outer_mnts; k++) {
+			const char *own = e->outer_mnts[k]->mountpoint;
+
+			if (strcmp(self[i].mnt, "/") && (path_under(self[i].mnt, own) || path_under(own, self[i].mnt))) {
+				pr_err("pid %d: lxc-cr's mount %s (%u:%u) is not in its mount namespace and would %s its own %s at restore; not supported",
+				       pid, self[i].mnt, major(self[i].dev), minor(self[i].dev),
+				       path_under(own, self[i].mnt) ? "cover" : "lie on", own);
+				ret = -ENOTSUP;
+				break;
+			}
+		}
+		if (!ret)
+			pr_warn("pid %d: lxc-cr's mount %s is not in its mount namespace; the restored one has it",
+				pid, self[i].mnt);
+	}
+out:
+	mi_keys_free(self, nr_self);
+	mi_keys_free(ctl, nr_ctl);
+	return ret;
+}
+
 int mnt_outer_dump(struct dump_ctx *ctx, pid_t pid, NsEntry *e)
 {
 	NsEntry tmp = NS_ENTRY__INIT;
@@ -133,6 +236,8 @@ int mnt_outer_dump(struct dump_ctx *ctx, pid_t pid, NsEntry *e)
 			return -ENOTSUP;
 		}
 	}
+	if ((ret = outer_missing(pid, e)))
+		return ret;
 	/* where each superblock of the delta is, for the container's mounts */
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
 	f = fopen(path, "re");
@@ -193,7 +298,7 @@ int mnt_outer_check(NsEntry *e)
 
 	if (!e->n_outer_mnts && !e->has_outer_mnt)
 		return 0;
-	if (!e->has_ct_pid || e->outer_mnt < 1 || e->outer_mnt > 2) {
+	if (!e->has_ct_pid || e->outer_mnt > 2 || (e->n_outer_mnts && !e->outer_mnt)) {
 		pr_err("image ns.img: the mounts above the container without a container, or a propagation %u",
 		       e->outer_mnt);
 		return -EINVAL;

@@ -13,7 +13,13 @@
  *            namespaces (sockets are born there, paths are the tree's); the tree
  *            is forked with clone3(set_tid) from inside them too, and lxc-cr
  *            goes back. With a PID namespace of its own, the root opens the
- *            file objects instead, first thing (files_in_root()).
+ *            file objects instead, first thing (files_in_root()). With the
+ *            tree's namespaces those of a container below the root (a
+ *            controller's tree, ctx->ct), lxc-cr opens the objects of the
+ *            tasks above it in their own mount namespace (mnt_outer.c) and
+ *            clones the root there; the container's root is cloned by its
+ *            parent from inside the container's namespaces and opens its
+ *            part's objects itself.
  *   FORKED   every task exists: process groups are joined, descriptors put in
  *            place, task state set, memory prepared at temporary addresses.
  *   PREPARED every task is seized by us; seccomp and credentials go in, and
