@@ -29,7 +29,9 @@
 #     propagation) leave nothing behind (process, veth, mount, cgroup with
 #     processes);
 #   SIGTERM to the restored controller stops the container and leaves no
-#     veth, cgroup or state directory behind.
+#     veth, cgroup or state directory behind;
+#   a dump refuses a mount lxc-cr has and the controller lacks over its
+#     state directory, naming it (a second controller, private).
 #
 # Usage: run-ctl.sh   (from the build directory, as `make check` runs it)
 # Env: LXC_CR, CT_LAUNCH, CT_STATE (defaults: in the build directory),
@@ -410,6 +412,37 @@ if [ ${#left[@]} = 0 ] && [ "$rc" = 0 ]; then
 else
 	not_ok "SIGTERM to the restored controller stops everything and leaves nothing" "status $rc" "${left[@]}" \
 		"$(cat "$work/launch.log")"
+fi
+ctl=
+init=
+
+# 6: a mount lxc-cr has and the controller lacks (made after the controller
+# copied lxc-cr's namespace, private this time) over the controller's state
+# directory would change what it sees there once restored: refused by name,
+# the tree goes on
+pname=${name}p
+"$launch" --name "$pname" --rootfs "$root" --pidfile "$work/pinit.pid" --no-cgroups \
+	-- /bin/sh -c 'while :; do sleep 1; done' </dev/null >"$work/plaunch.log" 2>&1 &
+ctl=$!
+disown "$ctl"
+if eventually test -s "$work/pinit.pid"; then
+	init=$(cat "$work/pinit.pid")
+	mount -t tmpfs ctlcover /run/lxc-cr-ct/"$pname"
+	mkdir -p "$work/img-cover"
+	out=$("$lxc_cr" dump -t "$ctl" --shell-job --leave-running -D "$work/img-cover" -o dump.log -v4 2>&1)
+	rc=$?
+	umount /run/lxc-cr-ct/"$pname"
+	if [ $rc != 0 ] && [[ "$out" == *"mount /run/lxc-cr-ct/$pname"*"is not in its mount namespace and would cover its own /run/lxc-cr-ct/$pname/$pname.dev"* ]] &&
+	   alive "$ctl" && alive "$init"; then
+		ok "a mount of lxc-cr's over the controller's state directory, not in its namespace: refused, the tree goes on: ${out#*failed: }"
+	else
+		not_ok "a mount of lxc-cr's over the controller's state directory is refused by name" "rc $rc" "$out"
+	fi
+	kill -TERM "$ctl"
+	for _ in $(seq 50); do alive "$ctl" || break; sleep 0.1; done
+	alive "$ctl" && not_ok "the second controller stops on SIGTERM"
+else
+	not_ok "a second controller (private mount namespace) starts" "$(cat "$work/plaunch.log")"
 fi
 ctl=
 init=
