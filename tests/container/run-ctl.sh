@@ -34,7 +34,8 @@
 #     state directory, naming it (a second controller, private).
 #
 # Usage: run-ctl.sh   (from the build directory, as `make check` runs it)
-# Env: LXC_CR, CT_LAUNCH, CT_STATE (defaults: in the build directory),
+# Env: LXC_CR, CT_LAUNCH (default: ct-launch-plain, a copy of ct-launch
+# without the sanitizers), CT_STATE (defaults: in the build directory),
 # CT_CTL_KEEP=1 keeps the work dir. Needs root, busybox-static, cgroup v1.
 
 set -u
@@ -49,10 +50,10 @@ ct_tap_require
 if [ -z "${CTL_IN_SHARED_NS:-}" ]; then
 	CTL_IN_SHARED_NS=1 exec unshare -m --propagation shared "$BASH" "${BASH_SOURCE[0]}" "$@"
 fi
-ct_tap_bins "launch=${CT_LAUNCH:-}:tests/container/ct-launch" "state=${CT_STATE:-}:tests/container/ct-state" "lxc_cr=${LXC_CR:-}:src/lxc-cr"
+ct_tap_bins "launch=${CT_LAUNCH:-}:tests/container/ct-launch-plain" "state=${CT_STATE:-}:tests/container/ct-state" "lxc_cr=${LXC_CR:-}:src/lxc-cr"
 if grep -q __asan_init "$launch" 2>/dev/null; then
 	# the controller is checkpointed itself: ASan's shadow cannot be restored
-	echo "1..0 # SKIP ct-launch is built with ASan (a sanitizer build): it cannot be checkpointed"
+	echo "1..0 # SKIP $launch is built with ASan: it cannot be checkpointed (use ct-launch-plain)"
 	exit 0
 fi
 ct_close_stray_fds
