@@ -585,7 +585,7 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		char *src = NULL, *opts = NULL;
 		const char *type = m->fstype;
 		uint32_t shared, master;
-		bool in_tree = false, layers_in_tree = false;
+		bool in_tree = false, layers_in_tree = false, outer = false;
 
 		if (!m->own) {
 			for (unsigned k = 0; k < ct.nr; k++)
@@ -626,6 +626,7 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		} else if ((src = mnt_outer_source(m->dev, m->root))) {
 			/* a superblock of the controller's own mounts (mnt_outer.c) */
 			type = "bind";
+			outer = true;
 		} else if (!strcmp(type, "proc") || !strcmp(type, "sysfs") || !strcmp(type, "tmpfs")) {
 			src = xstrdup(m->source);
 			opts = super_opts(m->super, NULL);
@@ -658,6 +659,10 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		if (in_tree) {
 			e->mnts[e->n_mnts - 1]->has_src_in_tree = true;
 			e->mnts[e->n_mnts - 1]->src_in_tree = true;
+		}
+		if (outer) {
+			e->mnts[e->n_mnts - 1]->has_src_outer = true;
+			e->mnts[e->n_mnts - 1]->src_outer = true;
 		}
 		if (layers_in_tree) {
 			e->mnts[e->n_mnts - 1]->has_layers_in_tree = true;
@@ -715,6 +720,7 @@ int mnt_check(NsEntry *e)
 		if (!(e->flags & CLONE_NEWNS) || !mnt_path_ok(m->mountpoint) ||
 		    !parent_ok || !type_ok || (!strcmp(m->fstype, "bind") && !mnt_path_ok(m->source)) ||
 		    (m->is_root && (i || strcmp(m->mountpoint, "/"))) || !m->id ||
+		    (m->src_outer && (strcmp(m->fstype, "bind") || !e->has_ct_pid || m->src_in_tree)) ||
 		    (!strcmp(m->fstype, "overlay") && (!m->options || strlen(m->options) >= PATH_MAX))) {
 			pr_err("image ns.img: mount %u at %s is invalid", m->id, m->mountpoint);
 			return -EINVAL;
@@ -1314,8 +1320,13 @@ int mnt_restore_sources(struct rst_ctx *ctx)
 		rmnt.late_src[i] = -1;
 		if (!mnt_late(e, i) || strcmp(m->fstype, "bind") || m->src_in_tree || m->is_root)
 			continue;
+		/* a source among the controller's own mounts is taken there */
+		if (m->src_outer && mnt_outer_enter() < 0)
+			return -EIO;
 		rmnt.late_src[i] = rst_svc_fd(ctx, syscall(SYS_open_tree, AT_FDCWD, m->source,
 							  OPEN_TREE_CLONE | O_CLOEXEC));
+		if (m->src_outer && mnt_outer_leave() < 0)
+			return -EIO;
 		if (rmnt.late_src[i] < 0) {
 			pr_perror("mount %s: cannot take its source %s", m->mountpoint, m->source);
 			return -errno;
