@@ -849,7 +849,8 @@ static void kill_tasks(struct rst_ctx *ctx)
 		if (!item->rst || item->pe->state != TASK_ALIVE || !item_hpid(ctx, i) ||
 		    proc_list_tids(item->hpid, &t, &n) < 0)
 			continue;
-		m = xrealloc_array(tids, nr + n, sizeof(*tids));
+		/* a task that failed is a zombie already: no thread left */
+		m = n ? xrealloc_array(tids, nr + n, sizeof(*tids)) : NULL;
 		if (m) {
 			tids = m;
 			memcpy(tids + nr, t, sizeof(*t) * n);
