@@ -1559,26 +1559,39 @@ static int unix_open_all(struct rst_ctx *ctx)
 		s.objs[s.n++] = f;
 	}
 	/* with a container below the root, each part builds its own (opened
-	 * where its tasks are); a socket in a backlog goes with its listener */
-	for (unsigned i = 0, n = s.n; i < ctx->nr_files; i++) {
-		struct file_obj *f = &ctx->files[i];
-		bool mine = false;
+	 * where its tasks are); a socket no descriptor refers to (in a backlog,
+	 * in flight, a peer kept only by one) goes with the part of the
+	 * sockets it is tied to */
+	for (bool more = true; more;) {
+		more = false;
+		for (unsigned i = 0; i < ctx->nr_files; i++) {
+			struct file_obj *f = &ctx->files[i];
+			bool mine = false;
 
-		if (f->ops != &unix_fd_ops || f->fd >= 0 || f->priv || !E(f)->has_listener ||
-		    files_obj_in_part(ctx, f) != -1)
-			continue;
-		for (unsigned k = 0; k < n; k++)
-			if (E(s.objs[k])->ino == E(f)->listener)
-				mine = true;
-		if (!mine)
-			continue;
-		f->priv = xzalloc(sizeof(struct usk_rst));
-		if (!f->priv) {
-			ret = -ENOMEM;
-			goto out;
+			if (f->ops != &unix_fd_ops || f->fd >= 0 || f->priv || files_obj_in_part(ctx, f) != -1)
+				continue;
+			for (unsigned k = 0; k < s.n && !mine; k++) {
+				const UnixSkEntry *o = E(s.objs[k]);
+
+				mine = o->ino == E(f)->listener || (E(f)->peer && o->ino == E(f)->peer) ||
+				       o->peer == E(f)->ino;
+				for (size_t q = 0; q < o->n_queue && !mine; q++)
+					for (size_t d = 0; d < o->queue[q]->n_fd_ids && d < o->queue[q]->n_fd_types; d++)
+						if (o->queue[q]->fd_types[d] == FD_TYPES__UNIXSK &&
+						    o->queue[q]->fd_ids[d] == f->id)
+							mine = true;
+			}
+			if (!mine)
+				continue;
+			f->priv = xzalloc(sizeof(struct usk_rst));
+			if (!f->priv) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			R(f)->fd = R(f)->partner = -1;
+			s.objs[s.n++] = f;
+			more = true;
 		}
-		R(f)->fd = R(f)->partner = -1;
-		s.objs[s.n++] = f;
 	}
 	s.call = mmap(NULL, sizeof(*s.call), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (s.call == MAP_FAILED) {
