@@ -8,7 +8,7 @@
  *             [--memory-limit BYTES] [--console-log FILE] [--console-in FIFO]
  *             [--monitor SOCK] [--threads N] [--pidfile F]
  *             [--userns] [--no-console-stdio] [--no-cgroups]
- *             [--cgroup-mounts] [--slave] -- CMD [ARGS...]
+ *             [--cgroup-mounts] [--slave] [--fake-fuse] -- CMD [ARGS...]
  *
  * What it builds, in libvirt's order (src/lxc/lxc_controller.c and
  * lxc_container.c):
@@ -33,7 +33,10 @@
  * --no-cgroups the container stays in the controller's cgroups (step 4 is
  * skipped): for tests of something else, which restore without a controller.
  * With --slave the controller's mount namespace is a slave of its
- * caller's (libvirt's MS_SLAVE | MS_REC), not private.
+ * caller's (libvirt's MS_SLAVE | MS_REC), not private. With --fake-fuse it
+ * also mounts a tmpfs on /run/lxc-cr-ct/N/N.fuse holding a file "meminfo"
+ * that init binds on its /proc/meminfo: the shape of libvirt's FUSE mount
+ * (lxc-fuse serving /proc/meminfo), without FUSE.
  * With --cgroup-mounts init also gets libvirt's view of its cgroups: a tmpfs
  * on /sys/fs/cgroup with its cgroup directory of each hierarchy bound there.
  * Then it relays the console to --console-log (and what is written into the
@@ -106,6 +109,7 @@ struct opts {
 	bool no_console_stdio;
 	bool no_cgroups;
 	bool ns_slave;
+	bool fake_fuse;
 	bool cgroup_mounts;
 	char **argv;
 };
@@ -124,7 +128,8 @@ struct ctl {
 	char *state_dir;	/* STATE_ROOT/N */
 	char *dev_dir;		/* STATE_ROOT/N/N.dev */
 	char *devpts_dir;	/* STATE_ROOT/N/N.devpts */
-	bool dev_mounted, devpts_mounted;
+	char *fuse_dir;		/* STATE_ROOT/N/N.fuse (--fake-fuse) */
+	bool dev_mounted, devpts_mounted, fuse_mounted;
 	int master;
 	int pty_index;
 	pid_t init_pid;
@@ -357,6 +362,27 @@ static int setup_dev(struct ctl *c)
 	}
 	c->devpts_mounted = true;
 
+	if (c->o.fake_fuse) {
+		static const char meminfo[] = "MemTotal:         131072 kB\nMemFree:          100000 kB\n";
+
+		c->fuse_dir = xsprintf("%s/%s.fuse", c->state_dir, c->o.name);
+		if (mkdir(c->fuse_dir, 0755) < 0 ||
+		    mount("fuse-emul", c->fuse_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16k") < 0) {
+			perr("mount tmpfs on %s", c->fuse_dir);
+			return -1;
+		}
+		c->fuse_mounted = true;
+		snprintf(path, sizeof(path), "%s/meminfo", c->fuse_dir);
+		fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+		if (fd < 0 || write_all(fd, meminfo, sizeof(meminfo) - 1) < 0) {
+			perr("write %s", path);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+
 	snprintf(path, sizeof(path), "%s/ptmx", c->devpts_dir);
 	c->master = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (c->master < 0) {
@@ -385,9 +411,13 @@ static void cleanup_dev(struct ctl *c)
 		perr("umount %s", c->devpts_dir);
 	if (c->dev_mounted && umount2(c->dev_dir, MNT_DETACH) < 0)
 		perr("umount %s", c->dev_dir);
-	c->dev_mounted = c->devpts_mounted = false;
+	if (c->fuse_mounted && umount2(c->fuse_dir, MNT_DETACH) < 0)
+		perr("umount %s", c->fuse_dir);
+	c->dev_mounted = c->devpts_mounted = c->fuse_mounted = false;
 	if (!c->state_dir)
 		return;
+	if (c->fuse_dir)
+		rmdir(c->fuse_dir);
 	rmdir(c->devpts_dir);
 	rmdir(c->dev_dir);
 	if (rmdir(c->state_dir) < 0)
@@ -741,6 +771,11 @@ static int child_main(void *arg)
 	child_mount(c, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	child_mount(c, "sysfs", "/sys", "sysfs",
 		    MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	if (c->fuse_dir) {
+		/* lxcContainerMountProcFuse: the controller's file on /proc/meminfo */
+		snprintf(path, sizeof(path), "%s/meminfo", c->fuse_dir);
+		child_mount(c, path, "/proc/meminfo", NULL, MS_BIND, NULL);
+	}
 	if (c->o.cgroup_mounts && !c->o.no_cgroups)
 		child_cgroup_mounts(c);
 	/*
@@ -1029,7 +1064,7 @@ static void usage(FILE *f)
 		"       --ip ADDR/PFX --gw ADDR] [--cgroup-parent P] [--memory-limit BYTES]\n"
 		"       [--console-log FILE] [--console-in FIFO] [--monitor SOCK]\n"
 		"       [--threads N] [--pidfile F] [--userns] [--no-console-stdio]\n"
-		"       [--no-cgroups] [--cgroup-mounts] [--slave]\n"
+		"       [--no-cgroups] [--cgroup-mounts] [--slave] [--fake-fuse]\n"
 		"       -- CMD [ARGS...]\n",
 		prog);
 }
@@ -1054,6 +1089,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "no-console-stdio", no_argument, NULL, 'N' },
 		{ "no-cgroups", no_argument, NULL, 'C' },
 		{ "slave", no_argument, NULL, 'S' },
+		{ "fake-fuse", no_argument, NULL, 'F' },
 		{ "cgroup-mounts", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1081,6 +1117,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'N': o->no_console_stdio = true; break;
 		case 'C': o->no_cgroups = true; break;
 		case 'S': o->ns_slave = true; break;
+		case 'F': o->fake_fuse = true; break;
 		case 'G': o->cgroup_mounts = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -1186,6 +1223,7 @@ out_dev:
 	free(c.cg_rel);
 	free(c.dev_dir);
 	free(c.devpts_dir);
+	free(c.fuse_dir);
 	free(c.state_dir);
 	return ret;
 }

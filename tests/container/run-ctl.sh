@@ -17,8 +17,9 @@
 #     the controller's and init's host PIDs, the PIDs inside, init the
 #     controller's child, the controller not a session leader, init leading
 #     its session on the console; the controller's mount namespace its own
-#     with NAME.dev and NAME.devpts, the same superblocks as the container's
-#     /dev and /dev/pts; its descriptors; a line written into the console
+#     with NAME.dev, NAME.devpts and NAME.fuse (ct-launch --fake-fuse: a
+#     tmpfs, the shape of libvirt's FUSE mount), the same superblocks as the
+#     container's /dev, /dev/pts and /proc/meminfo; its descriptors; a line written into the console
 #     through the restored controller's relay (ct-launch --console-in) runs
 #     in the container's shell and its output comes back (--console-log);
 #     ct-state's checks PASS; the veth's host end on its bridge; the
@@ -116,7 +117,7 @@ fi
 # controller, whose session leader was the double fork's middle process)
 "$launch" --name "$name" --rootfs "$root" --pidfile "$work/init.pid" \
 	--console-log "$work/console.log" --console-in "$work/console.in" \
-	--monitor "$work/ctl.sock" --threads 2 --slave --veth-host "$veth" --bridge "$bridge" --ip 10.213.11.2/24 \
+	--monitor "$work/ctl.sock" --threads 2 --slave --fake-fuse --veth-host "$veth" --bridge "$bridge" --ip 10.213.11.2/24 \
 	-- /bin/sh /ct-init.sh </dev/null >"$work/launch.log" 2>&1 &
 ctl=$!
 disown "$ctl"	# reaped all the same, without "Killed" when the dump kills it
@@ -152,17 +153,20 @@ view() {
 # The controller's mount namespace: its own, with NAME.dev and NAME.devpts,
 # the same superblocks as the container's /dev and /dev/pts.
 sb_check() { # sb_check WHAT
-	local d=/proc/$ctl/root/run/lxc-cr-ct/$name/$name a b c e m1 m2 m3
+	local d=/proc/$ctl/root/run/lxc-cr-ct/$name/$name a b c e f g mi m1 m2 m3
 	a=$(stat -L -c %d "$d.dev" 2>&1); b=$(stat -L -c %d "/proc/$init/root/dev" 2>&1)
 	c=$(stat -L -c %d "$d.devpts" 2>&1); e=$(stat -L -c %d "/proc/$init/root/dev/pts" 2>&1)
 	m1=$(readlink /proc/self/ns/mnt); m2=$(readlink /proc/"$ctl"/ns/mnt); m3=$(readlink /proc/"$init"/ns/mnt)
+	f=$(stat -L -c %d "$d.fuse/meminfo" 2>&1); g=$(stat -L -c %d "/proc/$init/root/proc/meminfo" 2>&1)
+	mi=$(nsenter -t "$init" -m -p cat /proc/meminfo 2>&1 | tr '\n' ' ')
 	if [ "$a" = "$b" ] && [ "$c" = "$e" ] && [ "$a" != "$c" ] && [ -e "$d.devpts/ptmx" ] &&
+	   [ "$f" = "$g" ] && [ "$mi" = "MemTotal:         131072 kB MemFree:          100000 kB " ] &&
 	   [ "$m1" != "$m2" ] && [ "$m2" != "$m3" ] &&
 	   [ "$(stat -f -c %T "$d.dev")" = tmpfs ] && [ "$(stat -f -c %T "$d.devpts")" = devpts ]; then
-		ok "$1: the controller's own mount namespace has $name.dev and $name.devpts, the container's /dev and /dev/pts (devices $a, $c)"
+		ok "$1: the controller's own mount namespace has $name.dev, $name.devpts and $name.fuse, the container's /dev, /dev/pts and /proc/meminfo (devices $a, $c, $f)"
 	else
-		not_ok "$1: the controller's own mount namespace has $name.dev and $name.devpts, the container's /dev and /dev/pts" \
-			"dev $a vs $b, devpts $c vs $e; mount ns: ours $m1, controller $m2, init $m3"
+		not_ok "$1: the controller's own mount namespace has $name.dev, $name.devpts and $name.fuse, the container's /dev, /dev/pts and /proc/meminfo" \
+			"dev $a vs $b, devpts $c vs $e, fuse $f vs $g ($mi); mount ns: ours $m1, controller $m2, init $m3"
 	fi
 }
 
