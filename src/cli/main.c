@@ -45,7 +45,7 @@ static void usage(FILE *f)
 		_("Usage:\n"
 		  "  lxc-cr dump -t PID -D DIR [-o LOG] [-v0..4] [--leave-running] [--shell-job]\n"
 		  "              [--tcp-established] [--file-locks] [--ext-unix-sk] [--ghost-limit SIZE]\n"
-		  "              [--external tty[RDEV:DEV]]...\n"
+		  "              [--external tty[RDEV:DEV]]... [--external unix[INO]]...\n"
 		  "  lxc-cr restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-o LOG]\n"
 		  "              [--shell-job] [--tcp-established] [--file-locks] [--root DIR]\n"
 		  "              [--cgroup-root DIR] [--external veth[INSIDE]:OUTSIDE[@BRIDGE]]...\n"
@@ -69,6 +69,17 @@ static bool valid_tty_key(const char *s)
 		return false;
 	b = strspn(s + a + 1, hex);
 	return b && b <= 16 && !strcmp(s + a + 1 + b, "]");
+}
+
+/* "unix[INO]", decimal (CRIU's spelling) */
+static bool valid_unix_key(const char *s)
+{
+	size_t n;
+
+	if (strncmp(s, "unix[", 5))
+		return false;
+	n = strspn(s + 5, "0123456789");
+	return n && n <= 20 && !strcmp(s + 5 + n, "]");
 }
 
 /* "fd[N]:KEY" */
@@ -180,8 +191,8 @@ int main(int argc, char **argv)
 			/* which command it is for is known once every option was read */
 			if (!((strncmp(optarg, "veth[", 5) == 0 || strncmp(optarg, "macvlan[", 8) == 0) &&
 			      strstr(optarg, "]:")) &&
-			    !valid_tty_key(optarg)) {
-				fprintf(stderr, _("lxc-cr: --external '%s': expected tty[RDEV:DEV] (dump; hex st_rdev and st_dev), veth[INSIDE]:OUTSIDE[@BRIDGE] or macvlan[INSIDE]:HOSTDEV (restore)\n"),
+			    !valid_tty_key(optarg) && !valid_unix_key(optarg)) {
+				fprintf(stderr, _("lxc-cr: --external '%s': expected tty[RDEV:DEV] (dump; hex st_rdev and st_dev), unix[INO] (dump; a unix socket's inode), veth[INSIDE]:OUTSIDE[@BRIDGE] or macvlan[INSIDE]:HOSTDEV (restore)\n"),
 					optarg);
 				return 2;
 			}
@@ -233,8 +244,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		for (unsigned i = 0; i < nr_externals; i++) {
-			if (!valid_tty_key(externals[i])) {
-				fprintf(stderr, _("lxc-cr: --external '%s' is for restore; dump takes tty[RDEV:DEV]\n"),
+			if (!valid_tty_key(externals[i]) && !valid_unix_key(externals[i])) {
+				fprintf(stderr, _("lxc-cr: --external '%s' is for restore; dump takes tty[RDEV:DEV] and unix[INO]\n"),
 					externals[i]);
 				return 2;
 			}
@@ -264,6 +275,11 @@ int main(int argc, char **argv)
 			if (valid_tty_key(externals[i])) {
 				fprintf(stderr, _("lxc-cr: --external '%s' is for dump; at restore hand the terminal in with --inherit-fd fd[N]:%s\n"),
 					externals[i], externals[i]);
+				return 2;
+			}
+			if (valid_unix_key(externals[i])) {
+				fprintf(stderr, _("lxc-cr: --external '%s' is for dump; the socket is restored disconnected without it\n"),
+					externals[i]);
 				return 2;
 			}
 		}

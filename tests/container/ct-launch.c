@@ -8,7 +8,8 @@
  *             [--memory-limit BYTES] [--console-log FILE] [--console-in FIFO]
  *             [--monitor SOCK] [--threads N] [--pidfile F]
  *             [--userns] [--no-console-stdio] [--no-cgroups]
- *             [--cgroup-mounts] [--slave] [--fake-fuse] -- CMD [ARGS...]
+ *             [--cgroup-mounts] [--libvirt-mounts] [--slave] [--fake-fuse]
+ *             -- CMD [ARGS...]
  *
  * What it builds, in libvirt's order (src/lxc/lxc_controller.c and
  * lxc_container.c):
@@ -39,12 +40,21 @@
  * (lxc-fuse serving /proc/meminfo), without FUSE.
  * With --cgroup-mounts init also gets libvirt's view of its cgroups: a tmpfs
  * on /sys/fs/cgroup with its cgroup directory of each hierarchy bound there.
+ * With --libvirt-mounts init builds exactly the mounts libvirt 9.0.0's
+ * lxcContainerSetupPivotRoot builds, in its order (child_libvirt_mounts()),
+ * instead of step 5's: its mountinfo lists /dev/pts before its parent /dev,
+ * /proc/sys is a ro bind of its proc's sys, /proc/sys/net/ipv{4,6} are binds
+ * from the host's proc, /sys/fs/cgroup a tmpfs with the whole v1
+ * hierarchies bound, /dev/ptmx, /dev/tty1 and /dev/console file binds of the
+ * devpts instance's ptmx and console pty. One difference: libvirt binds
+ * /proc/meminfo from its controller's FUSE mount; here it is a bind of a
+ * regular file of the controller's /dev tmpfs (/dev/.meminfo).
  * Then it relays the console to --console-log (and what is written into the
  * FIFO --console-in, which it makes and holds open read-write, back into
  * the console: libvirt's relay of the host pty), listens on the UNIX socket
  * --monitor (libvirt's NAME.sock; it accepts nobody), keeps --threads N idle
- * threads blocked in poll() (libvirt_lxc has its gmain and lxc-fuse ones), writes init's host PID to
- * --pidfile, kills init on SIGTERM/SIGINT/SIGHUP, reaps it, and removes the
+ * threads blocked in poll() (libvirt_lxc has its gmain and lxc-fuse ones),
+ * writes init's host PID to --pidfile, kills init on SIGTERM/SIGINT/SIGHUP, reaps it, and removes the
  * veth, the cgroups, the state dirs (and a bridge it created) on the way out.
  * Its mounts live only in its own mount namespace and in init's.
  * Exit status: init's (128+signal if killed; 0 after a requested stop),
@@ -111,6 +121,7 @@ struct opts {
 	bool ns_slave;
 	bool fake_fuse;
 	bool cgroup_mounts;
+	bool libvirt_mounts;
 	char **argv;
 };
 
@@ -299,12 +310,14 @@ static const struct {
  * (virLXCControllerSetupDev, virLXCControllerSetupDevPTS), and the console
  * master opened from that devpts instance (lxcCreateTty).
  */
+static int setup_devpts(struct ctl *c);
+
 static int setup_dev(struct ctl *c)
 {
+	static const char meminfo[] = "MemTotal:         131072 kB\nMemFree:          131072 kB\n";
 	char path[PATH_MAX];
-	struct termios tio;
 	unsigned int i;
-	int fd, ptn;
+	int fd;
 
 	c->state_dir = xsprintf("%s/%s", STATE_ROOT, c->o.name);
 	c->dev_dir = xsprintf("%s/%s.dev", c->state_dir, c->o.name);
@@ -320,6 +333,11 @@ static int setup_dev(struct ctl *c)
 		return -1;
 	}
 
+	/* libvirt's controller mounts the devpts instance first
+	 * (virLXCControllerSetupDevPTS, then PopulateDevices): its copy in
+	 * init's namespace is older than the /dev tmpfs's, and listed first */
+	if (c->o.libvirt_mounts && setup_devpts(c) < 0)
+		return -1;
 	if (mount("devfs", c->dev_dir, "tmpfs", MS_NOSUID, "mode=755,size=64k") < 0) {
 		perr("mount tmpfs on %s", c->dev_dir);
 		return -1;
@@ -339,6 +357,18 @@ static int setup_dev(struct ctl *c)
 		perr("mkdir %s", path);
 		return -1;
 	}
+	if (c->o.libvirt_mounts) {
+		/* init makes the links and the bind targets (lxcContainerSetupDevices);
+		 * this file stands for the FUSE meminfo libvirt binds on /proc/meminfo */
+		snprintf(path, sizeof(path), "%s/.meminfo", c->dev_dir);
+		fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+		if (fd < 0 || write_all(fd, meminfo, strlen(meminfo)) < 0) {
+			perr("create %s", path);
+			return -1;
+		}
+		close(fd);
+		return 0;
+	}
 	/* Bind-mount target for the console slave. */
 	snprintf(path, sizeof(path), "%s/console", c->dev_dir);
 	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
@@ -354,8 +384,18 @@ static int setup_dev(struct ctl *c)
 			return -1;
 		}
 	}
+	return setup_devpts(c);
+}
 
-	if (mount("devpts", c->devpts_dir, "devpts", MS_NOSUID | MS_NOEXEC,
+/* The devpts instance and the console master opened from its ptmx. */
+static int setup_devpts(struct ctl *c)
+{
+	char path[PATH_MAX];
+	struct termios tio;
+	int ptn;
+
+	/* libvirt's is nosuid only (virLXCControllerSetupDevPTS) */
+	if (mount("devpts", c->devpts_dir, "devpts", MS_NOSUID | (c->o.libvirt_mounts ? 0 : MS_NOEXEC),
 		  "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0) {
 		perr("mount devpts on %s", c->devpts_dir);
 		return -1;
@@ -746,6 +786,139 @@ static void child_cgroup_mounts(struct ctl *c)
 	fclose(f);
 }
 
+/* In the new root, after the pivot: a mount or the reason init failed. */
+static void ct_mount(struct ctl *c, const char *src, const char *dst, const char *type,
+		     unsigned long flags)
+{
+	if (mount(src, dst, type, flags, NULL) < 0)
+		child_fail(c, "mount %s on %s", src, dst);
+}
+
+/* virFileBindMountDevice: an empty file, the device bound on it. */
+static void ct_bind_file(struct ctl *c, const char *src, const char *dst)
+{
+	int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+
+	if (fd < 0)
+		child_fail(c, "create %s", dst);
+	close(fd);
+	ct_mount(c, src, dst, NULL, MS_BIND);
+}
+
+/*
+ * libvirt 9.0.0's lxcContainerSetupPivotRoot for a <filesystem type='mount'>
+ * root, step by step in its order (src/lxc/lxc_container.c):
+ * lxcContainerPivotRoot, lxcContainerMountBasicFS (lxcBasicMounts[]; no
+ * securityfs: it is not mounted on this host, so libvirt skips it too),
+ * lxcContainerMountProcFuse (here a file of the /dev tmpfs, see the top),
+ * virCgroupV1BindMount, lxcContainerMountFSDev, lxcContainerMountFSDevPTS,
+ * lxcContainerSetupDevices, lxcContainerUnmountSubtree("/.oldroot").
+ */
+static void child_libvirt_mounts(struct ctl *c)
+{
+	static const char *const ctrls[] = {	/* virCgroupV1Controller order */
+		"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer",
+		"blkio", "net_cls", "perf_event", "systemd",
+	};
+	static const struct { const char *src, *dst; } links[] = {
+		{ "/proc/self/fd/0", "/dev/stdin" },
+		{ "/proc/self/fd/1", "/dev/stdout" },
+		{ "/proc/self/fd/2", "/dev/stderr" },
+		{ "/proc/self/fd", "/dev/fd" },
+	};
+	char old[PATH_MAX], path[PATH_MAX + 64], src[PATH_MAX + 64];
+	const unsigned long basic = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+	unsigned int i;
+
+	/* lxcContainerPivotRoot: a tmpfs on ROOT/.oldroot holds a bind of
+	 * the root at new/; pivot into it, the old root on /.oldroot */
+	if (mount("", "/", "none", MS_PRIVATE | MS_REC, NULL) < 0)
+		child_fail(c, "make / private");
+	snprintf(old, sizeof(old), "%s/.oldroot", c->o.rootfs);
+	if (mkdir(old, 0777) < 0 && errno != EEXIST)
+		child_fail(c, "mkdir %s", old);
+	if (mount("tmprootfs", old, "tmpfs", 0, NULL) < 0)
+		child_fail(c, "mount tmpfs on %s", old);
+	snprintf(path, sizeof(path), "%s/new", old);
+	if (mkdir(path, 0777) < 0)
+		child_fail(c, "mkdir %s", path);
+	if (mount(c->o.rootfs, path, "none", MS_BIND | MS_REC, NULL) < 0)
+		child_fail(c, "bind %s on %s", c->o.rootfs, path);
+	if (chdir(path) < 0)
+		child_fail(c, "chdir %s", path);
+	if (syscall(SYS_pivot_root, ".", ".oldroot") < 0)
+		child_fail(c, "pivot_root %s", path);
+	if (chdir("/") < 0)
+		child_fail(c, "chdir /");
+
+	/* lxcContainerMountBasicFS: ro ones mounted rw, then a ro bind remount */
+	mkdir("/proc", 0777);
+	ct_mount(c, "proc", "/proc", "proc", basic);
+	ct_mount(c, "/proc/sys", "/proc/sys", "none", MS_BIND | basic);
+	ct_mount(c, "/proc/sys", "/proc/sys", "none", MS_BIND | MS_REMOUNT | basic | MS_RDONLY);
+	ct_mount(c, "/.oldroot/proc/sys/net/ipv4", "/proc/sys/net/ipv4", "none", MS_BIND);
+	ct_mount(c, "/.oldroot/proc/sys/net/ipv6", "/proc/sys/net/ipv6", "none", MS_BIND);
+	mkdir("/sys", 0777);
+	ct_mount(c, "sysfs", "/sys", "sysfs", basic);
+	ct_mount(c, "sysfs", "/sys", "none", MS_BIND | MS_REMOUNT | basic | MS_RDONLY);
+
+	/* lxcContainerMountProcFuse: a file bound on /proc/meminfo */
+	snprintf(src, sizeof(src), "/.oldroot%s/.meminfo", c->dev_dir);
+	ct_mount(c, src, "/proc/meminfo", NULL, MS_BIND);
+
+	/* virCgroupV1BindMount: a tmpfs, each mounted v1 hierarchy bound whole */
+	if (mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=755,size=65536") < 0)
+		child_fail(c, "mount tmpfs on /sys/fs/cgroup");
+	for (i = 0; i < ARRAY_SIZE(ctrls); i++) {
+		char host[PATH_MAX + 64], real[PATH_MAX];
+		struct statfs sfs;
+		const char *base;
+
+		snprintf(host, sizeof(host), "/.oldroot/sys/fs/cgroup/%s", ctrls[i]);
+		if (!realpath(host, real) || statfs(real, &sfs) < 0 || sfs.f_type != CGROUP_SUPER_MAGIC)
+			continue;
+		base = strrchr(real, '/') + 1;
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", base);
+		if (access(path, F_OK) < 0) {
+			if (mkdir(path, 0777) < 0)
+				child_fail(c, "mkdir %s", path);
+			ct_mount(c, real, path, "none", MS_BIND);
+		}
+		if (strcmp(base, ctrls[i])) {	/* co-mounted: cpu -> cpu,cpuacct */
+			snprintf(src, sizeof(src), "/sys/fs/cgroup/%s", ctrls[i]);
+			if (symlink(path, src) < 0 && errno != EEXIST)
+				child_fail(c, "symlink %s", src);
+		}
+	}
+
+	/* lxcContainerMountFSDev, lxcContainerMountFSDevPTS */
+	snprintf(src, sizeof(src), "/.oldroot%s", c->dev_dir);
+	mkdir("/dev", 0777);
+	ct_mount(c, src, "/dev", "none", c->o.userns ? MS_BIND : MS_MOVE);
+	snprintf(src, sizeof(src), "/.oldroot%s", c->devpts_dir);
+	mkdir("/dev/pts", 0777);
+	ct_mount(c, src, "/dev/pts", "none", c->o.userns ? MS_BIND : MS_MOVE);
+
+	/* lxcContainerSetupDevices: links, /dev/ptmx, the console on tty1 and console */
+	for (i = 0; i < ARRAY_SIZE(links); i++)
+		if (symlink(links[i].src, links[i].dst) < 0)
+			child_fail(c, "symlink %s", links[i].dst);
+	ct_bind_file(c, "/dev/pts/ptmx", "/dev/ptmx");
+	snprintf(src, sizeof(src), "/dev/pts/%d", c->pty_index);
+	ct_bind_file(c, src, "/dev/tty1");
+	ct_bind_file(c, src, "/dev/console");
+
+	/* lxcContainerUnmountSubtree("/.oldroot", true): the old root, then the
+	 * tmpfs under it (the root's recursive bind copied it) */
+	if (umount2("/.oldroot", MNT_DETACH) < 0)
+		child_fail(c, "detach /.oldroot");
+	while (umount2("/.oldroot", MNT_DETACH) == 0)
+		;
+	if (errno != EINVAL)
+		child_fail(c, "detach /.oldroot");
+}
+
 /* lxcContainerChild: runs as PID 1 of the new namespaces until exec. */
 static int child_main(void *arg)
 {
@@ -762,6 +935,10 @@ static int child_main(void *arg)
 	if (sethostname(c->o.name, strlen(c->o.name)) < 0)
 		child_fail(c, "sethostname");
 
+	if (c->o.libvirt_mounts) {
+		child_libvirt_mounts(c);
+		goto stdio;
+	}
 	/* Nothing we mount must propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		child_fail(c, "make / private");
@@ -797,6 +974,7 @@ static int child_main(void *arg)
 	if (chdir("/") < 0)
 		child_fail(c, "chdir /");
 
+stdio:
 	/* lxcContainerSetStdio */
 	if (setsid() < 0)
 		child_fail(c, "setsid");
@@ -1064,7 +1242,8 @@ static void usage(FILE *f)
 		"       --ip ADDR/PFX --gw ADDR] [--cgroup-parent P] [--memory-limit BYTES]\n"
 		"       [--console-log FILE] [--console-in FIFO] [--monitor SOCK]\n"
 		"       [--threads N] [--pidfile F] [--userns] [--no-console-stdio]\n"
-		"       [--no-cgroups] [--cgroup-mounts] [--slave] [--fake-fuse]\n"
+		"       [--no-cgroups] [--cgroup-mounts] [--libvirt-mounts] [--slave]\n"
+		"       [--fake-fuse]\n"
 		"       -- CMD [ARGS...]\n",
 		prog);
 }
@@ -1091,6 +1270,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "slave", no_argument, NULL, 'S' },
 		{ "fake-fuse", no_argument, NULL, 'F' },
 		{ "cgroup-mounts", no_argument, NULL, 'G' },
+		{ "libvirt-mounts", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1119,6 +1299,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'S': o->ns_slave = true; break;
 		case 'F': o->fake_fuse = true; break;
 		case 'G': o->cgroup_mounts = true; break;
+		case 'L': o->libvirt_mounts = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -1133,6 +1314,10 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	}
 	if (!!o->veth_host != !!o->bridge || (o->ip && !o->veth_host)) {
 		err("--veth-host and --bridge go together, --ip needs them");
+		return -1;
+	}
+	if (o->libvirt_mounts && o->cgroup_mounts) {
+		err("--libvirt-mounts makes its own /sys/fs/cgroup: not with --cgroup-mounts");
 		return -1;
 	}
 	if (!realpath(o->rootfs, rootfs)) {

@@ -12,7 +12,15 @@
  *     connected pair with unread data;
  *   - a pipe with data, and a counter in memory that keeps counting.
  *
- *   ct-state STATEDIR TMPDIR [MARK]   (MARK: ignored, names the run in ps)
+ *   ct-state STATEDIR TMPDIR [MARK [libvirt]]   (MARK: ignored, names the run in ps)
+ *
+ * With "libvirt" (a container of ct-launch --libvirt-mounts) it also checks
+ * the mounts libvirt gives a container: /dev/ptmx, /dev/tty1 and
+ * /dev/console are binds of its /dev/pts instance (the pty pair's too), the
+ * console the same pty as at start; /proc/sys read-only and
+ * /proc/sys/net/ipv4 writable, showing its own network namespace (only its
+ * interfaces under conf/); /sys read-only; /proc/meminfo the file bound
+ * over it, as at start; the memory hierarchy under /sys/fs/cgroup.
  *
  * At start it writes STATEDIR/ct-state.pid (its pid, as the container sees
  * it) and STATEDIR/ct-state.ready. On SIGUSR1 it checks every piece of its
@@ -35,7 +43,10 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 
 #define PATTERN_LEN 8192
@@ -49,6 +60,9 @@ static int lsk = -1, sk[2] = { -1, -1 }, pfd[2] = { -1, -1 };
 static pid_t my_pid;
 static char sock_path[108];
 static char fail_buf[512];
+static int libvirt;			/* check libvirt's mounts too */
+static dev_t console_rdev;		/* /dev/console at start */
+static char meminfo[256];		/* /proc/meminfo at start */
 
 static void on_usr1(int sig)
 {
@@ -175,6 +189,99 @@ static void setup(void)
 		die(statedir);
 }
 
+/* The first bytes of path, NUL-terminated, or "" when it cannot be read. */
+static void read_head(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+}
+
+static void libvirt_setup(void)
+{
+	struct stat st;
+
+	if (stat("/dev/console", &st) < 0)
+		die("/dev/console");
+	console_rdev = st.st_rdev;
+	read_head("/proc/meminfo", meminfo, sizeof(meminfo));
+	if (strncmp(meminfo, "MemTotal:", 9)) {
+		errno = EINVAL;
+		die("/proc/meminfo");
+	}
+}
+
+/* Every entry of /proc/sys/net/ipv4/conf is an interface of /sys/class/net
+ * (the container's network namespace: sysfs shows its mounter's), or
+ * all/default. */
+static void check_net_conf(void)
+{
+	DIR *d = opendir("/proc/sys/net/ipv4/conf");
+	struct dirent *de;
+	char path[512];
+	struct stat st;
+
+	if (!d) {
+		fail("/proc/sys/net/ipv4/conf: %s", strerror(errno));
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "all") || !strcmp(de->d_name, "default"))
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/net/%s", de->d_name);
+		if (stat(path, &st) < 0)
+			fail("/proc/sys/net/ipv4/conf/%s: not an interface of the container (another namespace's view)",
+			     de->d_name);
+	}
+	closedir(d);
+}
+
+static void check_libvirt(void)
+{
+	struct stat pts, st, tty1;
+	struct statvfs vfs;
+	char buf[256];
+	int fd;
+
+	if (stat("/dev/pts", &pts) < 0) {
+		fail("/dev/pts: %s", strerror(errno));
+		return;
+	}
+	if (stat("/dev/ptmx", &st) < 0 || st.st_dev != pts.st_dev || st.st_rdev != makedev(5, 2))
+		fail("/dev/ptmx: not a bind of /dev/pts/ptmx (dev %u:%u rdev %u:%u, /dev/pts is on %u:%u)",
+		     major(st.st_dev), minor(st.st_dev), major(st.st_rdev), minor(st.st_rdev),
+		     major(pts.st_dev), minor(pts.st_dev));
+	if (stat("/dev/console", &st) < 0 || st.st_dev != pts.st_dev || st.st_rdev != console_rdev)
+		fail("/dev/console: not the console pty %u:%u of /dev/pts (dev %u:%u rdev %u:%u)",
+		     major(console_rdev), minor(console_rdev), major(st.st_dev), minor(st.st_dev),
+		     major(st.st_rdev), minor(st.st_rdev));
+	if (stat("/dev/tty1", &tty1) < 0 || tty1.st_dev != st.st_dev || tty1.st_ino != st.st_ino)
+		fail("/dev/tty1: not the same pty as /dev/console");
+	if (fstat(master, &st) < 0 || st.st_dev != pts.st_dev)
+		fail("pty master: not of the /dev/pts instance");
+	if (statvfs("/proc/sys", &vfs) < 0 || !(vfs.f_flag & ST_RDONLY))
+		fail("/proc/sys: not read-only");
+	if (statvfs("/proc/sys/net/ipv4", &vfs) < 0 || (vfs.f_flag & ST_RDONLY))
+		fail("/proc/sys/net/ipv4: read-only");
+	read_head("/proc/sys/net/ipv4/ip_default_ttl", buf, sizeof(buf));
+	fd = open("/proc/sys/net/ipv4/ip_default_ttl", O_WRONLY);
+	if (!buf[0] || fd < 0 || write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf))
+		fail("/proc/sys/net/ipv4/ip_default_ttl: cannot write it: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	check_net_conf();
+	if (statvfs("/sys", &vfs) < 0 || !(vfs.f_flag & ST_RDONLY))
+		fail("/sys: not read-only");
+	read_head("/proc/meminfo", buf, sizeof(buf));
+	if (strcmp(buf, meminfo))
+		fail("/proc/meminfo: '%.40s', was '%.40s'", buf, meminfo);
+	if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", R_OK) < 0)
+		fail("/sys/fs/cgroup/memory: no memory hierarchy there: %s", strerror(errno));
+}
+
 /* Read exactly len bytes that must be there now (non-blocking), then put
  * them back where the other end can read them again. */
 static void check_queue(int rfd, int wfd, const char *want, const char *what)
@@ -236,6 +343,8 @@ static void check(void)
 		close(c);
 	if (getcwd(sun.sun_path, sizeof(sun.sun_path)) == NULL || strcmp(sun.sun_path, statedir))
 		fail("cwd is not %s", statedir);
+	if (libvirt)
+		check_libvirt();
 	c0 = counter;
 	if (c0 <= last_checked)
 		fail("the counter stopped at %lu", c0);
@@ -267,11 +376,14 @@ int main(int argc, char **argv)
 	}
 	statedir = argv[1];
 	tmpdir = argv[2];
+	libvirt = argc > 4 && !strcmp(argv[4], "libvirt");
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	setup();
+	if (libvirt)
+		libvirt_setup();
 	snprintf(buf, sizeof(buf), "%d\n", my_pid);
 	write_file("ct-state.pid", buf);
 	write_file("ct-state.ready", "ready\n");

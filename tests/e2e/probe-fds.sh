@@ -74,7 +74,9 @@ while True:
 		-D "$work/img" -o "$work/img/dump.log" -v4 "$@" 2>/dev/null; then
 		echo ok
 	else
-		grep -E '\(\.\./src/|\(src/' "$work/img/dump.log" | head -n 1 | sed -e 's/^([0-9.]*) //'
+		# the first error: it names its source file (relative or absolute build path)
+		grep -E '\(([^()]*/)?src/[^()]*:[0-9]+\)$' "$work/img/dump.log" | head -n 1 |
+			sed -e 's/^([0-9.]*) //'
 	fi
 	[ -n "${PROBE_KEEP:-}" ] && mkdir -p "$PROBE_KEEP" && cp -a "$work/img" "$PROBE_KEEP/fds-$fds"
 	kill -KILL "$hpid" 2>/dev/null

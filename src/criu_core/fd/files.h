@@ -127,6 +127,7 @@ void unix_dump_fini(void);
 /* After every task: what can only be checked once everything was seen. */
 int files_dump_finish(struct dump_ctx *ctx);
 int unix_dump_finish(void);
+bool unix_ext_key(const char *key, uint64_t *ino);
 
 /* restore */
 /* Restore: lxc-cr's /proc (a descriptor), for reopen_fd(). */

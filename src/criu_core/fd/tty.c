@@ -89,8 +89,12 @@ int tty_dump_check_externals(const struct crc_dump_opts *o)
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < o->nr_externals; i++) {
+		uint64_t ino;
+
+		if (o->externals[i] && unix_ext_key(o->externals[i], &ino))
+			continue;
 		if (!o->externals[i] || parse_tty_key(o->externals[i], &r, &d) < 0) {
-			pr_err("--external '%s': expected tty[RDEV:DEV] (the terminal's st_rdev and st_dev in hex)",
+			pr_err("--external '%s': expected tty[RDEV:DEV] (the terminal's st_rdev and st_dev in hex) or unix[INO] (a unix socket's inode)",
 			       o->externals[i] ?: "");
 			return -EINVAL;
 		}
@@ -470,6 +474,95 @@ static int dump_declared(struct dump_ctx *ctx, struct fd_parms *p, TtyFileEntry 
 	return img_write_pb(dump_img(ctx, IMG_TTY), &e->base);
 }
 
+/* The devpts the tree's /dev/ptmx opens: the one on /dev/pts of its root. */
+static int tree_devpts(struct dump_ctx *ctx, dev_t *dev)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/pts", ctx->items[0]->pid);
+	if (stat(path, &st) < 0)
+		return -errno;
+	*dev = st.st_dev;
+	return 0;
+}
+
+/*
+ * A master whose slave no process of the tree has open. Its pair cannot be
+ * re-created by index when the slave is someone else's: a pty of another
+ * devpts than the tree's (libvirt's controller holds the host's console
+ * master), or one whose slave is open outside the tree (it is not hung up).
+ * Declared with --external tty[RDEV:DEV] (the slave's), the master is
+ * recorded by that key with its pair's termios and window size, and at
+ * restore the caller hands in a new master (--inherit-fd) that gets them.
+ * Undeclared, such a master is refused. 1: recorded; 0: an ordinary pair.
+ */
+static int master_outside(struct dump_ctx *ctx, struct fd_parms *p, int mfd, int index,
+			  TtyFileEntry *e)
+{
+	TtyInfoEntry info = TTY_INFO_ENTRY__INIT;
+	_cleanup_close_ int sfd = -1, tfd = -1;
+	struct pollfd pfd = { .fd = mfd, .events = POLLIN };
+	char key[TTY_KEY_MAX];
+	struct termios tio;
+	struct winsize ws;
+	struct stat st;
+	dev_t own = 0;
+	int v = 0;
+
+	tfd = find_in_tree(ctx, index, false);
+	if (tfd >= 0)
+		return 0;
+	sfd = ioctl(mfd, TIOCGPTPEER, O_PATH | O_CLOEXEC);
+	if (sfd < 0 || fstat(sfd, &st) < 0) {
+		pr_perror("pid %d fd %d: pty %d: cannot find its slave", p->pid, p->fd, index);
+		return -errno;
+	}
+	tty_key(key, sizeof(key), st.st_rdev, st.st_dev);
+	if (!tty_declared(ctx->opts, st.st_rdev, st.st_dev)) {
+		bool locked = ioctl(mfd, TIOCGPTLCK, &v) == 0 && v;
+
+		if (!tree_devpts(ctx, &own) && own != st.st_dev) {
+			pr_err("pid %d fd %d: pty master %d (%s) belongs to a devpts (dev %llx) that is not the tree's (its /dev/pts is dev %llx); declare it with --external %s and hand a new master in at restore",
+			       p->pid, p->fd, index, p->link, (unsigned long long)st.st_dev,
+			       (unsigned long long)own, key);
+			return -ENOTSUP;
+		}
+		poll(&pfd, 1, 0);
+		if (!locked && !(pfd.revents & POLLHUP)) {
+			pr_err("pid %d fd %d: the slave of pty master %d is open outside the tree (or unlocked and never opened); declare it with --external %s and hand a new master in at restore",
+			       p->pid, p->fd, index, key);
+			return -ENOTSUP;
+		}
+		return 0;
+	}
+	e->ext_key = key;
+	e->has_index = true;
+	e->index = index;
+	if (ioctl(mfd, TIOCGPKT, &v) == 0) {
+		info.has_packet_mode = true;
+		info.packet_mode = v;
+	}
+	if (tcgetattr(mfd, &tio) < 0) {
+		pr_perror("pid %d fd %d: pty %d: cannot read its termios", p->pid, p->fd, index);
+		return -errno;
+	}
+	info.has_termios = true;
+	info.termios.data = (uint8_t *)&tio;
+	info.termios.len = sizeof(tio);
+	if (ioctl(mfd, TIOCGWINSZ, &ws) == 0) {
+		info.has_ws_row = info.has_ws_col = info.has_ws_xpixel = info.has_ws_ypixel = true;
+		info.ws_row = ws.ws_row;
+		info.ws_col = ws.ws_col;
+		info.ws_xpixel = ws.ws_xpixel;
+		info.ws_ypixel = ws.ws_ypixel;
+	}
+	e->info = &info;
+	pr_info("pid %d fd %d: pty master %d, its slave %s outside the tree: declared external", p->pid,
+		p->fd, index, key);
+	return img_write_pb(dump_img(ctx, IMG_TTY), &e->base) ?: 1;
+}
+
 static int tty_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 {
 	TtyFileEntry e = TTY_FILE_ENTRY__INIT;
@@ -489,6 +582,9 @@ static int tty_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 			pr_perror("pid %d fd %d: cannot get its pty number", p->pid, p->fd);
 			return mfd < 0 ? mfd : -errno;
 		}
+		ret = master_outside(ctx, p, mfd, index, &e);
+		if (ret)
+			return ret < 0 ? ret : 0;
 	} else if (is_pts(p->st.st_rdev)) {
 		e.kind = TTY_SLAVE;
 		index = pts_index(p->st.st_rdev);
@@ -560,9 +656,11 @@ static int tty_validate(struct rst_ctx *ctx, struct file_obj *f)
 	if (e->ext_key) {
 		unsigned long long r, d;
 
-		if (e->kind != TTY_EXTERNAL || strlen(e->ext_key) >= TTY_KEY_MAX ||
-		    parse_tty_key(e->ext_key, &r, &d) < 0 ||
-		    (i && (i->has_in_data || i->has_out_data || i->has_termios))) {
+		if ((e->kind != TTY_EXTERNAL && e->kind != TTY_MASTER) ||
+		    strlen(e->ext_key) >= TTY_KEY_MAX || parse_tty_key(e->ext_key, &r, &d) < 0 ||
+		    (i && (i->has_in_data || i->has_out_data)) ||
+		    (i && e->kind == TTY_EXTERNAL && i->has_termios) ||
+		    (i && e->kind == TTY_MASTER && (i->has_sid || i->has_pgrp))) {
 			pr_err("image tty.img: terminal %u has an invalid external key", e->id);
 			return -EINVAL;
 		}
@@ -580,6 +678,41 @@ static int tty_key_op(const struct file_obj *f, char *buf, size_t len)
 	return 1;
 }
 
+/*
+ * A new master for one held outside at dump: the saved termios and window
+ * size of the pair (set through the master, they are its slave's), packet
+ * mode and file flags. The caller's file is shared, flags included.
+ */
+static int inherit_master(int fd, TtyFileEntry *e, int index)
+{
+	TtyInfoEntry *info = e->info;
+
+	pr_info("%s: pty master %d (was %d) from the caller", e->ext_key, index, e->index);
+	if (info && info->has_termios &&
+	    tcsetattr(fd, TCSANOW, (struct termios *)info->termios.data) < 0) {
+		pr_perror("%s: pty %d: cannot set its termios", e->ext_key, index);
+		return -errno;
+	}
+	if (info && info->has_ws_row) {
+		struct winsize ws = { .ws_row = info->ws_row, .ws_col = info->ws_col,
+				      .ws_xpixel = info->ws_xpixel, .ws_ypixel = info->ws_ypixel };
+
+		if (ioctl(fd, TIOCSWINSZ, &ws) < 0) {
+			pr_perror("%s: pty %d: cannot set its window size", e->ext_key, index);
+			return -errno;
+		}
+	}
+	if (info && info->has_packet_mode && ioctl(fd, TIOCPKT, &(int){ !!info->packet_mode }) < 0) {
+		pr_perror("%s: pty %d: cannot set packet mode", e->ext_key, index);
+		return -errno;
+	}
+	if (fcntl(fd, F_SETFL, e->flags & (O_APPEND | O_NONBLOCK | O_ASYNC)) < 0) {
+		pr_perror("%s: cannot set file flags 0%o", e->ext_key, e->flags);
+		return -errno;
+	}
+	return 0;
+}
+
 /* The caller's terminal for a declared one: the tasks share it (a dup). */
 static int tty_inherit(struct rst_ctx *ctx, struct file_obj *f, int fd)
 {
@@ -590,6 +723,18 @@ static int tty_inherit(struct rst_ctx *ctx, struct file_obj *f, int fd)
 	if (!isatty(fd)) {
 		pr_err("--inherit-fd fd[%d]:%s: descriptor %d is not a terminal", fd, e->ext_key, fd);
 		return -ENOTTY;
+	}
+	if (e->kind == TTY_MASTER) {
+		int n, ret;
+
+		if (ioctl(fd, TIOCGPTN, &n) < 0) {
+			pr_err("--inherit-fd fd[%d]:%s: descriptor %d is not a pty master, which the images hold there",
+			       fd, e->ext_key, fd);
+			return -ENOTTY;
+		}
+		ret = inherit_master(fd, e, n);
+		if (ret)
+			return ret;
 	}
 	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (nfd < 0) {
@@ -804,7 +949,8 @@ static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
 		struct file_obj *o = &ctx->files[i];
 		TtyFileEntry *oe = o->msg;
 
-		if (o->ops != &tty_fd_ops || oe->kind == TTY_EXTERNAL || oe->index != e->index)
+		if (o->ops != &tty_fd_ops || oe->kind == TTY_EXTERNAL || oe->ext_key ||
+		    oe->index != e->index)
 			continue;
 		if (oe->info) {
 			if (info) {
@@ -854,7 +1000,8 @@ static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
 		TtyFileEntry *oe = o->msg;
 		int fd;
 
-		if (o->ops != &tty_fd_ops || oe->kind == TTY_EXTERNAL || oe->index != e->index)
+		if (o->ops != &tty_fd_ops || oe->kind == TTY_EXTERNAL || oe->ext_key ||
+		    oe->index != e->index)
 			continue;
 		if (oe->kind == TTY_MASTER) {
 			if (master_used)

@@ -72,6 +72,7 @@ static unsigned nr_tree_inos;
 struct peer_check {
 	pid_t pid;
 	int fd;
+	uint64_t ino;
 	uint64_t peer;
 	bool ext_ok;		/* may stay outside: --ext-unix-sk, datagram, named */
 };
@@ -110,6 +111,33 @@ void unix_dump_fini(void)
 	free(taken);
 	taken = NULL;
 	nr_taken = 0;
+}
+
+/* "unix[INO]", the inode in decimal (CRIU's spelling); nothing else. */
+bool unix_ext_key(const char *key, uint64_t *ino)
+{
+	size_t n;
+
+	if (strncmp(key, "unix[", 5))
+		return false;
+	key += 5;
+	n = strspn(key, "0123456789");
+	if (!n || n > 20 || strcmp(key + n, "]"))
+		return false;
+	errno = 0;
+	*ino = strtoull(key, NULL, 10);
+	return !errno && *ino;
+}
+
+/* Did the caller declare socket ino external (--external unix[INO])? */
+static bool unix_declared(const struct crc_dump_opts *o, uint64_t ino)
+{
+	uint64_t v;
+
+	for (unsigned i = 0; i < o->nr_externals; i++)
+		if (o->externals[i] && unix_ext_key(o->externals[i], &v) && v == ino)
+			return true;
+	return false;
 }
 
 static struct usk_diag *usk_find(uint64_t ino)
@@ -875,14 +903,25 @@ static int unix_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		flying = n;
 		flying[nr_flying++] = d->ino;
 	}
-	if (d->peer && !in_tree(d->peer)) {
+	if (d->peer && !in_tree(d->peer) && d->type != SOCK_DGRAM &&
+	    d->state == USK_STATE_ESTABLISHED && unix_declared(ctx->opts, d->ino)) {
+		/*
+		 * Declared external (libvirtd's connection to its controller):
+		 * restored as a connection whose peer is gone; what is queued
+		 * stays readable, then end of file.
+		 */
+		pr_info("pid %d fd %d: unix socket %llu is connected to socket %llu outside the tree; declared external: restored disconnected",
+			p->pid, p->fd, (unsigned long long)d->ino, (unsigned long long)d->peer);
+		e.has_ext_peer_ino = true;
+		e.ext_peer_ino = d->peer;
+	} else if (d->peer && !in_tree(d->peer)) {
 		/* maybe in flight in a queue dumped later: checked at the end */
 		struct peer_check *n = xrealloc_array(checks, nr_checks + 1, sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
 		checks = n;
-		checks[nr_checks++] = (struct peer_check){ p->pid, p->fd, d->peer, false };
+		checks[nr_checks++] = (struct peer_check){ p->pid, p->fd, d->ino, d->peer, false };
 		pd = usk_find(d->peer);
 		if (ctx->opts->ext_unix_sk && d->type == SOCK_DGRAM && pd && pd->name_len &&
 		    (pd->name[0] == '\0' || pd->name[0] == '/')) {
@@ -900,6 +939,8 @@ static int unix_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	if (sk < 0)
 		return sk;
 	fill_entry(&e, d, id);
+	if (e.has_ext_peer_ino)
+		e.peer = 0;
 	e.flags = p->flags;
 	dir[0] = '\0';
 	if (d->name_len && (ret = dump_name(p, d, &e, dir)) < 0)
@@ -914,7 +955,7 @@ static int unix_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		e.has_rcvbuf = true;
 		e.rcvbuf = v;
 	}
-	if (d->type != SOCK_DGRAM || d->peer) {
+	if ((d->type != SOCK_DGRAM || d->peer) && !e.has_ext_peer_ino) {
 		struct ucred uc;
 
 		l = sizeof(uc);
@@ -959,8 +1000,9 @@ int unix_dump_finish(void)
 				checks[i].pid, checks[i].fd, (unsigned long long)checks[i].peer);
 			continue;
 		}
-		pr_err("pid %d fd %d: unix socket is not supported (its peer, socket %llu, is outside the dumped tree; only a named datagram peer may stay outside, with --ext-unix-sk)",
-		       checks[i].pid, checks[i].fd, (unsigned long long)checks[i].peer);
+		pr_err("pid %d fd %d: unix socket %llu is connected to socket %llu outside the dumped tree; declare it with --external unix[%llu] to restore it disconnected (a stream or seqpacket connection), or use --ext-unix-sk for a named datagram peer",
+		       checks[i].pid, checks[i].fd, (unsigned long long)checks[i].ino,
+		       (unsigned long long)checks[i].peer, (unsigned long long)checks[i].ino);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -995,6 +1037,12 @@ static int unix_validate(struct rst_ctx *ctx, struct file_obj *f)
 	if (e->has_ext_peer && (!e->ext_peer.len || e->ext_peer.len > USK_NAME_MAX ||
 				 (e->ext_peer.data[0] != '\0' && e->ext_peer.data[0] != '/'))) {
 		pr_err("image unixsk.img: socket %u: bad name of its outside peer", e->id);
+		return -EINVAL;
+	}
+	if (e->has_ext_peer_ino && (e->peer || e->type == SOCK_DGRAM ||
+				    e->state != USK_STATE_ESTABLISHED || e->has_listener)) {
+		pr_err("image unixsk.img: socket %u: an outside peer only fits a connected stream or seqpacket socket",
+		       e->id);
 		return -EINVAL;
 	}
 	if (usk_rel_name(e) && (!e->name_dir || e->name_dir[0] != '/')) {
@@ -1032,11 +1080,18 @@ struct usk_rst {
 	bool pair;		/* made with socketpair() together with its peer */
 };
 
+struct usk_node {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct usk_set {
 	struct rst_ctx *ctx;
 	struct file_obj **objs;
 	unsigned n;
 	int cwd;
+	struct usk_node *bound;	/* socket files bound by this restore */
+	unsigned nr_bound;
 	struct usk_call *call;	/* shared with the helpers of as_pid() */
 };
 
@@ -1148,6 +1203,71 @@ static socklen_t mkaddr(struct sockaddr_un *sun, const uint8_t *name, size_t len
 
 enum { OP_BIND, OP_CONNECT };
 
+/* A socket file this restore bound (it may be bound again, or replaced). */
+static void remember_name(struct usk_set *s, const char *path)
+{
+	struct stat st;
+	struct usk_node *n;
+
+	if (lstat(path, &st) < 0)
+		return;
+	n = xrealloc_array(s->bound, s->nr_bound + 1, sizeof(*n));
+	if (!n)
+		return;	/* only a later bind over it is refused */
+	s->bound = n;
+	s->bound[s->nr_bound++] = (struct usk_node){ st.st_dev, st.st_ino };
+}
+
+/*
+ * Before binding a path name: a socket file left there by the socket that
+ * was dumped (a killed tree does not unlink it; libvirt leaves NAME.sock
+ * behind when a domain stops) is stale when nobody listens on it: connect()
+ * is refused. It is unlinked. A file that is not a socket, or a socket in
+ * use, is someone else's: the restore fails naming the path.
+ */
+static int clear_name(struct usk_set *s, const UnixSkEntry *e, const struct sockaddr_un *sun,
+		      socklen_t l)
+{
+	const char *path = sun->sun_path;
+	_cleanup_close_ int probe = -1;
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		pr_err("unix socket %u: cannot bind to %s: a file that is not a socket is there",
+		       e->id, path);
+		return -EADDRINUSE;
+	}
+	for (unsigned i = 0; i < s->nr_bound; i++)
+		if (s->bound[i].dev == st.st_dev && s->bound[i].ino == st.st_ino)
+			goto stale;	/* ours, from this restore */
+	probe = socket(AF_UNIX, e->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (probe < 0) {
+		pr_perror("unix socket %u: cannot create a socket to probe %s", e->id, path);
+		return -errno;
+	}
+	if (connect(probe, (const void *)sun, l) == 0 || errno == EAGAIN || errno == EINPROGRESS ||
+	    errno == EPROTOTYPE) {
+		pr_err("unix socket %u: cannot bind to %s: another socket is bound there and in use (connect() %s)",
+		       e->id, path, errno == EPROTOTYPE ? "finds a socket of another type" : "is accepted");
+		return -EADDRINUSE;
+	}
+	if (errno != ECONNREFUSED) {
+		pr_perror("unix socket %u: cannot bind to %s: probing the socket file there failed",
+			  e->id, path);
+		return -errno;
+	}
+	pr_info("unix socket %u: %s is a stale socket file (connect() is refused); removed before bind",
+		e->id, path);
+stale:
+	if (unlink(path) < 0 && errno != ENOENT) {
+		pr_perror("unix socket %u: cannot remove the socket file %s", e->id, path);
+		return -errno;
+	}
+	return 0;
+}
+
 /* bind or connect fd to e's name, in its directory for a relative one. */
 static int name_op_as(struct usk_set *s, int op, int fd, const UnixSkEntry *e, uint32_t pid)
 {
@@ -1160,14 +1280,14 @@ static int name_op_as(struct usk_set *s, int op, int fd, const UnixSkEntry *e, u
 		return -errno;
 	}
 	if (op == OP_BIND && usk_path_name(e)) {
-		struct stat st;
-
-		/* the file left behind by the socket that was dumped */
-		if (lstat(sun.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(sun.sun_path);
+		ret = clear_name(s, e, &sun, l);
+		if (ret < 0)
+			goto out;
 	}
 	if (op == OP_BIND) {
 		ret = bind(fd, (void *)&sun, l) < 0 ? -errno : 0;
+		if (!ret && usk_path_name(e))
+			remember_name(s, sun.sun_path);
 	} else {
 		s->call->op = CALL_CONNECT;
 		s->call->fd = fd;
@@ -1186,6 +1306,7 @@ static int name_op_as(struct usk_set *s, int op, int fd, const UnixSkEntry *e, u
 		    lchown(sun.sun_path, e->node_uid, e->node_gid) < 0)
 			pr_warn("unix socket %u: cannot set the mode and owner of its file", e->id);
 	}
+out:
 	if (usk_rel_name(e) && fchdir(s->cwd) < 0 && !ret)
 		ret = -errno;
 	return ret;
@@ -1297,9 +1418,13 @@ static int create_one(struct usk_set *s, struct file_obj *f)
 	} else if (e->state == USK_STATE_ESTABLISHED && e->type != SOCK_DGRAM && !pf &&
 		   !pending_client(s, f)) {
 		/*
-		 * Connected once, its peer is gone: a connection whose other end
-		 * goes at the end; through the listener if it was accepted.
+		 * Connected once, its peer is gone (or was outside the tree and
+		 * declared external): a connection whose other end goes at the
+		 * end; through the listener if it was accepted.
 		 */
+		if (e->has_ext_peer_ino)
+			pr_info("unix socket %u: its peer, socket %llu, was outside the tree: restored disconnected",
+				e->id, (unsigned long long)e->ext_peer_ino);
 		if (e->has_name && e->name.len) {
 			R(f)->accepted = true;
 			return 0;
@@ -1759,6 +1884,7 @@ out:
 	}
 	if (s.call)
 		munmap(s.call, sizeof(*s.call));
+	free(s.bound);
 	free(s.objs);
 	return ret;
 }

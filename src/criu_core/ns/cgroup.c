@@ -289,6 +289,37 @@ static int save_dirs(CgroupEntry *e, unsigned h, const char *mnt, const char *re
 	return ret;
 }
 
+/*
+ * Hierarchies not mounted where lxc-cr runs (libvirtd's namespace has no
+ * cgroup2) in which the root sits at the top: nothing of them to save or to
+ * restore, so they are left out of the image. Any task below their top is
+ * refused (save_task).
+ */
+static char **unseen;
+static unsigned nr_unseen;
+
+static void unseen_free(void)
+{
+	for (unsigned i = 0; i < nr_unseen; i++)
+		free(unseen[i]);
+	free(unseen);
+	unseen = NULL;
+	nr_unseen = 0;
+}
+
+static const char *hier_name(const char *ctrl)
+{
+	return *ctrl ? ctrl : "cgroup2";
+}
+
+static bool is_unseen(const char *ctrl)
+{
+	for (unsigned i = 0; i < nr_unseen; i++)
+		if (!strcmp(unseen[i], ctrl))
+			return true;
+	return false;
+}
+
 static int save_hiers(struct dump_ctx *ctx, CgroupEntry *e)
 {
 	struct cg_line *l = NULL;
@@ -306,8 +337,22 @@ static int save_hiers(struct dump_ctx *ctx, CgroupEntry *e)
 	}
 	for (unsigned i = 0; !ret && i < n; i++) {
 		_cleanup_free_ char *mnt = hier_mount(l[i].ctrl), *dir = NULL;
-		CgroupHier *h = xzalloc(sizeof(*h));
+		CgroupHier *h;
 
+		if (!mnt && !strcmp(l[i].path, "/")) {
+			char **u = xrealloc_array(unseen, nr_unseen + 1, sizeof(*u));
+
+			if (!u) {
+				ret = -ENOMEM;
+				break;
+			}
+			unseen = u;
+			unseen[nr_unseen++] = TAKE_PTR(l[i].ctrl);
+			pr_info("cgroup hierarchy '%s' is not mounted where lxc-cr runs and pid %d is at its root: left out",
+				hier_name(unseen[nr_unseen - 1]), ctx->items[0]->pid);
+			continue;
+		}
+		h = xzalloc(sizeof(*h));
 		if (!h) {
 			ret = -ENOMEM;
 			break;
@@ -318,8 +363,8 @@ static int save_hiers(struct dump_ctx *ctx, CgroupEntry *e)
 		h->root = l[i].path;
 		l[i].ctrl = l[i].path = NULL;
 		if (!mnt) {
-			pr_err("pid %d: its cgroup hierarchy '%s' is not mounted where lxc-cr runs; not supported",
-			       ctx->items[0]->pid, h->controllers);
+			pr_err("pid %d: is in cgroup %s of hierarchy '%s', which is not mounted where lxc-cr runs; not supported",
+			       ctx->items[0]->pid, h->root, hier_name(h->controllers));
 			ret = -ENOTSUP;
 			break;
 		}
@@ -360,14 +405,28 @@ static int save_task(struct dump_ctx *ctx, CgroupEntry *e, struct pstree_item *i
 	if (!t->paths)
 		return -ENOMEM;
 	t->n_paths = e->n_hiers;
-	for (unsigned th = 0; th < it->nr_threads; th++) {
+	for (unsigned th = 0, seen; th < it->nr_threads; th++) {
 		snprintf(rel, sizeof(rel), "%d/task/%d", it->pid, it->threads[th]);
 		if ((ret = read_cg_lines(rel, &l, &n)))
 			return ret;
-		ret = n == e->n_hiers ? 0 : -ENOTSUP;
+		seen = 0;
+		ret = 0;
 		for (unsigned k = 0; !ret && k < n; k++) {
 			unsigned h;
 
+			if (is_unseen(l[k].ctrl)) {
+				if (strcmp(l[k].path, "/")) {
+					pr_err("pid %d: is in cgroup %s of hierarchy '%s', which is not mounted where lxc-cr runs; not supported",
+					       it->pid, l[k].path, hier_name(l[k].ctrl));
+					ret = -ENOTSUP;
+					break;
+				}
+				continue;
+			}
+			if (++seen > e->n_hiers) {
+				ret = -ENOTSUP;
+				break;
+			}
 			for (h = 0; h < e->n_hiers; h++)
 				if (!strcmp(e->hiers[h]->controllers, l[k].ctrl))
 					break;
@@ -383,6 +442,8 @@ static int save_task(struct dump_ctx *ctx, CgroupEntry *e, struct pstree_item *i
 			}
 		}
 		lines_free(l, n);
+		if (!ret && seen != e->n_hiers)
+			ret = -ENOTSUP;
 		if (ret == -ENOTSUP && th == 0)
 			pr_err("pid %d: its cgroup hierarchies are not the root's; not supported", it->pid);
 		if (ret)
@@ -419,6 +480,7 @@ int cgroup_dump(struct dump_ctx *ctx)
 	free(e.hiers);
 	free(e.dirs);
 	free(e.tasks);
+	unseen_free();
 	return ret;
 }
 

@@ -281,6 +281,34 @@ static char *tree_path(const struct mi *m, const struct mi_list *ct, unsigned up
 	return xsprintf("%s%.*s", base, (int)n, rest);
 }
 
+/*
+ * A bind of a sysctl directory of a proc that is not the tree's (libvirt
+ * binds /proc/sys/net/ipv4 and ipv6 from the host's proc over the container's
+ * read-only /proc/sys): what /proc/sys shows follows the opener's namespaces,
+ * not the superblock's, so it is bound again from the tree's own proc at the
+ * same path. The path of that source in the tree's view, or NULL.
+ */
+static char *proc_sys_path(const struct mi *m, const struct mi_list *ct, unsigned upto)
+{
+	const struct mi *proc = NULL;
+
+	if (strcmp(m->fstype, "proc") || strncmp(m->root, "/sys/", 5))
+		return NULL;
+	for (unsigned k = 0; k < upto; k++) {
+		const struct mi *o = &ct->m[k];
+
+		if (!o->own || strcmp(o->fstype, "proc") || strcmp(o->root, "/"))
+			continue;
+		if (o->dev == m->dev)
+			return NULL;	/* a bind of the tree's own proc: tree_path() */
+		if (!proc || !strcmp(o->mnt, "/proc"))
+			proc = o;
+	}
+	if (!proc)
+		return NULL;
+	return xsprintf("%s%s", strcmp(proc->mnt, "/") ? proc->mnt : "", m->root);
+}
+
 static int ovl_count(const char *path, void *nr)
 {
 	(void)path;
@@ -300,8 +328,26 @@ static bool inherited(const struct mi *m, const struct mi_list *host)
 	return false;
 }
 
-/* Order l so that every mount comes after its parent (when listed), keeping
- * mountinfo's order otherwise. */
+/* Put l->m[i] into out, then every mount passed over so far (below pos)
+ * because it was waiting for it, in mountinfo's order. */
+static void mi_emit(struct mi_list *l, struct mi *out, unsigned *n, bool *done, unsigned i, unsigned pos)
+{
+	out[(*n)++] = l->m[i];
+	done[i] = true;
+	for (unsigned k = 0; k < pos; k++)
+		if (!done[k] && l->m[k].parent == l->m[i].id && k != i)
+			mi_emit(l, out, n, done, k, pos);
+}
+
+/*
+ * Order l so that every mount comes after its parent (when listed), keeping
+ * mountinfo's order otherwise: a mount listed before its parent (libvirt
+ * moves /dev/pts and /dev into the container's root after mounting them, so
+ * their ids are older than the root's) comes right after the parent, and so
+ * do its own children. Its other children keep their places, after it: binds
+ * of what it holds (/dev/ptmx, /dev/console from /dev/pts) find their source
+ * mounted first.
+ */
 static int mi_sort(struct mi_list *l)
 {
 	struct mi *out = xzalloc(sizeof(*out) * (l->nr + 1));
@@ -313,27 +359,21 @@ static int mi_sort(struct mi_list *l)
 		ret = -ENOMEM;
 		goto out;
 	}
-	while (n < l->nr) {
-		unsigned before = n;
+	for (unsigned i = 0; i < l->nr; i++) {
+		bool ready = true;
 
-		for (unsigned i = 0; i < l->nr; i++) {
-			bool ready = true;
-
-			if (done[i])
-				continue;
-			for (unsigned k = 0; k < l->nr; k++)
-				if (k != i && !done[k] && l->m[k].id == l->m[i].parent)
-					ready = false;
-			if (!ready)
-				continue;
-			done[i] = true;
-			out[n++] = l->m[i];
-		}
-		if (n == before) {
-			pr_err("mountinfo: mounts form a loop; cannot order them");
-			ret = -EINVAL;
-			goto out;
-		}
+		if (done[i])
+			continue;
+		for (unsigned k = 0; k < l->nr; k++)
+			if (k != i && !done[k] && l->m[k].id == l->m[i].parent)
+				ready = false;
+		if (ready)
+			mi_emit(l, out, &n, done, i, i + 1);
+	}
+	if (n != l->nr) {
+		pr_err("mountinfo: mounts form a loop; cannot order them");
+		ret = -EINVAL;
+		goto out;
 	}
 	free(l->m);
 	l->m = out;
@@ -617,8 +657,12 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 				m->mnt, m->fstype);
 			master = 0;
 		}
-		src = host_path(m, &host);
-		if (src) {
+		if ((src = proc_sys_path(m, &ct, i))) {
+			type = "bind";
+			in_tree = true;
+			pr_info("mount %s: %s of a proc that is not the tree's: bound from the tree's own at %s",
+				m->mnt, m->root, src);
+		} else if ((src = host_path(m, &host))) {
 			type = "bind";
 		} else if ((src = tree_path(m, &ct, i))) {
 			type = "bind";
@@ -627,6 +671,13 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 			/* a superblock of the controller's own mounts (mnt_outer.c) */
 			type = "bind";
 			outer = true;
+		} else if (strcmp(m->root, "/") && (!strcmp(type, "proc") || !strcmp(type, "sysfs") ||
+						     !strcmp(type, "tmpfs") || !strcmp(type, "devpts"))) {
+			/* a new mount would show all of it, not this part */
+			pr_err("mount %s: a bind of %s of a %s filesystem (%s, %u:%u) mounted neither where lxc-cr runs nor in the tree; not supported",
+			       m->mnt, m->root, m->fstype, m->source, major(m->dev), minor(m->dev));
+			ret = -ENOTSUP;
+			goto out;
 		} else if (!strcmp(type, "proc") || !strcmp(type, "sysfs") || !strcmp(type, "tmpfs")) {
 			src = xstrdup(m->source);
 			opts = super_opts(m->super, NULL);
@@ -890,7 +941,8 @@ static int mnt_propagation(const NsEntry *e, const MntEntry *m, const char *targ
  * The console's slave is bound on /dev/console from the tree's devpts, but
  * its master is held outside the tree and was not saved: the pty no longer
  * exists. Open the instance's ptmx until it hands out index idx, so that the
- * node exists while it is bound; the masters are closed again right after,
+ * node exists while it is bound; the masters are closed again once the
+ * phase's mounts are made (devpts_release()),
  * leaving /dev/console on a hung-up pty until its owner (a caller that
  * declared the console external) binds a new one.
  */
@@ -1032,11 +1084,28 @@ static int tmpfs_mount_userns(const MntEntry *m, const char *target)
 	return 0;
 }
 
+/*
+ * Masters opened by devpts_hold(), kept until every mount of the phase is
+ * made: libvirt binds the console's pty on /dev/tty1 and /dev/console, and
+ * the second bind must find the node the first one made (one pty, not two
+ * with the same index).
+ */
+static struct {
+	int fd[64];
+	int nr;
+} pty_held;
+
+static void devpts_release(void)
+{
+	while (pty_held.nr > 0)
+		close(pty_held.fd[--pty_held.nr]);
+}
+
 static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 {
 	char target[PATH_MAX], source[PATH_MAX];
 	bool bind = !strcmp(m->fstype, "bind");
-	int held[64], nr_held = 0, tree;
+	int nr_held = 0, tree;
 	_cleanup_free_ char *ovl = NULL;
 	struct stat st;
 	int ret;
@@ -1048,7 +1117,9 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 		return -ENAMETOOLONG;
 	}
 	if (bind && m->src_in_tree && lstat(source, &st) < 0 && errno == ENOENT) {
-		ret = devpts_hold(source, held, ARRAY_SIZE(held), &nr_held);
+		ret = devpts_hold(source, pty_held.fd + pty_held.nr,
+				  ARRAY_SIZE(pty_held.fd) - pty_held.nr, &nr_held);
+		pty_held.nr += nr_held;
 		if (ret) {
 			pr_err("mount %s: its source %s (on the tree's own mounts) is gone and cannot be made again: %s",
 			       m->mountpoint, m->source, strerror(-ret));
@@ -1085,15 +1156,16 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 	}
 	if (!strcmp(m->fstype, "tmpfs") && (ret = tmpfs_fill(ctx, m, target)))
 		goto out;
-	if (m->flags && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | m->flags, NULL) < 0) {
+	/* a bind takes its source's flags: a rw bind from a ro one (the
+	 * container's /proc/sys/net/ipv4 from its ro /proc/sys) is made rw */
+	if ((m->flags || (bind && m->src_in_tree)) &&
+	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | m->flags, NULL) < 0) {
 		ret = -errno;
 		pr_perror("cannot set the flags 0x%x of mount %s", m->flags, target);
 		goto out;
 	}
 	ret = mnt_propagation(ctx->ns, m, target);
 out:
-	while (nr_held > 0)
-		close(held[--nr_held]);
 	return ret;
 }
 
@@ -1178,6 +1250,7 @@ static int mnt_build(struct rst_ctx *ctx)
 			if (mnt_phase(e, i) == MNT_PIVOTED && (ret = mount_one(ctx, e->mnts[i], "")))
 				return ret;
 	}
+	devpts_release();
 	return 0;
 }
 
@@ -1192,10 +1265,13 @@ int mnt_restore_late(struct rst_ctx *ctx)
 	for (size_t i = 0; i < e->n_mnts; i++) {
 		if (!mnt_late(e, i) || e->mnts[i]->is_root)
 			continue;
-		if ((ret = mount_one(ctx, e->mnts[i], "")))
+		if ((ret = mount_one(ctx, e->mnts[i], ""))) {
+			devpts_release();
 			return ret;
+		}
 		nr++;
 	}
+	devpts_release();
 	pr_info("%zu mounts of the tree's own re-created (%u proc/sysfs)", e->n_mnts, nr);
 	return 0;
 }
