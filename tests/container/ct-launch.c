@@ -392,7 +392,7 @@ static int setup_devpts(struct ctl *c)
 {
 	char path[PATH_MAX];
 	struct termios tio;
-	int ptn;
+	int ptn, fd;
 
 	/* libvirt's is nosuid only (virLXCControllerSetupDevPTS) */
 	if (mount("devpts", c->devpts_dir, "devpts", MS_NOSUID | (c->o.libvirt_mounts ? 0 : MS_NOEXEC),

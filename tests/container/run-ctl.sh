@@ -33,6 +33,8 @@
 #     veth, cgroup or state directory behind;
 #   a dump refuses a mount lxc-cr has and the controller lacks over its
 #     state directory, naming it (a second controller, private).
+# CTL_LIBVIRT_MOUNTS=1 (run-ctl-lv.sh): the same with libvirt's exact
+# container mounts instead of ct-launch's own.
 #
 # Usage: run-ctl.sh   (from the build directory, as `make check` runs it)
 # Env: LXC_CR, CT_LAUNCH (default: ct-launch-plain, a copy of ct-launch
@@ -60,6 +62,20 @@ fi
 ct_close_stray_fds
 
 work=$(mktemp -d /tmp/ctl-cr.XXXXXX)
+# CTL_LIBVIRT_MOUNTS=1 (run-ctl-lv.sh): the container gets exactly libvirt's
+# mounts (ct-launch --libvirt-mounts: /dev/pts listed before /dev, /proc/sys
+# binds, /dev/ptmx, /dev/tty1, /dev/console file binds, /proc/meminfo bound
+# from a file of the controller's NAME.dev); else ct-launch's own, with
+# --fake-fuse (/proc/meminfo bound from the controller's NAME.fuse tmpfs)
+if [ -n "${CTL_LIBVIRT_MOUNTS:-}" ]; then
+	mounts_opt=(--libvirt-mounts)
+	meminfo_src=dev/.meminfo
+	meminfo_want="MemTotal:         131072 kB MemFree:          131072 kB "
+else
+	mounts_opt=(--fake-fuse)
+	meminfo_src=fuse/meminfo
+	meminfo_want="MemTotal:         131072 kB MemFree:          100000 kB "
+fi
 name=ctl$$
 mark=ctlmark$$
 bridge=ctlb$$
@@ -117,7 +133,7 @@ fi
 # controller, whose session leader was the double fork's middle process)
 "$launch" --name "$name" --rootfs "$root" --pidfile "$work/init.pid" \
 	--console-log "$work/console.log" --console-in "$work/console.in" \
-	--monitor "$work/ctl.sock" --threads 2 --slave --fake-fuse --veth-host "$veth" --bridge "$bridge" --ip 10.213.11.2/24 \
+	--monitor "$work/ctl.sock" --threads 2 --slave "${mounts_opt[@]}" --veth-host "$veth" --bridge "$bridge" --ip 10.213.11.2/24 \
 	-- /bin/sh /ct-init.sh </dev/null >"$work/launch.log" 2>&1 &
 ctl=$!
 disown "$ctl"	# reaped all the same, without "Killed" when the dump kills it
@@ -157,15 +173,15 @@ sb_check() { # sb_check WHAT
 	a=$(stat -L -c %d "$d.dev" 2>&1); b=$(stat -L -c %d "/proc/$init/root/dev" 2>&1)
 	c=$(stat -L -c %d "$d.devpts" 2>&1); e=$(stat -L -c %d "/proc/$init/root/dev/pts" 2>&1)
 	m1=$(readlink /proc/self/ns/mnt); m2=$(readlink /proc/"$ctl"/ns/mnt); m3=$(readlink /proc/"$init"/ns/mnt)
-	f=$(stat -L -c %d "$d.fuse/meminfo" 2>&1); g=$(stat -L -c %d "/proc/$init/root/proc/meminfo" 2>&1)
+	f=$(stat -L -c %d "$d.$meminfo_src" 2>&1); g=$(stat -L -c %d "/proc/$init/root/proc/meminfo" 2>&1)
 	mi=$(nsenter -t "$init" -m -p cat /proc/meminfo 2>&1 | tr '\n' ' ')
 	if [ "$a" = "$b" ] && [ "$c" = "$e" ] && [ "$a" != "$c" ] && [ -e "$d.devpts/ptmx" ] &&
-	   [ "$f" = "$g" ] && [ "$mi" = "MemTotal:         131072 kB MemFree:          100000 kB " ] &&
+	   [ "$f" = "$g" ] && [ "$mi" = "$meminfo_want" ] &&
 	   [ "$m1" != "$m2" ] && [ "$m2" != "$m3" ] &&
 	   [ "$(stat -f -c %T "$d.dev")" = tmpfs ] && [ "$(stat -f -c %T "$d.devpts")" = devpts ]; then
-		ok "$1: the controller's own mount namespace has $name.dev, $name.devpts and $name.fuse, the container's /dev, /dev/pts and /proc/meminfo (devices $a, $c, $f)"
+		ok "$1: the controller's own mount namespace has $name.dev, $name.devpts (and $name.$meminfo_src), the container's /dev, /dev/pts and /proc/meminfo (devices $a, $c, $f)"
 	else
-		not_ok "$1: the controller's own mount namespace has $name.dev, $name.devpts and $name.fuse, the container's /dev, /dev/pts and /proc/meminfo" \
+		not_ok "$1: the controller's own mount namespace has $name.dev, $name.devpts (and $name.$meminfo_src), the container's /dev, /dev/pts and /proc/meminfo" \
 			"dev $a vs $b, devpts $c vs $e, fuse $f vs $g ($mi); mount ns: ours $m1, controller $m2, init $m3"
 	fi
 }
