@@ -19,9 +19,11 @@
 #     its session on the console; the controller's mount namespace its own
 #     with NAME.dev, NAME.devpts and NAME.fuse (ct-launch --fake-fuse: a
 #     tmpfs, the shape of libvirt's FUSE mount), the same superblocks as the
-#     container's /dev, /dev/pts and /proc/meminfo; its descriptors; a line written into the console
-#     through the restored controller's relay (ct-launch --console-in) runs
-#     in the container's shell and its output comes back (--console-log);
+#     container's /dev, /dev/pts and /proc/meminfo; its descriptors; a line
+#     written into the console through the restored controller's relay
+#     (ct-launch --console-in) runs
+#     in the container's shell and its output comes back (--console-log), and
+#     a line written to the container's /dev/console shows there too;
 #     ct-state's checks PASS; the veth's host end on its bridge; the
 #     controller's threads and its listening monitor socket (ct-launch
 #     --threads, --monitor: libvirt's gmain thread and NAME.sock);
@@ -199,6 +201,19 @@ console_check() { # console_check WHAT TAG
 	fi
 }
 
+# /dev/console inside is the console pty: a line written to it shows in
+# the console log (a bind on a stand-in pty would swallow it or fail).
+devconsole_check() { # devconsole_check WHAT TAG
+	local out
+	out=$(nsenter -t "$init" -m sh -c "echo ctl-devconsole-$2 >/dev/console" 2>&1)
+	if eventually grep -q "ctl-devconsole-$2" "$work/console.log"; then
+		ok "$1: /dev/console inside is the console pty the controller relays"
+	else
+		not_ok "$1: /dev/console inside is the console pty the controller relays" "${out:-written}" \
+			"$(awk '$5 == "/dev/console"' /proc/"$init"/mountinfo)"
+	fi
+}
+
 state_check() { # state_check WHAT
 	local before after line
 	before=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
@@ -273,6 +288,7 @@ checks() { # checks WHAT TAG
 	monitor_check "$1"
 	sb_check "$1"
 	console_check "$1" "$2"
+	devconsole_check "$1" "$2"
 	state_check "$1"
 	net_check "$1"
 }
@@ -281,6 +297,7 @@ view0=$(view)
 sb_check "before any dump"
 prop_check "before any dump"
 console_check "before any dump" 0
+devconsole_check "before any dump" 0
 state_check "before any dump"
 net_check "before any dump"
 if ! grep -q "controller leads no session: yes" <<<"$view0" || ! grep -q "^init sid/pgrp (inside) 1 1$" <<<"$view0"; then

@@ -792,6 +792,11 @@ bool ns_dump_has_ct(void)
 	return dns.ct;
 }
 
+pid_t ns_dump_ct_pid(void)
+{
+	return dns.ct ? dns.root : 0;
+}
+
 bool ns_dump_own(uint32_t flag)
 {
 	return dns.flags & flag;

@@ -27,6 +27,8 @@ int ns_net_socket(int domain, int type, int proto);
 /* Dump: whether the tree's namespaces are those of a container below its
  * root (the tasks above it are in lxc-cr's but for their mount namespace). */
 bool ns_dump_has_ct(void);
+/* Dump: that container root's host PID, 0 without one. */
+pid_t ns_dump_ct_pid(void);
 /* Dump: whether the tree has a namespace of kind flag of its own. */
 bool ns_dump_own(uint32_t flag);
 /* Dump: run fn with this thread in the root's namespace NAME (CLONE_NEW* flag). */

@@ -976,15 +976,11 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = -errno;
 		goto out;
 	}
-	if ((ret = ns_restore_prepare(&ctx)))
+	/* a container below the root: its IPC namespace is kept, the root is
+	 * born in lxc-cr's (ns_ct_hold()) */
+	if ((ret = ns_restore_prepare(&ctx)) || (ret = ns_ct_hold(&ctx)))
 		goto out;
 	if (ctx.ns && ctx.ns->net && (ret = net_restore_prepare(&ctx, ctx.ns->net)))
-		goto out;
-	/* STAGE MNT: the tree's mount namespace, before any of its processes
-	 * (with a container below the root, that of the tasks above it first:
-	 * the container's is a copy of it, sharing its superblocks) */
-	if ((ret = mnt_outer_prepare(&ctx)) || (ret = mnt_restore_prepare(&ctx)) ||
-	    (ret = fault_inject("after-mounts")))
 		goto out;
 	ctx.host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ctx.host_proc < 0) {
@@ -994,14 +990,25 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	}
 	ctx.host_proc = rst_svc_fd(&ctx, ctx.host_proc);
 	files_set_proc(ctx.host_proc);
-	if ((ret = shmem_prepare(&ctx)) || (ret = cgroup_prepare(&ctx)) ||
+	/* STAGE MNT: the tree's mount namespace, before any of its processes.
+	 * With a container below the root, that of the tasks above it first
+	 * (the container's is a copy of it, sharing its superblocks), and the
+	 * objects of those tasks opened there before the container's is built:
+	 * its /dev/console is bound on the console pty they hold, not on a
+	 * stand-in; the container's part is opened by its root (task_main()) */
+	if ((ret = mnt_outer_prepare(&ctx)))
+		goto out;
+	if (ctx.ct && ((ret = shmem_prepare(&ctx)) || (ret = mnt_outer_enter()) ||
+		       (ret = files_open_tasks(&ctx, ctx.ct, false)) || (ret = mnt_outer_leave())))
+		goto out;
+	if ((ret = mnt_restore_prepare(&ctx)) || (ret = fault_inject("after-mounts")))
+		goto out;
+	if ((!ctx.ct && (ret = shmem_prepare(&ctx))) || (ret = cgroup_prepare(&ctx)) ||
 	    (ret = mnt_restore_sources(&ctx)))
 		goto out;
 	if (ctx.ct) {
-		/* the root in lxc-cr's namespaces but for its mount namespace;
-		 * the container's part is opened by its root (task_main()) */
-		if ((ret = ns_ct_hold(&ctx)) || (ret = mnt_outer_enter()) ||
-		    (ret = files_open_tasks(&ctx, ctx.ct, false)))
+		/* the root is born in lxc-cr's namespaces but for its mount namespace */
+		if ((ret = mnt_outer_enter()))
 			goto out;
 	} else if ((ret = net_enter()) || (ret = mnt_enter()) ||
 		   (!files_in_root(&ctx) && (ret = files_open_all(&ctx)))) {
