@@ -83,6 +83,11 @@ echo "== ZDTM suite, each program inside a container (ct-launch: pivoted rootfs,
 	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm-ct.log" | grep -E '^(===.*(FAIL|SKIP)|[0-9]+ passed)'
 count "$logs/zdtm-ct.log"
 
+echo "== ZDTM suite, each program inside a container whose controller roots the tree (virsh save's case)"
+(cd "$top/build" && "$top/tests/zdtm/run.sh" --ctl --lxc-cr "$top/build/src/lxc-cr" \
+	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm-ctl.log" | grep -E '^(===.*(FAIL|SKIP)|[0-9]+ passed)'
+count "$logs/zdtm-ctl.log"
+
 echo "== ZDTM suite, tool built with ASan/UBSan"
 (cd "$top/build-asan" && "$top/tests/zdtm/run.sh" --lxc-cr "$top/build-asan/src/lxc-cr" \
 	--builddir "$top/build/tests/zdtm" --iters 2) 2>&1 | tee "$logs/zdtm-asan.log" | grep -E '^(===|[0-9]+ passed)'
@@ -101,6 +106,15 @@ if (cd "$top/build" && LXC_CR="$top/build-asan/src/lxc-cr" "$top/tests/faults/ru
 else
 	total_fail=$((total_fail + 1))
 	grep -v '^ok' "$logs/faults-asan.log" | tail -n 20
+fi
+
+echo "== a tree rooted at a container's controller, tool built with ASan/UBSan"
+if (cd "$top/build" && LXC_CR="$top/build-asan/src/lxc-cr" "$top/tests/container/run-ctl.sh") >"$logs/ctl-asan.log" 2>&1; then
+	total_pass=$((total_pass + $(grep -c '^ok' "$logs/ctl-asan.log")))
+	echo "$(grep -c '^ok' "$logs/ctl-asan.log") passed"
+else
+	total_fail=$((total_fail + 1))
+	grep -v '^ok' "$logs/ctl-asan.log" | tail -n 20
 fi
 
 echo "== libvirt: Debian's libvirt 9.0.0 with our series, then the end-to-end test against its daemon"

@@ -5,9 +5,11 @@
  *
  *   ct-launch --name N --rootfs DIR [--veth-host NAME --bridge BR
  *             --ip ADDR/PFX --gw ADDR] [--cgroup-parent P]
- *             [--memory-limit BYTES] [--console-log FILE] [--pidfile F]
+ *             [--memory-limit BYTES] [--console-log FILE] [--console-in FIFO]
+ *             [--monitor SOCK] [--threads N] [--pidfile F]
  *             [--userns] [--no-console-stdio] [--no-cgroups]
- *             [--cgroup-mounts] [--libvirt-mounts] -- CMD [ARGS...]
+ *             [--cgroup-mounts] [--libvirt-mounts] [--slave] [--fake-fuse]
+ *             -- CMD [ARGS...]
  *
  * What it builds, in libvirt's order (src/lxc/lxc_controller.c and
  * lxc_container.c):
@@ -31,6 +33,11 @@
  * that holds no descriptor on the console master outside it. With
  * --no-cgroups the container stays in the controller's cgroups (step 4 is
  * skipped): for tests of something else, which restore without a controller.
+ * With --slave the controller's mount namespace is a slave of its
+ * caller's (libvirt's MS_SLAVE | MS_REC), not private. With --fake-fuse it
+ * also mounts a tmpfs on /run/lxc-cr-ct/N/N.fuse holding a file "meminfo"
+ * that init binds on its /proc/meminfo: the shape of libvirt's FUSE mount
+ * (lxc-fuse serving /proc/meminfo), without FUSE.
  * With --cgroup-mounts init also gets libvirt's view of its cgroups: a tmpfs
  * on /sys/fs/cgroup with its cgroup directory of each hierarchy bound there.
  * With --libvirt-mounts init builds exactly the mounts libvirt 9.0.0's
@@ -42,8 +49,12 @@
  * devpts instance's ptmx and console pty. One difference: libvirt binds
  * /proc/meminfo from its controller's FUSE mount; here it is a bind of a
  * regular file of the controller's /dev tmpfs (/dev/.meminfo).
- * Then it relays the console to --console-log, writes init's host PID to
- * --pidfile, kills init on SIGTERM/SIGINT/SIGHUP, reaps it, and removes the
+ * Then it relays the console to --console-log (and what is written into the
+ * FIFO --console-in, which it makes and holds open read-write, back into
+ * the console: libvirt's relay of the host pty), listens on the UNIX socket
+ * --monitor (libvirt's NAME.sock; it accepts nobody), keeps --threads N idle
+ * threads blocked in poll() (libvirt_lxc has its gmain and lxc-fuse ones),
+ * writes init's host PID to --pidfile, kills init on SIGTERM/SIGINT/SIGHUP, reaps it, and removes the
  * veth, the cgroups, the state dirs (and a bridge it created) on the way out.
  * Its mounts live only in its own mount namespace and in init's.
  * Exit status: init's (128+signal if killed; 0 after a requested stop),
@@ -58,6 +69,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -70,6 +82,8 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -97,10 +111,15 @@ struct opts {
 	const char *cg_parent;
 	const char *memory_limit;
 	const char *console_log;
+	const char *console_in;
+	const char *monitor;
+	int threads;
 	const char *pidfile;
 	bool userns;
 	bool no_console_stdio;
 	bool no_cgroups;
+	bool ns_slave;
+	bool fake_fuse;
 	bool cgroup_mounts;
 	bool libvirt_mounts;
 	char **argv;
@@ -120,7 +139,8 @@ struct ctl {
 	char *state_dir;	/* STATE_ROOT/N */
 	char *dev_dir;		/* STATE_ROOT/N/N.dev */
 	char *devpts_dir;	/* STATE_ROOT/N/N.devpts */
-	bool dev_mounted, devpts_mounted;
+	char *fuse_dir;		/* STATE_ROOT/N/N.fuse (--fake-fuse) */
+	bool dev_mounted, devpts_mounted, fuse_mounted;
 	int master;
 	int pty_index;
 	pid_t init_pid;
@@ -372,7 +392,7 @@ static int setup_devpts(struct ctl *c)
 {
 	char path[PATH_MAX];
 	struct termios tio;
-	int ptn;
+	int ptn, fd;
 
 	/* libvirt's is nosuid only (virLXCControllerSetupDevPTS) */
 	if (mount("devpts", c->devpts_dir, "devpts", MS_NOSUID | (c->o.libvirt_mounts ? 0 : MS_NOEXEC),
@@ -381,6 +401,27 @@ static int setup_devpts(struct ctl *c)
 		return -1;
 	}
 	c->devpts_mounted = true;
+
+	if (c->o.fake_fuse) {
+		static const char meminfo[] = "MemTotal:         131072 kB\nMemFree:          100000 kB\n";
+
+		c->fuse_dir = xsprintf("%s/%s.fuse", c->state_dir, c->o.name);
+		if (mkdir(c->fuse_dir, 0755) < 0 ||
+		    mount("fuse-emul", c->fuse_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16k") < 0) {
+			perr("mount tmpfs on %s", c->fuse_dir);
+			return -1;
+		}
+		c->fuse_mounted = true;
+		snprintf(path, sizeof(path), "%s/meminfo", c->fuse_dir);
+		fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+		if (fd < 0 || write_all(fd, meminfo, sizeof(meminfo) - 1) < 0) {
+			perr("write %s", path);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
 
 	snprintf(path, sizeof(path), "%s/ptmx", c->devpts_dir);
 	c->master = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -410,9 +451,13 @@ static void cleanup_dev(struct ctl *c)
 		perr("umount %s", c->devpts_dir);
 	if (c->dev_mounted && umount2(c->dev_dir, MNT_DETACH) < 0)
 		perr("umount %s", c->dev_dir);
-	c->dev_mounted = c->devpts_mounted = false;
+	if (c->fuse_mounted && umount2(c->fuse_dir, MNT_DETACH) < 0)
+		perr("umount %s", c->fuse_dir);
+	c->dev_mounted = c->devpts_mounted = c->fuse_mounted = false;
 	if (!c->state_dir)
 		return;
+	if (c->fuse_dir)
+		rmdir(c->fuse_dir);
 	rmdir(c->devpts_dir);
 	rmdir(c->dev_dir);
 	if (rmdir(c->state_dir) < 0)
@@ -903,6 +948,11 @@ static int child_main(void *arg)
 	child_mount(c, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	child_mount(c, "sysfs", "/sys", "sysfs",
 		    MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	if (c->fuse_dir) {
+		/* lxcContainerMountProcFuse: the controller's file on /proc/meminfo */
+		snprintf(path, sizeof(path), "%s/meminfo", c->fuse_dir);
+		child_mount(c, path, "/proc/meminfo", NULL, MS_BIND, NULL);
+	}
 	if (c->o.cgroup_mounts && !c->o.no_cgroups)
 		child_cgroup_mounts(c);
 	/*
@@ -1058,10 +1108,41 @@ static int write_pidfile(struct ctl *c)
 	return 0;
 }
 
+/* An idle thread of the controller's, as libvirt_lxc's gmain. */
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		poll(NULL, 0, -1);
+	return NULL;
+}
+
+/* libvirt's NAME.sock: listening, nobody accepted (the daemon would). */
+static int listen_monitor(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		err("monitor path %s too long", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 30) < 0) {
+		perr("monitor socket %s", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The controller's event loop: console relay, signals, reaping. */
 static int run_controller(struct ctl *c, int sfd)
 {
-	int logfd = -1, status = 0, code = -1;
+	int logfd = -1, infd = -1, status = 0, code = -1;
 	bool master_hup = false, stopped = false;
 	char buf[8192];
 
@@ -1073,15 +1154,29 @@ static int run_controller(struct ctl *c, int sfd)
 		}
 	}
 
+	if (c->o.console_in) {
+		if (mkfifo(c->o.console_in, 0600) < 0 && errno != EEXIST) {
+			perr("mkfifo %s", c->o.console_in);
+			return -1;
+		}
+		/* read-write: never an EOF when a writer goes */
+		infd = open(c->o.console_in, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (infd < 0) {
+			perr("open %s", c->o.console_in);
+			return -1;
+		}
+	}
+
 	while (code < 0) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = master_hup ? -1 : c->master, .events = POLLIN },
+			{ .fd = infd, .events = POLLIN },
 		};
 		struct signalfd_siginfo si;
 		ssize_t n;
 
-		if (poll(pfd, 2, master_hup ? 200 : -1) < 0) {
+		if (poll(pfd, 3, master_hup ? 200 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			perr("poll");
@@ -1097,6 +1192,11 @@ static int run_controller(struct ctl *c, int sfd)
 			/* EIO: no slave open (yet, or any more). */
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 				master_hup = true;
+		}
+		if (pfd[2].revents & POLLIN) {
+			n = read(infd, buf, sizeof(buf));
+			if (n > 0 && write_all(c->master, buf, n) < 0)
+				perr("write to the console");
 		}
 		if (!(pfd[0].revents & POLLIN))
 			continue;
@@ -1128,6 +1228,8 @@ static int run_controller(struct ctl *c, int sfd)
 	}
 	if (logfd >= 0)
 		close(logfd);
+	if (infd >= 0)
+		close(infd);
 	if (stopped && code == 128 + SIGKILL)
 		return 0;	/* a requested stop is a success */
 	return code < 0 ? 1 : code;
@@ -1138,8 +1240,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s --name N --rootfs DIR [--veth-host NAME --bridge BR\n"
 		"       --ip ADDR/PFX --gw ADDR] [--cgroup-parent P] [--memory-limit BYTES]\n"
-		"       [--console-log FILE] [--pidfile F] [--userns] [--no-console-stdio]\n"
-		"       [--no-cgroups] [--cgroup-mounts] [--libvirt-mounts]\n"
+		"       [--console-log FILE] [--console-in FIFO] [--monitor SOCK]\n"
+		"       [--threads N] [--pidfile F] [--userns] [--no-console-stdio]\n"
+		"       [--no-cgroups] [--cgroup-mounts] [--libvirt-mounts] [--slave]\n"
+		"       [--fake-fuse]\n"
 		"       -- CMD [ARGS...]\n",
 		prog);
 }
@@ -1157,9 +1261,14 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "memory-limit", required_argument, NULL, 'm' },
 		{ "console-log", required_argument, NULL, 'l' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "console-in", required_argument, NULL, 'I' },
+		{ "monitor", required_argument, NULL, 'M' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ "userns", no_argument, NULL, 'U' },
 		{ "no-console-stdio", no_argument, NULL, 'N' },
 		{ "no-cgroups", no_argument, NULL, 'C' },
+		{ "slave", no_argument, NULL, 'S' },
+		{ "fake-fuse", no_argument, NULL, 'F' },
 		{ "cgroup-mounts", no_argument, NULL, 'G' },
 		{ "libvirt-mounts", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1181,9 +1290,14 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'm': o->memory_limit = optarg; break;
 		case 'l': o->console_log = optarg; break;
 		case 'p': o->pidfile = optarg; break;
+		case 'I': o->console_in = optarg; break;
+		case 'M': o->monitor = optarg; break;
+		case 'T': o->threads = atoi(optarg); break;
 		case 'U': o->userns = true; break;
 		case 'N': o->no_console_stdio = true; break;
 		case 'C': o->no_cgroups = true; break;
+		case 'S': o->ns_slave = true; break;
+		case 'F': o->fake_fuse = true; break;
 		case 'G': o->cgroup_mounts = true; break;
 		case 'L': o->libvirt_mounts = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -1218,7 +1332,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct ctl c = { .master = -1, .go_pipe = { -1, -1 }, .err_pipe = { -1, -1 } };
-	int sfd, ret = 1;
+	int sfd, ret = 1, mon = -1;
 	sigset_t mask;
 
 	if (parse_opts(&c.o, argc, argv) < 0)
@@ -1239,8 +1353,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* virLXCControllerSetupPrivateNS */
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	/* virLXCControllerSetupPrivateNS (libvirt makes it a slave: --slave) */
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | (c.o.ns_slave ? MS_SLAVE : MS_PRIVATE), NULL) < 0) {
 		perr("private mount namespace");
 		return 1;
 	}
@@ -1257,8 +1372,22 @@ int main(int argc, char **argv)
 		goto out_kill;
 	if (write_pidfile(&c) < 0)
 		goto out_kill;
+	if (c.o.monitor && (mon = listen_monitor(c.o.monitor)) < 0)
+		goto out_kill;
+	for (int i = 0; i < c.o.threads; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, idle_thread, NULL)) {
+			err("cannot create thread %d", i);
+			goto out_kill;
+		}
+	}
 
 	ret = run_controller(&c, sfd);
+	if (mon >= 0) {
+		close(mon);
+		unlink(c.o.monitor);
+	}
 	if (c.o.pidfile)
 		unlink(c.o.pidfile);
 	goto out_net;
@@ -1279,6 +1408,7 @@ out_dev:
 	free(c.cg_rel);
 	free(c.dev_dir);
 	free(c.devpts_dir);
+	free(c.fuse_dir);
 	free(c.state_dir);
 	return ret;
 }

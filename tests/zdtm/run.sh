@@ -5,7 +5,7 @@
 # N times with lxc-cr, then ask it (SIGTERM) to verify its own state.
 #
 # Usage: run.sh [--lxc-cr PATH] [--builddir DIR] [--iters N] [--keep] [--tap]
-#               [--no-cr] [--strict] [--ns] [--ns-mnt] [--ns-net] [--ct] [TEST...]
+#               [--no-cr] [--strict] [--ns] [--ns-mnt] [--ns-net] [--ct] [--ctl] [TEST...]
 # --strict: tests in known-gaps.list count as failures.
 # --ns: each test tree's root is the init of new PID, UTS and IPC namespaces
 #   (ZDTM_NEWNS=1); a restored root has a new host PID, which the harness follows.
@@ -14,6 +14,9 @@
 # --ct: each test runs inside a ct-launch container (pivoted busybox rootfs
 #   holding the test programs, tmpfs /dev, devpts, ro /sys; a shell as init);
 #   the container is dumped by its init's PID.
+# --ctl: as --ct, but the tree is rooted at the container's controller
+#   (ct-launch-plain, in its own mount namespace, init's parent), dumped and
+#   restored with --shell-job, as virsh save needs it.
 # Tests default to every name in tests.list without "flags: noauto".
 # A test's NAME.desc may say "opts: ..." (extra dump and restore options),
 # "flags: noauto", and "wrap: PROG ARGS": then PROG (in the build dir) wraps
@@ -27,7 +30,7 @@ srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 self="$srcdir/$(basename "${BASH_SOURCE[0]}")"
 
 usage() {
-	sed -n '6,14s/^# \{0,1\}//p' "$self" >&2
+	sed -n '6,19s/^# \{0,1\}//p' "$self" >&2
 	exit 2
 }
 
@@ -40,6 +43,7 @@ nocr=0
 strict=0
 ns=0
 ct=0
+ctlroot=0
 tests=()
 orig_args=("$@")
 
@@ -59,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--ns-mnt) ns=2; shift ;;
 	--ns-net) ns=3; shift ;;
 	--ct) ct=1; shift ;;
+	--ctl) ct=1; ctlroot=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; tests+=("$@"); break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -67,6 +72,9 @@ while [ $# -gt 0 ]; do
 done
 
 [ "$ns" != 0 ] && export ZDTM_NEWNS=$ns
+# --ctl: the controller leads no session (run.sh's session)
+ctl_opts=
+[ "$ctlroot" = 1 ] && ctl_opts=--shell-job
 
 case "$iters" in ''|*[!0-9]*) echo "run.sh: --iters needs a number" >&2; exit 2 ;; esac
 
@@ -261,17 +269,26 @@ ct_start() { # name wd
 	"$ct_launch" --name "zc$$-$idx" --rootfs "$ctroot" --no-console-stdio --no-cgroups \
 		--pidfile "$wd/init.pid" -- /bin/sh "$in/init.sh" </dev/null >"$wd/ct-launch.out" 2>&1 &
 	ctl=$!
+	# --ctl: the dump kills it; reaped all the same, without a "Killed" line
+	[ "$ctlroot" = 1 ] && disown "$ctl"
 	if ! wait_file "$wd/launcher.rc" 20; then
 		show_tail "ct-launch" "$wd/ct-launch.out"
 		return 1
 	fi
 	pid=$(cat "$wd/init.pid" 2>/dev/null)
+	# --ctl: the tree's root is the controller, init's parent
+	[ "$ctlroot" = 1 ] && [ -n "$pid" ] && pid=$ctl
 	return "$(cat "$wd/launcher.rc")"
 }
 
 # --ct: stop what is left of the container (the test's tree dies with init).
 ct_stop() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null && wait_gone "$pid" 5
+	if [ "$ctlroot" = 1 ]; then
+		# the controller kills init, reaps it and cleans up
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait_gone "$pid" 10
+	else
+		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null && wait_gone "$pid" 5
+	fi
 	[ -n "$ctl" ] && wait "$ctl" 2>/dev/null
 	ctl=
 }
@@ -363,7 +380,7 @@ run_one() {
 		for ((i = 1; i <= iters; i++)); do
 			img=$wd/dump.$i
 			mkdir -p "$img"
-			(cd "$wd" && timeout 120 "${w_dump[@]}" "$lxc_cr" dump -t "$pid" -D "$img" -o dump.log -v4 $opts) \
+			(cd "$wd" && timeout 120 "${w_dump[@]}" "$lxc_cr" dump -t "$pid" -D "$img" -o dump.log -v4 $opts $ctl_opts) \
 				>"$wd/dump.$i.cmd.out" 2>&1
 			rc=$?
 			if [ $rc -ne 0 ]; then
@@ -384,7 +401,7 @@ run_one() {
 			[ -n "$ctl" ] && { wait "$ctl" 2>/dev/null; ctl=; }
 			rm -f "$wd/rpid"
 			(cd "$wd" && timeout 120 "${w_restore[@]}" "$lxc_cr" restore -D "$img" -d --pidfile "$wd/rpid" \
-				-o restore.log -v4 $opts) >"$wd/restore.$i.cmd.out" 2>&1
+				-o restore.log -v4 $opts $ctl_opts) >"$wd/restore.$i.cmd.out" 2>&1
 			rc=$?
 			if [ $rc -ne 0 ]; then
 				r_reason="restore #$i exited $rc"
@@ -476,6 +493,8 @@ done
 # with their libraries, and a directory per test under /zdtm/wd.
 if [ "$ct" = 1 ]; then
 	ct_launch=$builddir/../container/ct-launch
+	# checkpointed itself: never a sanitizer build's
+	[ "$ctlroot" = 1 ] && ct_launch=$builddir/../container/ct-launch-plain
 	if [ ! -x "$ct_launch" ] || [ ! -x /bin/busybox ]; then
 		echo "run.sh: --ct needs $ct_launch (make check TESTS=) and /bin/busybox (busybox-static)" >&2
 		exit 2

@@ -550,7 +550,62 @@ static int need_reg(struct rst_ctx *ctx, uint32_t id, const char *what, pid_t pi
 	return file_open_obj(ctx, f);
 }
 
+/* Whether item is sub or below it. */
+static bool in_subtree(const struct pstree_item *item, const struct pstree_item *sub)
+{
+	for (; item; item = item->parent)
+		if (item == sub)
+			return true;
+	return false;
+}
+
+/* the part of the tree files_open_tasks() is opening, if it opens a part */
+static struct {
+	const struct pstree_item *sub;
+	bool inside;
+} part;
+
 int files_open_all(struct rst_ctx *ctx)
+{
+	return files_open_tasks(ctx, NULL, false);
+}
+
+int files_obj_in_part(struct rst_ctx *ctx, const struct file_obj *f)
+{
+	bool other = false;
+
+	if (!part.sub)
+		return 1;
+	for (unsigned i = 0; i < ctx->nr_items; i++) {
+		ProcessCore *pc = ctx->items[i]->rcore;
+
+		if (!pc)
+			continue;
+		for (size_t j = 0; j < pc->n_fds; j++) {
+			if (pc->fds[j]->type != f->ops->type || pc->fds[j]->id != f->id)
+				continue;
+			if (in_subtree(ctx->items[i], part.sub) == part.inside)
+				return 1;
+			other = true;
+		}
+	}
+	return other ? 0 : -1;
+}
+
+static int open_tasks(struct rst_ctx *ctx, const struct pstree_item *sub, bool inside);
+
+int files_open_tasks(struct rst_ctx *ctx, const struct pstree_item *sub, bool inside)
+{
+	int ret;
+
+	part.sub = sub;
+	part.inside = inside;
+	ret = open_tasks(ctx, sub, inside);
+	part.sub = NULL;
+	return ret;
+}
+
+static int open_tasks(struct rst_ctx *ctx, const struct pstree_item *sub, bool inside)
 {
 	int ret;
 
@@ -558,7 +613,7 @@ int files_open_all(struct rst_ctx *ctx)
 		struct pstree_item *item = ctx->items[i];
 		ProcessCore *pc = item->rcore;
 
-		if (!pc)
+		if (!pc || (sub && in_subtree(item, sub) != inside))
 			continue;
 		for (size_t j = 0; j < pc->n_fds; j++) {
 			FdEntry *fe = pc->fds[j];

@@ -153,6 +153,14 @@ int file_set_flags(int fd, uint32_t flags);
 int memfd_shmem_fd(struct rst_ctx *ctx, uint64_t shmid);
 /* Open every object the tree needs, then lift them above all target fd numbers. */
 int files_open_all(struct rst_ctx *ctx);
+/* The same for the tasks of subtree sub (inside) or the others (a tree with
+ * its container below the root: each part opens its own in its namespaces;
+ * an object of both is opened by the first, the part above). */
+int files_open_tasks(struct rst_ctx *ctx, const struct pstree_item *sub, bool inside);
+/* While files_open_tasks() opens a part: 1 if a task of that part has object
+ * f (always without a part), 0 if only tasks of the other, -1 if none. Kinds
+ * that build all their objects together build those of the part. */
+int files_obj_in_part(struct rst_ctx *ctx, const struct file_obj *f);
 /* In a task: put its descriptors at their numbers. */
 int files_restore_task(struct rst_ctx *ctx, struct pstree_item *item);
 void files_free(struct rst_ctx *ctx);

@@ -475,16 +475,29 @@ static int dump_declared(struct dump_ctx *ctx, struct fd_parms *p, TtyFileEntry 
 }
 
 /* The devpts the tree's /dev/ptmx opens: the one on /dev/pts of its root. */
-static int tree_devpts(struct dump_ctx *ctx, dev_t *dev)
+static int devpts_of(pid_t pid, dev_t *dev)
 {
 	char path[64];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/root/dev/pts", ctx->items[0]->pid);
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/pts", pid);
 	if (stat(path, &st) < 0)
 		return -errno;
 	*dev = st.st_dev;
 	return 0;
+}
+
+/* The tree's devpts (its root's /dev/pts, in *dev), or -errno; with a
+ * container below the root, dev is the tree's when it is the container's
+ * /dev/pts too (a controller's NAME.devpts). */
+static int tree_devpts(struct dump_ctx *ctx, dev_t dev, dev_t *own)
+{
+	dev_t ct = 0;
+	int ret = devpts_of(ctx->items[0]->pid, own);
+
+	if (!ret && dev != *own && ns_dump_ct_pid() && !devpts_of(ns_dump_ct_pid(), &ct) && ct == dev)
+		*own = ct;
+	return ret;
 }
 
 /*
@@ -497,6 +510,56 @@ static int tree_devpts(struct dump_ctx *ctx, dev_t *dev)
  * restore the caller hands in a new master (--inherit-fd) that gets them.
  * Undeclared, such a master is refused. 1: recorded; 0: an ordinary pair.
  */
+/*
+ * Whether a process outside the tree has the slave (rdev on devpts dev)
+ * open: its pid, 0 if none. For the container's own devpts, whose slave no
+ * process of the tree may hold (ct-launch --no-console-stdio leaves the
+ * console only bound on /dev/console): unlocked and never opened is not
+ * "outside" when nobody has it.
+ */
+static pid_t slave_holder(struct dump_ctx *ctx, dev_t rdev, dev_t dev)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	if (!proc)
+		return -errno;
+	while (!found && (de = readdir(proc))) {
+		char path[64];
+		pid_t pid = atoi(de->d_name);
+		struct dirent *fe;
+		bool in_tree = false;
+		DIR *fds;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		for (unsigned i = 0; i < ctx->nr_items && !in_tree; i++)
+			in_tree = ctx->items[i]->pid == pid;
+		if (in_tree)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while ((fe = readdir(fds))) {
+			char fp[64 + 256];
+			struct stat st;
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(fp, sizeof(fp), "%s/%s", path, fe->d_name);
+			if (stat(fp, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == rdev && st.st_dev == dev) {
+				found = pid;
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
 static int master_outside(struct dump_ctx *ctx, struct fd_parms *p, int mfd, int index,
 			  TtyFileEntry *e)
 {
@@ -522,13 +585,25 @@ static int master_outside(struct dump_ctx *ctx, struct fd_parms *p, int mfd, int
 	if (!tty_declared(ctx->opts, st.st_rdev, st.st_dev)) {
 		bool locked = ioctl(mfd, TIOCGPTLCK, &v) == 0 && v;
 
-		if (!tree_devpts(ctx, &own) && own != st.st_dev) {
+		if (!tree_devpts(ctx, st.st_dev, &own) && own != st.st_dev) {
 			pr_err("pid %d fd %d: pty master %d (%s) belongs to a devpts (dev %llx) that is not the tree's (its /dev/pts is dev %llx); declare it with --external %s and hand a new master in at restore",
 			       p->pid, p->fd, index, p->link, (unsigned long long)st.st_dev,
 			       (unsigned long long)own, key);
 			return -ENOTSUP;
 		}
 		poll(&pfd, 1, 0);
+		/* the container's devpts below a controller: refused only when held */
+		if (!locked && !(pfd.revents & POLLHUP) && ns_dump_ct_pid() && own == st.st_dev &&
+		    !devpts_of(ctx->items[0]->pid, &own) && own != st.st_dev) {
+			pid_t h = slave_holder(ctx, st.st_rdev, st.st_dev);
+
+			if (h > 0) {
+				pr_err("pid %d fd %d: the slave of pty master %d is open by pid %d, outside the tree; declare it with --external %s and hand a new master in at restore",
+				       p->pid, p->fd, index, h, key);
+				return -ENOTSUP;
+			}
+			return 0;
+		}
 		if (!locked && !(pfd.revents & POLLHUP)) {
 			pr_err("pid %d fd %d: the slave of pty master %d is open outside the tree (or unlocked and never opened); declare it with --external %s and hand a new master in at restore",
 			       p->pid, p->fd, index, key);
@@ -880,6 +955,45 @@ static int pair_setup(struct rst_ctx *ctx, int mfd, int sfd, TtyInfoEntry *info,
 	return 0;
 }
 
+/*
+ * A tree with its container below the root: the console's pair is made by
+ * the part above (the controller holds its master, from NAME.devpts/ptmx),
+ * while the container's init holds the slave as /dev/pts/N. A slave file is
+ * then opened by its saved path where that path names this very pty (same
+ * device and devpts instance), so that it is that path again; elsewhere it
+ * is left (-ENOENT) to the part of the tree that sees it.
+ */
+static int slave_by_path(const TtyFileEntry *oe, int sfd)
+{
+	struct stat a, b;
+	int fd;
+
+	if (!oe->path || oe->path[0] != '/' || stat(oe->path, &a) < 0 || fstat(sfd, &b) < 0 ||
+	    !S_ISCHR(a.st_mode) || a.st_rdev != b.st_rdev || a.st_dev != b.st_dev)
+		return -ENOENT;
+	fd = open(oe->path, (oe->flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &a) < 0 || a.st_rdev != b.st_rdev || a.st_dev != b.st_dev) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+/* The pair of pty index made already (by the part of the tree above). */
+static struct tty_pair *pair_made(struct rst_ctx *ctx, int index)
+{
+	for (unsigned i = 0; i < ctx->nr_files; i++) {
+		struct file_obj *o = &ctx->files[i];
+
+		if (o->ops == &tty_fd_ops && o->priv && ((TtyFileEntry *)o->msg)->kind != TTY_EXTERNAL &&
+		    ((TtyFileEntry *)o->msg)->index == index)
+			return o->priv;
+	}
+	return NULL;
+}
+
 static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
 {
 	TtyFileEntry *e = f->msg;
@@ -891,6 +1005,21 @@ static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
 	int sfd, ret = 0;
 	bool master_used = false;
 
+	if (ctx->ct && e->kind == TTY_SLAVE && (pair = pair_made(ctx, e->index))) {
+		int fd = slave_by_path(e, pair->slave);
+
+		if (fd < 0) {
+			pr_err("pty %d: its slave %s is not that pty where it is opened: %s", e->index,
+			       e->path ?: "(no path)", strerror(-fd));
+			return fd;
+		}
+		if ((ret = set_flags(fd, e->flags))) {
+			close(fd);
+			return ret;
+		}
+		f->fd = rst_svc_fd(ctx, fd);
+		return f->fd < 0 ? f->fd : 0;
+	}
 	for (unsigned i = 0; i < ctx->nr_files; i++) {
 		struct file_obj *o = &ctx->files[i];
 		TtyFileEntry *oe = o->msg;
@@ -906,8 +1035,11 @@ static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
 			info = oe->info;
 			holder = o;
 		}
-		if (oe->kind == TTY_MASTER && oe->path && !strcmp(oe->path, "/dev/pts/ptmx"))
-			ptmx = "/dev/pts/ptmx";
+		/* the instance the master came from: /dev/pts/ptmx, or the ptmx
+		 * of another devpts (a controller's NAME.devpts/ptmx) */
+		if (oe->kind == TTY_MASTER && oe->path && strlen(oe->path) > 5 &&
+		    !strcmp(oe->path + strlen(oe->path) - 5, "/ptmx") && oe->path[0] == '/')
+			ptmx = oe->path;
 	}
 	if (!info) {
 		pr_err("image tty.img: pty %d has no saved state", e->index);
@@ -951,6 +1083,14 @@ static int pty_open(struct rst_ctx *ctx, struct file_obj *f)
 				pr_warn("pty %d: two open files on its master; they become one", e->index);
 			master_used = true;
 			fd = fcntl(mfd, F_DUPFD_CLOEXEC, 0);
+		} else if (ctx->ct) {
+			fd = slave_by_path(oe, sfd);
+			if (fd == -ENOENT)
+				continue;	/* opened by the part that sees it */
+			if (fd < 0) {
+				errno = -fd;
+				fd = -1;
+			}
 		} else {
 			fd = open_slave(mfd, oe->flags);
 		}

@@ -208,7 +208,7 @@ static int usk_parse_one(struct nlmsghdr *h)
 	return 0;
 }
 
-static int usk_collect_diag(void)
+static int usk_collect_diag(bool outer)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -220,7 +220,10 @@ static int usk_collect_diag(void)
 		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER |
 				     UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN },
 	};
-	_cleanup_close_ int nl = ns_net_socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	/* the tree's network namespace; with a container below the root, also
+	 * lxc-cr's, where the tasks above it are (outer) */
+	_cleanup_close_ int nl = outer ? socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
+				       : ns_net_socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	static char buf[32768];
 	int ret;
 
@@ -312,7 +315,8 @@ static bool unix_match(const struct fd_parms *p)
 	if (!S_ISSOCK(p->st.st_mode))
 		return false;
 	if (!usk_state)
-		usk_state = usk_collect_diag() ?: 1;
+		usk_state = usk_collect_diag(false) ?:
+			    (ns_dump_has_ct() && ns_dump_own(CLONE_NEWNET) ? usk_collect_diag(true) : 0) ?: 1;
 	if (usk_state < 0)
 		return false;
 	if (sscanf(p->link, "socket:[%lu]", &ino) != 1)
@@ -1669,7 +1673,7 @@ static int unix_open_all(struct rst_ctx *ctx)
 	for (unsigned i = 0; i < ctx->nr_files; i++) {
 		struct file_obj *f = &ctx->files[i];
 
-		if (f->ops != &unix_fd_ops)
+		if (f->ops != &unix_fd_ops || f->fd >= 0 || files_obj_in_part(ctx, f) != 1)
 			continue;
 		f->priv = xzalloc(sizeof(struct usk_rst));
 		if (!f->priv) {
@@ -1678,6 +1682,41 @@ static int unix_open_all(struct rst_ctx *ctx)
 		}
 		R(f)->fd = R(f)->partner = -1;
 		s.objs[s.n++] = f;
+	}
+	/* with a container below the root, each part builds its own (opened
+	 * where its tasks are); a socket no descriptor refers to (in a backlog,
+	 * in flight, a peer kept only by one) goes with the part of the
+	 * sockets it is tied to */
+	for (bool more = true; more;) {
+		more = false;
+		for (unsigned i = 0; i < ctx->nr_files; i++) {
+			struct file_obj *f = &ctx->files[i];
+			bool mine = false;
+
+			if (f->ops != &unix_fd_ops || f->fd >= 0 || f->priv || files_obj_in_part(ctx, f) != -1)
+				continue;
+			for (unsigned k = 0; k < s.n && !mine; k++) {
+				const UnixSkEntry *o = E(s.objs[k]);
+
+				mine = o->ino == E(f)->listener || (E(f)->peer && o->ino == E(f)->peer) ||
+				       o->peer == E(f)->ino;
+				for (size_t q = 0; q < o->n_queue && !mine; q++)
+					for (size_t d = 0; d < o->queue[q]->n_fd_ids && d < o->queue[q]->n_fd_types; d++)
+						if (o->queue[q]->fd_types[d] == FD_TYPES__UNIXSK &&
+						    o->queue[q]->fd_ids[d] == f->id)
+							mine = true;
+			}
+			if (!mine)
+				continue;
+			f->priv = xzalloc(sizeof(struct usk_rst));
+			if (!f->priv) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			R(f)->fd = R(f)->partner = -1;
+			s.objs[s.n++] = f;
+			more = true;
+		}
 	}
 	s.call = mmap(NULL, sizeof(*s.call), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (s.call == MAP_FAILED) {

@@ -625,7 +625,7 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		char *src = NULL, *opts = NULL;
 		const char *type = m->fstype;
 		uint32_t shared, master;
-		bool in_tree = false, layers_in_tree = false;
+		bool in_tree = false, layers_in_tree = false, outer = false;
 
 		if (!m->own) {
 			for (unsigned k = 0; k < ct.nr; k++)
@@ -667,6 +667,10 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		} else if ((src = tree_path(m, &ct, i))) {
 			type = "bind";
 			in_tree = true;
+		} else if ((src = mnt_outer_source(m->dev, m->root))) {
+			/* a superblock of the controller's own mounts (mnt_outer.c) */
+			type = "bind";
+			outer = true;
 		} else if (strcmp(m->root, "/") && (!strcmp(type, "proc") || !strcmp(type, "sysfs") ||
 						     !strcmp(type, "tmpfs") || !strcmp(type, "devpts"))) {
 			/* a new mount would show all of it, not this part */
@@ -706,6 +710,10 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 		if (in_tree) {
 			e->mnts[e->n_mnts - 1]->has_src_in_tree = true;
 			e->mnts[e->n_mnts - 1]->src_in_tree = true;
+		}
+		if (outer) {
+			e->mnts[e->n_mnts - 1]->has_src_outer = true;
+			e->mnts[e->n_mnts - 1]->src_outer = true;
 		}
 		if (layers_in_tree) {
 			e->mnts[e->n_mnts - 1]->has_layers_in_tree = true;
@@ -763,6 +771,7 @@ int mnt_check(NsEntry *e)
 		if (!(e->flags & CLONE_NEWNS) || !mnt_path_ok(m->mountpoint) ||
 		    !parent_ok || !type_ok || (!strcmp(m->fstype, "bind") && !mnt_path_ok(m->source)) ||
 		    (m->is_root && (i || strcmp(m->mountpoint, "/"))) || !m->id ||
+		    (m->src_outer && (strcmp(m->fstype, "bind") || !e->has_ct_pid || m->src_in_tree)) ||
 		    (!strcmp(m->fstype, "overlay") && (!m->options || strlen(m->options) >= PATH_MAX))) {
 			pr_err("image ns.img: mount %u at %s is invalid", m->id, m->mountpoint);
 			return -EINVAL;
@@ -1307,6 +1316,8 @@ int mnt_restore_prepare(struct rst_ctx *ctx)
 		 * made in it (owned by it) is the one to fill */
 		if (ns_user_mnt_fd() >= 0)
 			ret = setns(ns_user_mnt_fd(), CLONE_NEWNS) < 0 ? -errno : 0;
+		else if (mnt_outer_fd() >= 0 && setns(mnt_outer_fd(), CLONE_NEWNS) < 0)
+			ret = -errno;	/* a copy of the controller's, with its mounts */
 		else
 			ret = unshare(CLONE_NEWNS) < 0 ? -errno : 0;
 		if (ret)
@@ -1385,8 +1396,13 @@ int mnt_restore_sources(struct rst_ctx *ctx)
 		rmnt.late_src[i] = -1;
 		if (!mnt_late(e, i) || strcmp(m->fstype, "bind") || m->src_in_tree || m->is_root)
 			continue;
+		/* a source among the controller's own mounts is taken there */
+		if (m->src_outer && mnt_outer_enter() < 0)
+			return -EIO;
 		rmnt.late_src[i] = rst_svc_fd(ctx, syscall(SYS_open_tree, AT_FDCWD, m->source,
 							  OPEN_TREE_CLONE | O_CLOEXEC));
+		if (m->src_outer && mnt_outer_leave() < 0)
+			return -EIO;
 		if (rmnt.late_src[i] < 0) {
 			pr_perror("mount %s: cannot take its source %s", m->mountpoint, m->source);
 			return -errno;
@@ -1436,4 +1452,23 @@ void mnt_restore_fini(void)
 	rmnt.late_src = NULL;
 	rmnt.nr_late_src = 0;
 	rmnt.ns = rmnt.own = rmnt.cwd = -1;
+}
+
+/* The tree's mount namespace built by mnt_restore_prepare(), or -1. */
+int mnt_ns_fd(void)
+{
+	return rmnt.ns;
+}
+
+/* In mnt_outer.c's helper: mount i of the controller's own (outer_mnts). */
+int mnt_mount_outer(struct rst_ctx *ctx, size_t i)
+{
+	NsEntry outer = NS_ENTRY__INIT;
+	struct rst_ctx c = *ctx;
+
+	outer.flags = CLONE_NEWNS;
+	outer.mnts = ctx->ns->outer_mnts;
+	outer.n_mnts = ctx->ns->n_outer_mnts;
+	c.ns = &outer;
+	return mount_one(&c, outer.mnts[i], "");
 }

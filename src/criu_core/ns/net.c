@@ -1971,6 +1971,12 @@ int net_restore_up(void)
 	return 0;
 }
 
+/* The tree's network namespace made by net_restore_prepare(), or -1. */
+int net_ns_fd(void)
+{
+	return rnet.net;
+}
+
 int net_enter(void)
 {
 	if (rnet.net < 0)

@@ -26,6 +26,7 @@ int net_restore_prepare(struct rst_ctx *ctx, NetnsEntry *n);
 /* Restore, once the tree is whole: bring up the host ends created. */
 int net_restore_up(void);
 /* Restore: move lxc-cr's thread into the tree's namespace and back (no-ops without one). */
+int net_ns_fd(void);
 int net_enter(void);
 int net_leave(void);
 /* Restore: close the namespace; on failure delete the host links created. */

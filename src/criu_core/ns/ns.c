@@ -94,7 +94,9 @@ struct dns_task {
 static struct {
 	uint32_t flags;
 	unsigned levels;		/* NSpid fields of the root, seen from lxc-cr */
-	pid_t root;
+	pid_t root;			/* the task whose namespaces these are (ct or the root) */
+	unsigned ct;			/* index of the container's root below the tree's, or 0 */
+	uint32_t outer;			/* with ct: the tree's root has a mount namespace of its own */
 	unsigned nr;
 	struct { pid_t host, inner; } *map;
 	unsigned nr_tasks;
@@ -234,6 +236,8 @@ void ns_dump_fini(void)
 	dns.flags = 0;
 	dns.levels = 1;
 	dns.root = 0;
+	dns.ct = 0;
+	dns.outer = 0;
 	for (unsigned i = 0; i < dns.nr_tasks; i++)
 		free(dns.tasks[i].ns_tids);
 	free(dns.tasks);
@@ -357,7 +361,7 @@ static int build_pid_map(struct dump_ctx *ctx)
 	ret = read_nspid(rel, f, NS_MAX_PID_LEVELS + 1, &dns.levels);
 	if (ret)
 		return ret;
-	if ((dns.flags & CLONE_NEWPID) && f[dns.levels - 1] != 1) {
+	if (!dns.ct && (dns.flags & CLONE_NEWPID) && f[dns.levels - 1] != 1) {
 		pr_err("pid %d: has a PID namespace of its own but is not its init (it is pid %d there)",
 		       root->pid, f[dns.levels - 1]);
 		return -ENOTSUP;
@@ -520,9 +524,90 @@ static int check_userns(pid_t root, uint32_t flags, const uint64_t *self)
 	return 0;
 }
 
+/* Whether item i is the container's root or below it. */
+static bool in_ct(struct dump_ctx *ctx, unsigned i)
+{
+	const struct pstree_item *ct = dns.ct ? ctx->items[dns.ct] : NULL;
+
+	for (const struct pstree_item *it = ctx->items[i]; ct && it; it = it->parent)
+		if (it == ct)
+			return true;
+	return false;
+}
+
+/*
+ * Task i (not the root) is in other namespaces than the root: it may be the
+ * root of the tree's container when the root is in lxc-cr's namespaces (but
+ * for a mount namespace) and i's PID namespace is not the root's (a
+ * controller and its container's init, as libvirt's LXC driver has them).
+ */
+static int ct_take(struct dump_ctx *ctx, unsigned i, const uint64_t *self, const uint64_t *root,
+		   uint32_t root_flags, uint64_t *ct, uint32_t *ct_flags)
+{
+	struct pstree_item *it = ctx->items[i];
+	unsigned bad = NR_NS_KINDS;
+	uint64_t mine[NR_NS_KINDS];
+
+	for (unsigned k = 0; k < NR_NS_KINDS; k++) {
+		protobuf_c_boolean *has;
+		uint64_t ino = *ids_field(&dns.tasks[i].ids, k, &has);
+
+		mine[k] = *has ? ino : self[k];
+		if (mine[k] != root[k] && bad == NR_NS_KINDS && ns_kinds[k].flag != CLONE_NEWPID)
+			bad = k;
+	}
+	if (mine[0] == root[0] || (root_flags & ~(uint32_t)CLONE_NEWNS)) {
+		/* not a container below a controller: what was refused before */
+		pr_err("pid %d: its %s namespace is not the one of the root (pid %d); not supported yet",
+		       it->pid, ns_kinds[bad < NR_NS_KINDS ? bad : 0].name, ctx->items[0]->pid);
+		return -ENOTSUP;
+	}
+	if (dns.ct) {
+		pr_err("pid %d: is the root of a second container (its PID namespace differs from its parent's) beside the one of pid %d; only one is supported",
+		       it->pid, ctx->items[dns.ct]->pid);
+		return -ENOTSUP;
+	}
+	for (unsigned k = 0; k < NR_NS_KINDS; k++) {
+		if (mine[k] == self[k])
+			continue;
+		if (!(ns_kinds[k].flag & NS_OWN_FLAGS) || ns_kinds[k].flag == CLONE_NEWUSER ||
+		    ns_kinds[k].flag == CLONE_NEWTIME) {
+			pr_err("pid %d: the root of a container below the tree's root has a %s namespace of its own; not supported yet",
+			       it->pid, ns_kinds[k].name);
+			return -ENOTSUP;
+		}
+		*ct_flags |= ns_kinds[k].flag;
+	}
+	/* the tasks above it must be its parent's line in lxc-cr's namespaces */
+	for (const struct pstree_item *p = it->parent; p; p = p->parent) {
+		unsigned pi = 0;
+
+		while (pi < ctx->nr_items && ctx->items[pi] != p)
+			pi++;
+		if (pi == ctx->nr_items || pi == 0)
+			continue;
+		for (unsigned k = 0; k < NR_NS_KINDS; k++) {
+			protobuf_c_boolean *has;
+			uint64_t ino = *ids_field(&dns.tasks[pi].ids, k, &has);
+
+			if (*has && ino != root[k]) {
+				pr_err("pid %d: its %s namespace is neither lxc-cr's nor the container's (pid %d); not supported",
+				       p->pid, ns_kinds[k].name, it->pid);
+				return -ENOTSUP;
+			}
+		}
+	}
+	memcpy(ct, mine, sizeof(mine));
+	dns.ct = i;
+	pr_info("pid %d: is the root of the tree's container (below its root, pid %d)", it->pid,
+		ctx->items[0]->pid);
+	return 0;
+}
+
 int ns_dump_check(struct dump_ctx *ctx)
 {
-	uint64_t self[NR_NS_KINDS], root[NR_NS_KINDS], tino;
+	uint64_t self[NR_NS_KINDS], root[NR_NS_KINDS], ct[NR_NS_KINDS], tino;
+	uint32_t root_flags = 0, ct_flags = 0;
 	char who[16];
 	int ret;
 
@@ -545,9 +630,13 @@ int ns_dump_check(struct dump_ctx *ctx)
 		for (unsigned k = 0; k < NR_NS_KINDS; k++) {
 			protobuf_c_boolean *has;
 			uint64_t ino = *ids_field(&dns.tasks[i].ids, k, &has);
+			bool ours = i && in_ct(ctx, i);
 
-			if (!*has)
+			if (!*has) {
+				if (!i)
+					root[k] = self[k];
 				continue;
+			}
 			if (i == 0) {
 				root[k] = ino;
 				if (ino == self[k])
@@ -557,15 +646,26 @@ int ns_dump_check(struct dump_ctx *ctx)
 					       it->pid, ns_kinds[k].name);
 					return -ENOTSUP;
 				}
-				dns.flags |= ns_kinds[k].flag;
-			} else if (ino != root[k] && ns_kinds[k].flag != CLONE_NEWPID) {
+				root_flags |= ns_kinds[k].flag;
+			} else if (ino != (ours ? ct : root)[k] && ns_kinds[k].flag != CLONE_NEWPID) {
 				/* a nested PID namespace is checked with the PIDs */
-				pr_err("pid %d: its %s namespace is not the one of the root (pid %d); not supported yet",
-				       it->pid, ns_kinds[k].name, ctx->items[0]->pid);
-				return -ENOTSUP;
+				if (ours) {
+					pr_err("pid %d: its %s namespace is not the one of its container's root (pid %d); not supported yet",
+					       it->pid, ns_kinds[k].name, ctx->items[dns.ct]->pid);
+					return -ENOTSUP;
+				}
+				if ((ret = ct_take(ctx, i, self, root, root_flags, ct, &ct_flags)))
+					return ret;
+				break;
 			}
 		}
 	}
+	if (dns.ct && !ctx->items[dns.ct]->parent) {
+		pr_err("pid %d: a container's root without a parent in the tree", ctx->items[dns.ct]->pid);
+		return -ENOTSUP;
+	}
+	dns.flags = dns.ct ? ct_flags : root_flags;
+	dns.outer = dns.ct && (root_flags & CLONE_NEWNS);
 	if ((dns.flags & CLONE_NEWUSER) && !(dns.flags & CLONE_NEWPID)) {
 		/* its tasks could not choose their PIDs in lxc-cr's PID namespace */
 		pr_err("pid %d: has a user namespace of its own but not a PID namespace; not supported",
@@ -589,13 +689,18 @@ int ns_dump_check(struct dump_ctx *ctx)
 	}
 	if ((ret = build_pid_map(ctx)))
 		return ret;
+	if (dns.ct && !ctx->items[dns.ct]->pidns_init) {
+		pr_err("pid %d: the root of the tree's container is not the init of a PID namespace nested in its parent's; not supported",
+		       ctx->items[dns.ct]->pid);
+		return -ENOTSUP;
+	}
 	if (dns.flags)
 		pr_info("the tree has namespaces of its own: %s%s%s%s%s%s%s",
 			dns.flags & CLONE_NEWPID ? "pid " : "", dns.flags & CLONE_NEWUTS ? "uts " : "",
 			dns.flags & CLONE_NEWIPC ? "ipc " : "", dns.flags & CLONE_NEWNS ? "mnt " : "",
 			dns.flags & CLONE_NEWNET ? "net " : "", dns.flags & CLONE_NEWTIME ? "time " : "",
 			dns.flags & CLONE_NEWUSER ? "user" : "");
-	dns.root = ctx->items[0]->pid;
+	dns.root = ctx->items[dns.ct]->pid;
 	return 0;
 }
 
@@ -680,6 +785,16 @@ static int in_ns(pid_t pid, const char *name, int flag, int (*fn)(NsEntry *, siz
 	struct in_ns_args a = { fn, e, total };
 
 	return call_in(pid, name, flag, in_ns_call, &a);
+}
+
+bool ns_dump_has_ct(void)
+{
+	return dns.ct;
+}
+
+pid_t ns_dump_ct_pid(void)
+{
+	return dns.ct ? dns.root : 0;
 }
 
 bool ns_dump_own(uint32_t flag)
@@ -1080,12 +1195,19 @@ static int dump_user(pid_t root, NsEntry *e)
 int ns_dump(struct dump_ctx *ctx)
 {
 	NsEntry e = NS_ENTRY__INIT;
-	pid_t root = ctx->items[0]->pid;
+	pid_t root = dns.root;
 	size_t total = 0;
 	int ret = 0;
 
 	e.flags = dns.flags;
-	if (dns.flags & CLONE_NEWUTS)
+	if (dns.ct) {
+		e.has_ct_pid = true;
+		e.ct_pid = ns_vpid(root);
+	}
+	/* before the container's: its mounts bind the superblocks found here */
+	if (dns.outer)
+		ret = mnt_outer_dump(ctx, ctx->items[0]->pid, &e);
+	if (!ret && (dns.flags & CLONE_NEWUTS))
 		ret = in_ns(root, "uts", CLONE_NEWUTS, dump_uts, &e, &total);
 	if (!ret && (dns.flags & CLONE_NEWIPC))
 		ret = in_ns(root, "ipc", CLONE_NEWIPC, dump_ipc, &e, &total);
@@ -1113,6 +1235,10 @@ int ns_dump(struct dump_ctx *ctx)
 		protobuf_c_message_free_unpacked(&e.msg[i]->base, NULL);
 	for (size_t i = 0; i < e.n_mnts; i++)
 		protobuf_c_message_free_unpacked(&e.mnts[i]->base, NULL);
+	for (size_t i = 0; i < e.n_outer_mnts; i++)
+		protobuf_c_message_free_unpacked(&e.outer_mnts[i]->base, NULL);
+	free(e.outer_mnts);
+	mnt_outer_dump_fini();
 	if (e.net)
 		protobuf_c_message_free_unpacked(&e.net->base, NULL);
 	if (e.time)
@@ -1161,7 +1287,14 @@ int ns_read(struct rst_ctx *ctx)
 		pr_err("image ns.img: namespace flags 0x%x are not supported", e->flags);
 		return -EINVAL;
 	}
-	if ((e->flags & CLONE_NEWPID) && ctx->inv->root_pid != 1) {
+	if (e->has_ct_pid && (!e->ct_pid || e->ct_pid == ctx->inv->root_pid ||
+			      !(e->flags & CLONE_NEWPID) ||
+			      (e->flags & (CLONE_NEWUSER | CLONE_NEWTIME)))) {
+		pr_err("image ns.img: container root %u: not a PID namespace of its own below the root, or with a user or time namespace",
+		       e->ct_pid);
+		return -EINVAL;
+	}
+	if ((e->flags & CLONE_NEWPID) && !e->has_ct_pid && ctx->inv->root_pid != 1) {
 		pr_err("image ns.img: the root of a PID namespace of its own is pid %u, not 1",
 		       ctx->inv->root_pid);
 		return -EINVAL;
@@ -1203,7 +1336,7 @@ int ns_read(struct rst_ctx *ctx)
 			pr_err("image ns.img: message queue %d is invalid", e->msg[i]->id);
 			return -EINVAL;
 		}
-	if ((ret = mqueue_validate(e)) || (ret = user_validate(e)))
+	if ((ret = mqueue_validate(e)) || (ret = user_validate(e)) || (ret = mnt_outer_check(e)))
 		return ret;
 	return mnt_check(e);
 }
@@ -1246,8 +1379,11 @@ uint64_t ns_root_flags(struct rst_ctx *ctx)
 	/* the network, IPC, time and user namespaces exist before the root
 	 * (ns_restore_prepare(), ns_clone_root()), and so does its mount
 	 * namespace (mnt_restore_prepare()): it is born in them */
+	if (ctx->ns && ctx->ns->has_ct_pid)
+		return 0;	/* they are the container's (ns_ct_clone()) */
 	return ctx->ns ? ctx->ns->flags & ~(uint64_t)(NS_EARLY_FLAGS | CLONE_NEWNS) : 0;
 }
+
 
 static int set_next_id(const char *kind, int id)
 {
@@ -2142,4 +2278,113 @@ int ns_pstree_check(struct pstree_item **items, unsigned n)
 		}
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------- restore: a container below the root */
+
+/*
+ * A tree rooted above its container: the container's root (ns.img's ct_pid)
+ * is the init of a PID namespace nested in the tree's root's, whose parent
+ * is in the root's line.
+ */
+int ns_ct_find(struct rst_ctx *ctx)
+{
+	struct pstree_item *ct = NULL;
+
+	if (!ctx->ns || !ctx->ns->has_ct_pid)
+		return 0;
+	for (unsigned i = 1; i < ctx->nr_items; i++)
+		if (ctx->items[i]->pid == (pid_t)ctx->ns->ct_pid)
+			ct = ctx->items[i];
+	if (!ct || !ct->pidns_init || ct->nr_levels != 2 || ct->pe->state != TASK_ALIVE) {
+		pr_err("image ns.img: container root %u is not a live init of a PID namespace nested in the root's",
+		       ctx->ns->ct_pid);
+		return -EINVAL;
+	}
+	for (const struct pstree_item *p = ct->parent; p; p = p->parent)
+		if (p->nr_levels != 1) {
+			pr_err("image pstree.img: pid %d, above the container's root %d, is in a nested PID namespace",
+			       p->pid, ct->pid);
+			return -EINVAL;
+		}
+	ctx->ct = ct;
+	return 0;
+}
+
+/*
+ * lxc-cr made the container's IPC namespace (ns_restore_prepare(), with its
+ * message queues) and stays there: keep it, and go back, so that the tree's
+ * root is born in lxc-cr's.
+ */
+int ns_ct_hold(struct rst_ctx *ctx)
+{
+	int fd;
+
+	if (!ctx->ct)
+		return 0;
+	if (rns.in[RK_IPC] && rns.made[RK_IPC] < 0) {
+		fd = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || (rns.made[RK_IPC] = rst_svc_fd(ctx, fd)) < 0) {
+			pr_perror("cannot keep the container's IPC namespace");
+			return -EIO;
+		}
+	}
+	return ns_restore_leave();
+}
+
+/*
+ * In the parent of the container's root, around its clone: into the
+ * container's IPC, network and mount namespaces (the clone adds the PID and
+ * UTS ones), and back into its own (own[] holds them meanwhile).
+ */
+int ns_ct_enter(struct rst_ctx *ctx, int own[3])
+{
+	static const char *const names[3] = { "ipc", "net", "mnt" };
+	static const int flags[3] = { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS };
+	int made[3] = { rns.made[RK_IPC], net_ns_fd(), mnt_ns_fd() };
+	char path[32];
+
+	(void)ctx;
+	for (int k = 0; k < 3; k++) {
+		own[k] = -1;
+		if (made[k] < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", names[k]);
+		own[k] = open(path, O_RDONLY | O_CLOEXEC);
+		if (own[k] < 0) {
+			pr_perror("cannot open its own %s namespace", names[k]);
+			return -errno;
+		}
+	}
+	for (int k = 0; k < 3; k++)
+		if (made[k] >= 0 && setns(made[k], flags[k]) < 0) {
+			pr_perror("cannot enter the container's %s namespace", names[k]);
+			return -errno;
+		}
+	return 0;
+}
+
+int ns_ct_leave(int own[3])
+{
+	static const int flags[3] = { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS };
+	int ret = 0;
+
+	for (int k = 3; k-- > 0;) {
+		if (own[k] < 0)
+			continue;
+		if (setns(own[k], flags[k]) < 0) {
+			pr_perror("cannot go back to its own namespace (kind 0x%x)", flags[k]);
+			ret = -errno;
+		}
+		close(own[k]);
+		own[k] = -1;
+	}
+	return ret;
+}
+
+uint64_t ns_ct_flags(struct rst_ctx *ctx)
+{
+	if (!ctx->ns || !ctx->ns->has_ct_pid)
+		return 0;
+	return ctx->ns->flags & ~(uint64_t)(NS_EARLY_FLAGS | CLONE_NEWNS | CLONE_NEWPID);
 }

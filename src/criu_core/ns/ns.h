@@ -24,6 +24,11 @@ unsigned ns_pid_levels(void);
 int ns_pstree_entry(struct dump_ctx *ctx, unsigned i, PstreeEntry *e);
 /* Dump: a socket in the tree's network namespace (socket(2) semantics). */
 int ns_net_socket(int domain, int type, int proto);
+/* Dump: whether the tree's namespaces are those of a container below its
+ * root (the tasks above it are in lxc-cr's but for their mount namespace). */
+bool ns_dump_has_ct(void);
+/* Dump: that container root's host PID, 0 without one. */
+pid_t ns_dump_ct_pid(void);
 /* Dump: whether the tree has a namespace of kind flag of its own. */
 bool ns_dump_own(uint32_t flag);
 /* Dump: run fn with this thread in the root's namespace NAME (CLONE_NEW* flag). */
@@ -35,6 +40,15 @@ void ns_dump_fini(void);
 int ns_read(struct rst_ctx *ctx);
 /* Restore: the clone flags of the root. */
 uint64_t ns_root_flags(struct rst_ctx *ctx);
+/* Restore, a tree rooted above its container: find its root (ctx->ct); keep
+ * its IPC namespace and leave it; in the container root's parent, enter its
+ * IPC, network and mount namespaces and go back; its clone flags besides
+ * CLONE_NEWPID. */
+int ns_ct_find(struct rst_ctx *ctx);
+int ns_ct_hold(struct rst_ctx *ctx);
+int ns_ct_enter(struct rst_ctx *ctx, int own[3]);
+int ns_ct_leave(int own[3]);
+uint64_t ns_ct_flags(struct rst_ctx *ctx);
 /* Restore, in lxc-cr before the root is cloned: make the tree's IPC (with
  * its POSIX message queues) and time namespaces and stay in them, so that
  * descriptors opened and the root cloned next are in them. */
@@ -110,6 +124,27 @@ int mnt_leave(void);
 int mnt_restore_late(struct rst_ctx *ctx);
 /* Restore: go back to lxc-cr's mount namespace and drop the tree's. */
 void mnt_restore_fini(void);
+
+/* Restore: the tree's mount namespace (mnt_restore_prepare()), or -1. */
+int mnt_ns_fd(void);
+/* Restore, in mnt_outer.c's helper: mount i of ns.img's outer_mnts. */
+int mnt_mount_outer(struct rst_ctx *ctx, size_t i);
+
+/* mnt_outer.c: the mount namespace of the tasks above a tree's container.
+ * Dump: the controller's (pid) own mounts and its propagation into e. */
+int mnt_outer_dump(struct dump_ctx *ctx, pid_t pid, NsEntry *e);
+void mnt_outer_dump_fini(void);
+/* Dump: a container's mount of a superblock mounted at root "/" (or above
+ * root) in the controller's own: the path to bind it from there, or NULL. */
+char *mnt_outer_source(dev_t dev, const char *root);
+/* Restore: validate outer_mnts; build the namespace before any task (a copy
+ * of lxc-cr's with them), enter it and leave it, its descriptor, the end. */
+int mnt_outer_check(NsEntry *e);
+int mnt_outer_prepare(struct rst_ctx *ctx);
+int mnt_outer_enter(void);
+int mnt_outer_leave(void);
+int mnt_outer_fd(void);
+void mnt_outer_fini(void);
 
 /* mqueue.c. Dump, in the tree's IPC namespace: its POSIX message queues. */
 int mqueue_dump_ns(NsEntry *e, size_t *total);

@@ -13,7 +13,13 @@
  *            namespaces (sockets are born there, paths are the tree's); the tree
  *            is forked with clone3(set_tid) from inside them too, and lxc-cr
  *            goes back. With a PID namespace of its own, the root opens the
- *            file objects instead, first thing (files_in_root()).
+ *            file objects instead, first thing (files_in_root()). With the
+ *            tree's namespaces those of a container below the root (a
+ *            controller's tree, ctx->ct), lxc-cr opens the objects of the
+ *            tasks above it in their own mount namespace (mnt_outer.c) and
+ *            clones the root there; the container's root is cloned by its
+ *            parent from inside the container's namespaces and opens its
+ *            part's objects itself.
  *   FORKED   every task exists: process groups are joined, descriptors put in
  *            place, task state set, memory prepared at temporary addresses.
  *   PREPARED every task is seized by us; seccomp and credentials go in, and
@@ -260,7 +266,7 @@ static pid_t clone_child(struct pstree_item *c, uint64_t flags)
 	struct rst_ctx *ctx = task_ctx;
 	int esig = c->rcore && c->rcore->has_exit_signal ? c->rcore->exit_signal : SIGCHLD;
 	pid_t tids[NS_MAX_PID_LEVELS], pgid = 0;
-	int hold[2] = { -1, -1 };
+	int hold[2] = { -1, -1 }, own[3] = { -1, -1, -1 };
 	long r;
 
 	for (unsigned l = 0; l < c->nr_levels; l++)
@@ -274,9 +280,34 @@ static pid_t clone_child(struct pstree_item *c, uint64_t flags)
 				return -1;
 		}
 	}
+	/* the container's root: born in the namespaces made for it */
+	if (c == ctx->ct) {
+		if (ns_ct_enter(ctx, own) < 0) {
+			int err = errno;
+
+			ns_ct_leave(own);
+			errno = err;
+			return -1;
+		}
+		flags |= ns_ct_flags(ctx);
+	}
 	r = clone_with_pid(tids, c->nr_levels, flags & CLONE_PARENT ? 0 : esig, flags);
+	if (c == ctx->ct && r != 0) {
+		int err = errno;
+
+		if (ns_ct_leave(own) < 0) {
+			if (r > 0)
+				kill(r, SIGKILL);
+			return -1;
+		}
+		errno = err;
+	}
 	if (r == 0) {
 		char b;
+
+		for (int k = 0; k < 3; k++)
+			if (own[k] >= 0)
+				close(own[k]);
 
 		if (hold[0] >= 0) {
 			close(hold[1]);
@@ -388,11 +419,15 @@ static void __attribute__((noreturn)) task_main(struct rst_ctx *ctx, struct pstr
 	task_report_hpid(ctx, item);
 	if (!item->parent && files_in_root(ctx) && files_open_all(ctx) < 0)
 		task_abort(sh);
+	/* a container below the root opens its part in its namespaces */
+	if (item == ctx->ct && files_open_tasks(ctx, item, true) < 0)
+		task_abort(sh);
 	/* into its cgroups before it forks, long before it is seized */
 	if (cgroup_enter(ctx, item) < 0)
 		task_abort(sh);
-	/* the root, in its new namespaces: what they hold, before any child */
-	if (!item->parent && ns_restore_root(ctx) < 0)
+	/* the root (or the container's), in its new namespaces: what they hold,
+	 * before any child */
+	if ((ctx->ct ? item == ctx->ct : !item->parent) && ns_restore_root(ctx) < 0)
 		task_abort(sh);
 	if (task_lead(item) < 0)
 		task_abort(sh);
@@ -814,7 +849,8 @@ static void kill_tasks(struct rst_ctx *ctx)
 		if (!item->rst || item->pe->state != TASK_ALIVE || !item_hpid(ctx, i) ||
 		    proc_list_tids(item->hpid, &t, &n) < 0)
 			continue;
-		m = xrealloc_array(tids, nr + n, sizeof(*tids));
+		/* a task that failed is a zombie already: no thread left */
+		m = n ? xrealloc_array(tids, nr + n, sizeof(*tids)) : NULL;
 		if (m) {
 			tids = m;
 			memcpy(tids + nr, t, sizeof(*t) * n);
@@ -900,7 +936,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 			goto out;
 		}
 	}
-	if ((ret = ns_read(&ctx)) || (ret = read_pstree(&ctx)) || (ret = read_cores(&ctx)) ||
+	if ((ret = ns_read(&ctx)) || (ret = read_pstree(&ctx)) || (ret = ns_ct_find(&ctx)) ||
+	    (ret = read_cores(&ctx)) ||
 	    (ret = cgroup_read(&ctx)) || (ret = files_collect(&ctx)))
 		goto out;
 	if (!(ns_root_flags(&ctx) & CLONE_NEWPID))
@@ -939,12 +976,11 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		ret = -errno;
 		goto out;
 	}
-	if ((ret = ns_restore_prepare(&ctx)))
+	/* a container below the root: its IPC namespace is kept, the root is
+	 * born in lxc-cr's (ns_ct_hold()) */
+	if ((ret = ns_restore_prepare(&ctx)) || (ret = ns_ct_hold(&ctx)))
 		goto out;
 	if (ctx.ns && ctx.ns->net && (ret = net_restore_prepare(&ctx, ctx.ns->net)))
-		goto out;
-	/* STAGE MNT: the tree's mount namespace, before any of its processes */
-	if ((ret = mnt_restore_prepare(&ctx)) || (ret = fault_inject("after-mounts")))
 		goto out;
 	ctx.host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ctx.host_proc < 0) {
@@ -954,10 +990,30 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	}
 	ctx.host_proc = rst_svc_fd(&ctx, ctx.host_proc);
 	files_set_proc(ctx.host_proc);
-	if ((ret = shmem_prepare(&ctx)) || (ret = cgroup_prepare(&ctx)) ||
-	    (ret = mnt_restore_sources(&ctx)) || (ret = net_enter()) || (ret = mnt_enter()) ||
-	    (!files_in_root(&ctx) && (ret = files_open_all(&ctx))))
+	/* STAGE MNT: the tree's mount namespace, before any of its processes.
+	 * With a container below the root, that of the tasks above it first
+	 * (the container's is a copy of it, sharing its superblocks), and the
+	 * objects of those tasks opened there before the container's is built:
+	 * its /dev/console is bound on the console pty they hold, not on a
+	 * stand-in; the container's part is opened by its root (task_main()) */
+	if ((ret = mnt_outer_prepare(&ctx)))
 		goto out;
+	if (ctx.ct && ((ret = shmem_prepare(&ctx)) || (ret = mnt_outer_enter()) ||
+		       (ret = files_open_tasks(&ctx, ctx.ct, false)) || (ret = mnt_outer_leave())))
+		goto out;
+	if ((ret = mnt_restore_prepare(&ctx)) || (ret = fault_inject("after-mounts")))
+		goto out;
+	if ((!ctx.ct && (ret = shmem_prepare(&ctx))) || (ret = cgroup_prepare(&ctx)) ||
+	    (ret = mnt_restore_sources(&ctx)))
+		goto out;
+	if (ctx.ct) {
+		/* the root is born in lxc-cr's namespaces but for its mount namespace */
+		if ((ret = mnt_outer_enter()))
+			goto out;
+	} else if ((ret = net_enter()) || (ret = mnt_enter()) ||
+		   (!files_in_root(&ctx) && (ret = files_open_all(&ctx)))) {
+		goto out;
+	}
 
 	for (unsigned i = 0; i < ctx.nr_items; i++)
 		if (ctx.items[i]->pe->state == TASK_ALIVE)
@@ -977,7 +1033,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	ctx.items[0]->hpid = root;
 	for (unsigned i = 0; i < ctx.nr_items; i++)
 		ctx.items[i]->rst = (void *)1;
-	if ((ret = mnt_leave()) || (ret = net_leave()) || (ret = ns_restore_leave()))
+	if ((ret = mnt_outer_leave()) || (ret = mnt_leave()) || (ret = net_leave()) ||
+	    (ret = ns_restore_leave()))
 		goto out_kill;
 	ret = wait_count(&ctx, nr_alive, "forking");
 	if (!ret)
@@ -1048,6 +1105,7 @@ out_kill:
 	kill_tasks(&ctx);
 out:
 	mnt_restore_fini();
+	mnt_outer_fini();
 	net_restore_fini(ret < 0);
 	ns_restore_fini();
 	if (errp[0] >= 0)

@@ -21,6 +21,7 @@ struct rst_ctx {
 	CgroupEntry *cg;		/* cgroup.img, NULL when absent */
 	int host_proc;			/* lxc-cr's /proc (O_PATH), for the tasks */
 	struct pstree_item **items;	/* parents before children */
+	struct pstree_item *ct;		/* the container's root below the tree's (ns.img ct_pid) */
 	unsigned nr_items;
 	struct file_obj *files;
 	unsigned nr_files;
