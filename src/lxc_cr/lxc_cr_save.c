@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -166,16 +167,41 @@ lxcCRWriteRecord(const char *dir,
 }
 
 
-/* Read one line (at most len - 1 bytes) from fd; 0 at EOF before a newline. */
+/* Read one line (at most len - 1 bytes) from fd; 0 at EOF before a newline.
+ * While waiting: once *cancel is set, the engine (pid) has 10 s to get to
+ * its post-dump step (the line); then it is sent SIGTERM, and SIGKILL 5 s
+ * later, so that a cancelled save never hangs on the engine (*killed). */
 static ssize_t
 lxcCRReadLine(int fd,
               char *buf,
-              size_t len)
+              size_t len,
+              const gint *cancel,
+              pid_t pid,
+              bool *killed)
 {
+    gint64 cancelledAt = 0;
     size_t got = 0;
     ssize_t n;
 
     while (got < len - 1) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        int rc = poll(&pfd, 1, 200);
+
+        if (rc < 0 && errno != EINTR)
+            return -1;
+        if (rc <= 0) {
+            gint64 now = g_get_monotonic_time();
+
+            if (!cancel || !g_atomic_int_get(cancel))
+                continue;
+            if (!cancelledAt)
+                cancelledAt = now;
+            if (now - cancelledAt > 10 * G_USEC_PER_SEC) {
+                kill(pid, now - cancelledAt > 15 * G_USEC_PER_SEC ? SIGKILL : SIGTERM);
+                *killed = true;
+            }
+            continue;
+        }
         if ((n = read(fd, buf + got, 1)) < 0) {
             if (errno == EINTR)
                 continue;
@@ -400,6 +426,8 @@ lxcCRDomainSaveBegin(const char *stateDir,
     g_autofree char *logPath = NULL;
     g_autofree char *cause = NULL;
     g_autofree char *freezer = NULL;
+    g_autofree char *engineFreezer = NULL;
+    bool killed = false;
     lxcCRSaveJob job = { 0 };
     char line[64];
     int sv[2] = { -1, -1 };
@@ -603,7 +631,7 @@ lxcCRDomainSaveBegin(const char *stateDir,
     job.flags = flags;
     job.wasRunning = !freezer;
 
-    n = lxcCRReadLine(sv[0], line, sizeof(line));
+    n = lxcCRReadLine(sv[0], line, sizeof(line), &crjob->prog.cancel, pid, &killed);
     if (n > 0 && STREQ(line, "dumped\n")) {
         g_atomic_pointer_set(&crjob->prog.total,
                              LXC_CR_SAVE_HEADER_SIZE + strlen(job.xml) + lxcCRDirSize(imgDir) +
@@ -637,10 +665,25 @@ lxcCRDomainSaveBegin(const char *stateDir,
     sv[0] = -1;
     if (lxcCREngineWait(pid, &status) < 0)
         goto out;
+    if (killed) {
+        /* Killed in the middle, the engine may have left the tree frozen in
+         * its freezer cgroup: a running domain must run again. */
+        if (!freezer && (engineFreezer = lxcCRFreezerStatePath(def->initPid)))
+            lxcCRFreezerSet(engineFreezer, "THAWED");
+        lxcCRReportError(LXC_CR_ERR_OPERATION_ABORTED,
+                         _("cannot save domain '%s': cancelled; lxc-cr did not stop within 10 s and was killed (log '%s')"),
+                         name, logPath);
+        goto out;
+    }
     cause = lxcCREngineCause(outPath, status);
-    lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
-                     _("cannot save domain '%s': lxc-cr cannot checkpoint its controller (pid %d) and container (init pid %d): %s (log '%s'); the domain goes on running"),
-                     name, (int)def->controllerPid, (int)def->initPid, cause, logPath);
+    if (lxcCRProcessAlive(def->controllerPid))
+        lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                         _("cannot save domain '%s': lxc-cr cannot checkpoint its controller (pid %d) and container (init pid %d): %s (log '%s'); the domain goes on running"),
+                         name, (int)def->controllerPid, (int)def->initPid, cause, logPath);
+    else
+        lxcCRReportError(LXC_CR_ERR_OPERATION_FAILED,
+                         _("cannot save domain '%s': lxc-cr cannot checkpoint its controller (pid %d) and container (init pid %d): %s (log '%s'); the controller is gone"),
+                         name, (int)def->controllerPid, (int)def->initPid, cause, logPath);
 
  out:
     if (sv[0] >= 0)

@@ -73,6 +73,15 @@ writeStatus(const char *path, pid_t ctl, pid_t init)
 }
 
 
+static gpointer
+cancelLater(gpointer job)
+{
+    g_usleep(300 * 1000);
+    lxcCRJobCancel(job);
+    return NULL;
+}
+
+
 static int
 countEntries(const char *dir)
 {
@@ -241,6 +250,24 @@ main(void)
               stat(save, &sb) < 0 && countEntries(out) == 0,
               "a save cancelled while dumping: the save file is not written: %s", lastMessage());
         lxcCRJobFree(job);
+
+        /* an engine that hangs: a cancel gets it killed after 10 s */
+        {
+            GThread *canceller;
+            gint64 t0 = g_get_monotonic_time();
+
+            job = lxcCRJobNew();
+            setenv("FAKE_LXC_CR_MODE", "hang", 1);
+            canceller = g_thread_new("cancel", cancelLater, job);
+            CHECK(lxcCRDomainSaveBegin(state, "lvtest", save, NULL, 0, job) < 0 &&
+                  errorIs(LXC_CR_ERR_OPERATION_ABORTED, "cancelled", "was killed", NULL) &&
+                  stat(save, &sb) < 0 && countEntries(out) == 0,
+                  "a save cancelled while the engine hangs: the engine killed after %lld s, no file: %s",
+                  (long long)((g_get_monotonic_time() - t0) / G_USEC_PER_SEC), lastMessage());
+            g_thread_join(canceller);
+            unsetenv("FAKE_LXC_CR_MODE");
+            lxcCRJobFree(job);
+        }
 
         job = lxcCRJobNew();
         CHECK(lxcCRDomainSaveBegin(state, "lvtest", save, NULL, 0, job) == 0, "save begin, then the job freed");

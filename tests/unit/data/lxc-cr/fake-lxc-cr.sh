@@ -17,6 +17,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case "$cmd:${FAKE_LXC_CR_MODE:-ok}" in
+dump:hang)
+	# an engine that never gets to its post-dump step
+	exec sleep 60;;
 dump:refuse)
 	echo "lxc-cr: dump of 1 failed: fake refusal" >&2
 	exit 1;;
