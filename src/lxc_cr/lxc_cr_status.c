@@ -226,6 +226,9 @@ lxcCRParseNets(xmlXPathContextPtr ctxt,
 
         net->type = lxcCRXPathString(ctxt, nodes[i], "string(./@type)");
         net->bridge = lxcCRXPathString(ctxt, nodes[i], "string(./source/@bridge)");
+        /* a network's bridge: in the status file's <actual> */
+        if (!net->bridge)
+            net->bridge = lxcCRXPathString(ctxt, nodes[i], "string(./actual/source/@bridge)");
         net->network = lxcCRXPathString(ctxt, nodes[i], "string(./source/@network)");
         net->mac = lxcCRXPathString(ctxt, nodes[i], "string(./mac/@address)");
         net->hostVeth = lxcCRXPathString(ctxt, nodes[i], "string(./target/@dev)");

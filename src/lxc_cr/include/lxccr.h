@@ -59,7 +59,7 @@ void lxcCRResetLastError(void);
 typedef struct _lxcCRNet lxcCRNet;
 struct _lxcCRNet {
     char *type;         /* <interface type=...>: "bridge", "network", "ethernet", "direct" */
-    char *bridge;       /* <source bridge=...> (type bridge), else NULL */
+    char *bridge;       /* <source bridge=...> (type bridge), or <actual>'s (network), else NULL */
     char *network;      /* <source network=...> (type network), else NULL */
     char *mac;          /* <mac address=...> */
     char *hostVeth;     /* <target dev=...>: the host end (status file only) */
