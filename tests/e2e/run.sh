@@ -431,6 +431,27 @@ else
 	fake="(stand-in engine)"
 	"$top/scripts/libvirtd.sh" stop >/dev/null 2>&1
 	if LXC_CR_BIN=$top/tests/e2e/fake-engine.sh "$top/scripts/libvirtd.sh" start >/dev/null 2>"$work/out"; then
+		# lifecycle events, as a client of the daemon sees them (python3-libvirt)
+		evpid=
+		if /usr/bin/python3 -c 'import libvirt' 2>/dev/null; then
+			cat > "$work/events.py" <<'PYEOF'
+import sys, threading, libvirt
+libvirt.virEventRegisterDefaultImpl()
+conn = libvirt.open(sys.argv[1])
+names = {libvirt.VIR_DOMAIN_EVENT_STOPPED: "stopped", libvirt.VIR_DOMAIN_EVENT_STARTED: "started"}
+reasons = {(libvirt.VIR_DOMAIN_EVENT_STOPPED, libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED): "saved",
+           (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_STARTED_RESTORED): "restored"}
+def cb(conn, dom, event, detail, opaque):
+    print("%s/%s" % (names.get(event, str(event)), reasons.get((event, detail), str(detail))), flush=True)
+conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+print("ready", flush=True)
+while True:
+    libvirt.virEventRunDefaultImpl()
+PYEOF
+			/usr/bin/python3 "$work/events.py" "$uri" > "$work/events.out" 2>&1 &
+			evpid=$!
+			wait_for grep -q ready "$work/events.out"
+		fi
 		V save "$dom" "$work/fake.save" >"$work/out" 2>&1; rc=$?
 		[ $rc = 0 ] && [ "$(V domstate --reason "$dom")" = "shut off (saved)" ] &&
 			[ "$(stat -c %a "$work/fake.save" 2>/dev/null)" = 600 ] && ! inns test -e "/run/libvirt/lxc/$dom.xml" &&
@@ -443,6 +464,16 @@ else
 			V dumpxml "$dom" | grep -qF "tty='$newtty'" &&
 			pass "$fake virsh restore: running (restored), controller $ctl adopted, console on the new pty $newtty (was $tty)" ||
 			fail "$fake virsh restore, exit $rc: $(cat "$work/out") state '$(V domstate --reason "$dom")' tty '$newtty'"
+		if [ -n "$evpid" ]; then
+			wait_for grep -q 'started/restored' "$work/events.out"
+			kill "$evpid" 2>/dev/null
+			wait "$evpid" 2>/dev/null
+			[ "$(grep -v ready "$work/events.out" | tr '\n' ' ')" = "stopped/saved started/restored " ] &&
+				pass "$fake events: stopped/saved, then started/restored" ||
+				fail "$fake events: $(tr '\n' ' ' < "$work/events.out")"
+		else
+			skip "$fake lifecycle events: python3-libvirt is not installed (scripts/deps.sh installs it)"
+		fi
 		V restore "$work/fake.save" >"$work/out" 2>&1; rc=$?
 		[ $rc != 0 ] && grep -qF "domain '$dom' is already active" "$work/out" &&
 			pass "$fake virsh restore while it runs: refused" || fail "$fake second restore, exit $rc: $(cat "$work/out")"
