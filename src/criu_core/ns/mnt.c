@@ -657,7 +657,15 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 				m->mnt, m->fstype);
 			master = 0;
 		}
-		if ((src = proc_sys_path(m, &ct, i))) {
+		/* a FUSE superblock is fuse.c's; a bind of its files is held for later there */
+		ret = fuse_dump_mount(ctx, root, &(struct mnt_info){ m->id, m->parent, m->dev, m->root, m->mnt,
+								    m->fstype, m->super });
+		if (ret < 0)
+			goto out;
+		if (ret) {
+			ret = 0;
+			src = xstrdup(m->source);
+		} else if ((src = proc_sys_path(m, &ct, i))) {
 			type = "bind";
 			in_tree = true;
 			pr_info("mount %s: %s of a proc that is not the tree's: bound from the tree's own at %s",
@@ -768,6 +776,8 @@ int mnt_check(NsEntry *e)
 		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
 			if (!strcmp(m->fstype, types[k]))
 				type_ok = true;
+		if (fuse_fstype(m->fstype))
+			type_ok = true;
 		if (!(e->flags & CLONE_NEWNS) || !mnt_path_ok(m->mountpoint) ||
 		    !parent_ok || !type_ok || (!strcmp(m->fstype, "bind") && !mnt_path_ok(m->source)) ||
 		    (m->is_root && (i || strcmp(m->mountpoint, "/"))) || !m->id ||
@@ -1110,6 +1120,8 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 	struct stat st;
 	int ret;
 
+	if (fuse_mnt_held(m))	/* a bind of a FUSE fs's file: made once its server runs */
+		return 0;
 	if (snprintf(target, sizeof(target), "%s%s", prefix, m->mountpoint) >= (int)sizeof(target) ||
 	    snprintf(source, sizeof(source), "%s%s", m->src_in_tree ? prefix : "",
 		     m->source ? m->source : m->fstype) >= (int)sizeof(source)) {
@@ -1147,6 +1159,8 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, ovl);
 	else if (!strcmp(m->fstype, "tmpfs") && (ret = tmpfs_mount_userns(m, target)) != -ENOENT)
 		ret = ret < 0 ? (errno = -ret, -1) : 0;
+	else if (fuse_fstype(m->fstype))
+		ret = (ret = fuse_mount(ctx, m, target)) < 0 ? (errno = -ret, -1) : 0;
 	else
 		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, m->options);
 	if (ret < 0) {
@@ -1254,6 +1268,11 @@ static int mnt_build(struct rst_ctx *ctx)
 	return 0;
 }
 
+int mnt_restore_one(struct rst_ctx *ctx, const MntEntry *m)
+{
+	return m ? mount_one(ctx, m, "") : -ENOENT;
+}
+
 int mnt_restore_late(struct rst_ctx *ctx)
 {
 	NsEntry *e = ctx->ns;
@@ -1286,6 +1305,8 @@ int mnt_restore_prepare(struct rst_ctx *ctx)
 
 	if (!e || !(e->flags & CLONE_NEWNS))
 		return 0;
+	if ((ret = fuse_restore_prepare(ctx)))
+		return ret;
 	rmnt.own = rst_svc_fd(ctx, open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
 	rmnt.cwd = rst_svc_fd(ctx, open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
 	if (rmnt.own < 0 || rmnt.cwd < 0) {

@@ -146,6 +146,38 @@ int mnt_outer_leave(void);
 int mnt_outer_fd(void);
 void mnt_outer_fini(void);
 
+/* mnt.c: a mount as mountinfo shows it (for fuse.c). */
+struct mnt_info {
+	unsigned id, parent;
+	dev_t dev;
+	const char *root, *mnt, *fstype, *super;
+};
+/* Restore, in the tree's mount namespace: make mount m (fuse.c's held binds). */
+int mnt_restore_one(struct rst_ctx *ctx, const MntEntry *m);
+
+/* fuse.c: FUSE mounts and their servers' /dev/fuse (fuse_fd_ops). */
+bool fuse_fstype(const char *type);
+/* Dump, from mnt_dump() for each mount of the tree's own: 1 if it is a FUSE
+ * superblock's mount (recorded by fuse.c), 0 otherwise, or -errno. */
+int fuse_dump_mount(struct dump_ctx *ctx, pid_t root, const struct mnt_info *mi);
+/* Dump, before a descriptor is stat()ed: refuse a file of a FUSE fs. */
+int fuse_dump_check_file(pid_t pid, int fd, int mnt_id);
+/* Dump, after ns_dump(): refuse unpaired /dev/fuse files, write the records. */
+int fuse_dump_finish(struct dump_ctx *ctx);
+void fuse_dump_fini(void);
+/* Restore: read fuse-mnt.img (after ns.img, before the files). */
+int fuse_restore_read(struct rst_ctx *ctx);
+/* Restore, in lxc-cr before the mount helper forks: a /dev/fuse per mount. */
+int fuse_restore_prepare(struct rst_ctx *ctx);
+/* Restore, in the mount helper: mount m's FUSE superblock on target and
+ * answer its FUSE_INIT. */
+int fuse_mount(struct rst_ctx *ctx, const MntEntry *m, const char *target);
+/* Restore: whether m is a bind held until the tree runs. */
+bool fuse_mnt_held(const MntEntry *m);
+/* Restore, after the release: make the held binds. */
+int fuse_restore_binds(struct rst_ctx *ctx);
+void fuse_restore_fini(void);
+
 /* mqueue.c. Dump, in the tree's IPC namespace: its POSIX message queues. */
 int mqueue_dump_ns(NsEntry *e, size_t *total);
 /* Restore: validate the queues of ns.img. */
