@@ -746,5 +746,51 @@ while True:
 	fi
 fi
 
+# ---- (j) FUSE: a server outside the tree, a /dev/fuse whose mount is not the
+# tree's, a file open on a FUSE fs: refused by name, without waiting on a server
+fh=$(dirname "$lxc_cr")/../tests/badinput/fuse-holder
+if [ ! -x "$fh" ]; then
+	echo "ok $((n += 1)) # SKIP $fh not built (make check TESTS=)"
+else
+	for mode in outside nomount openfile; do
+		d=$work/fuse-$mode
+		mkdir -p "$d/mnt" "$d/img"
+		"$fh" "$mode" "$d/mnt" >"$d/pid" 2>"$d/holder.err" </dev/null &
+		hpid=$!
+		started+=($hpid)
+		for i in $(seq 100); do [ -s "$d/pid" ] && break; sleep 0.05; done
+		pid=$(cat "$d/pid" 2>/dev/null)
+		if [ -z "$pid" ]; then
+			if ! kill -0 "$hpid" 2>/dev/null && wait "$hpid"; [ $? = 77 ]; then
+				echo "ok $((n += 1)) # SKIP FUSE ($mode): cannot mount here: $(first "$d/holder.err")"
+			else
+				not_ok "fuse-holder ($mode)" "did not start: $(first "$d/holder.err")"
+			fi
+			continue
+		fi
+		started+=($pid)
+		disown "$hpid" 2>/dev/null	# no "Killed" line from the shell at the end
+		case $mode in
+		outside) expect="its server is not in the tree" ;;
+		nomount) expect="/dev/fuse serves a FUSE mount that is not one of the tree's own mounts" ;;
+		openfile) expect="a file of a FUSE filesystem (mount [0-9]*); open files of FUSE filesystems are not supported" ;;
+		esac
+		timeout 60 "$lxc_cr" dump -t "$pid" -D "$d/img" -o "$d/dump.log" 2>"$d/dump.err"
+		rc=$?
+		[ "$rc" = 124 ] && fail "the dump hung (killed after 60 s)"
+		[ "$rc" = 0 ] && fail "the dump succeeded"
+		grep -q -- "$expect" "$d/dump.err" || fail "it says \"$(first "$d/dump.err")\", not \"$expect\""
+		alive "$pid" || fail "the process $pid is gone"
+		[ -z "$(ls -A "$d/img")" ] || fail "left in the image dir: $(ls -A "$d/img" | tr '\n' ' ')"
+		check "FUSE ($mode): the dump of pid $pid is refused saying \"$expect\"; the process goes on"
+		# the openfile holder closes its FUSE file first (see fuse-holder.c)
+		kill -TERM "$pid" 2>/dev/null
+		wait_gone "$pid" || kill -9 "$pid" 2>/dev/null
+		kill -9 "$pid" "$hpid" 2>/dev/null
+		wait_gone "$pid"
+		wait_gone "$hpid"
+	done
+fi
+
 echo "1..$n"
 [ "$failed" = 0 ]

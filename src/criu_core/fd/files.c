@@ -363,6 +363,8 @@ int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char
 	p.fd = -1;
 	p.flags = flags;
 	snprintf(p.path, sizeof(p.path), "%s", procpath);
+	if ((ret = fuse_dump_check_path(item->pid, procpath)))
+		return ret;
 	if (stat(procpath, &p.st) < 0) {
 		pr_perror("pid %d: cannot stat %s", item->pid, procpath);
 		return -errno;

@@ -441,7 +441,8 @@ int fuse_dump_finish(struct dump_ctx *ctx)
 static struct {
 	pid_t pid;
 	unsigned *ids, nr;
-} fuse_seen = { 0, NULL, 0 };
+	dev_t *devs;
+} fuse_seen = { 0, NULL, 0, NULL };
 
 static int fuse_seen_load(pid_t pid)
 {
@@ -451,7 +452,9 @@ static int fuse_seen_load(pid_t pid)
 	if (fuse_seen.pid == pid)
 		return 0;
 	free(fuse_seen.ids);
+	free(fuse_seen.devs);
 	fuse_seen.ids = NULL;
+	fuse_seen.devs = NULL;
 	fuse_seen.nr = 0;
 	fuse_seen.pid = 0;
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
@@ -462,7 +465,8 @@ static int fuse_seen_load(pid_t pid)
 	}
 	for (line = buf; *line; line = next) {
 		char *sep, type[64];
-		unsigned id, *n;
+		unsigned id, maj, min, *n;
+		dev_t *d;
 
 		next = strchr(line, '\n');
 		if (next)
@@ -470,15 +474,21 @@ static int fuse_seen_load(pid_t pid)
 		else
 			next = line + strlen(line);
 		sep = strstr(line, " - ");
-		if (!sep || sscanf(line, "%u", &id) != 1 || sscanf(sep + 3, "%63s", type) != 1)
+		if (!sep || sscanf(line, "%u %*u %u:%u", &id, &maj, &min) != 3 ||
+		    sscanf(sep + 3, "%63s", type) != 1)
 			continue;
 		if (!fuse_fstype(type) && strncmp(type, "fuseblk", 7))
 			continue;
 		n = xrealloc_array(fuse_seen.ids, fuse_seen.nr + 1, sizeof(*n));
-		if (!n)
+		if (n)
+			fuse_seen.ids = n;
+		d = xrealloc_array(fuse_seen.devs, fuse_seen.nr + 1, sizeof(*d));
+		if (d)
+			fuse_seen.devs = d;
+		if (!n || !d)
 			return -ENOMEM;
-		fuse_seen.ids = n;
-		fuse_seen.ids[fuse_seen.nr++] = id;
+		fuse_seen.ids[fuse_seen.nr] = id;
+		fuse_seen.devs[fuse_seen.nr++] = makedev(maj, min);
 	}
 	fuse_seen.pid = pid;
 	return 0;
@@ -501,9 +511,36 @@ int fuse_dump_check_file(pid_t pid, int fd, int mnt_id)
 	return 0;
 }
 
+/* A file reached through procpath (a mapping, cwd, root, exe) on a FUSE fs is
+ * refused likewise; its device comes from cached attributes only. */
+int fuse_dump_check_path(pid_t pid, const char *procpath)
+{
+	struct statx stx;
+	dev_t dev;
+	int ret = fuse_seen_load(pid);
+
+	if (ret)
+		return ret;
+	if (!fuse_seen.nr)
+		return 0;
+	if (syscall(SYS_statx, AT_FDCWD, procpath, AT_STATX_DONT_SYNC, STATX_INO, &stx) < 0) {
+		pr_perror("pid %d: cannot stat %s", pid, procpath);
+		return -errno;
+	}
+	dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	for (unsigned i = 0; i < fuse_seen.nr; i++)
+		if (fuse_seen.devs[i] == dev) {
+			pr_err("pid %d: %s is a file of a FUSE filesystem (mount %u); files, cwd and mappings on FUSE filesystems are not supported",
+			       pid, procpath, fuse_seen.ids[i]);
+			return -ENOTSUP;
+		}
+	return 0;
+}
+
 void fuse_dump_fini(void)
 {
 	free(fuse_seen.ids);
+	free(fuse_seen.devs);
 	memset(&fuse_seen, 0, sizeof(fuse_seen));
 	for (unsigned i = 0; i < fd_dump.nr_devs; i++)
 		if (fd_dump.devs[i].clone >= 0)

@@ -162,6 +162,8 @@ bool fuse_fstype(const char *type);
 int fuse_dump_mount(struct dump_ctx *ctx, pid_t root, const struct mnt_info *mi);
 /* Dump, before a descriptor is stat()ed: refuse a file of a FUSE fs. */
 int fuse_dump_check_file(pid_t pid, int fd, int mnt_id);
+/* Dump, likewise for a file reached through a /proc path (map, cwd, exe). */
+int fuse_dump_check_path(pid_t pid, const char *procpath);
 /* Dump, after ns_dump(): refuse unpaired /dev/fuse files, write the records. */
 int fuse_dump_finish(struct dump_ctx *ctx);
 void fuse_dump_fini(void);
