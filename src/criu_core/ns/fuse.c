@@ -40,7 +40,10 @@
  *
  * Not supported: fuseblk, a mount on a FUSE fs, open files, cwd or mappings
  * on a FUSE fs (the kernel's file handles are the old connection's), a
- * request in flight at dump, a server outside the tree.
+ * request in flight at dump (also a FORGET the kernel queued while the
+ * server was frozen: /dev/fuse does not tell them apart), a server outside
+ * the tree, a /dev/fuse opened in a user namespace of the tree's own that
+ * our clone cannot join (FUSE_DEV_IOC_CLONE refuses across user namespaces).
  */
 #include <fcntl.h>
 #include <grp.h>
@@ -135,6 +138,14 @@ static int fuse_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 			pr_perror("pid %d fd %d: cannot clone its FUSE connection", p->pid, p->fd);
 			close(clone);
 			return -errno;
+		}
+		/* EINVAL: no connection, or a file opened in another user
+		 * namespace than ours (the kernel refuses to clone across) */
+		if (ns_dump_own(CLONE_NEWUSER)) {
+			pr_err("pid %d fd %d: /dev/fuse in a tree with a user namespace of its own: its connection cannot be told from lxc-cr's; not supported",
+			       p->pid, p->fd);
+			close(clone);
+			return -ENOTSUP;
 		}
 		/* not mounted yet: a /dev/fuse without a connection */
 		close(clone);
