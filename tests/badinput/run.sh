@@ -792,5 +792,51 @@ else
 	done
 fi
 
+# ---- (k) FUSE: a restore failing after the FUSE mount was made (its
+# FUSE_INIT answered), or once the tree runs and before the binds of its files,
+# leaves no process and the images as they were; then a restore works and the
+# test program (zdtm static/fuse00: its server thread, a bind of its file)
+# checks itself.
+f0=$(dirname "$lxc_cr")/../tests/zdtm/static/fuse00
+if [ ! -x "$f0" ]; then
+	echo "ok $((n += 1)) # SKIP $f0 not built (make check TESTS=)"
+else
+	d=$work/fuse-rst
+	mkdir -p "$d/img"
+	(cd "$d" && "$f0" --pidfile "$d/test.pid" --outfile "$d/test.out" </dev/null >/dev/null 2>&1)
+	pid=$(cat "$d/test.pid" 2>/dev/null)
+	if [ -z "$pid" ] && grep -q SKIP "$d/test.out" 2>/dev/null; then
+		echo "ok $((n += 1)) # SKIP FUSE restore faults: $(first "$d/test.out")"
+	elif [ -z "$pid" ]; then
+		not_ok "FUSE restore faults" "fuse00 did not start: $(first "$d/test.out")"
+	elif ! timeout 60 "$lxc_cr" dump -t "$pid" -D "$d/img" -o "$d/dump.log" 2>"$d/dump.err"; then
+		not_ok "FUSE restore faults" "the dump of fuse00 failed: $(first "$d/dump.err")"
+		kill -9 "$pid" 2>/dev/null
+	else
+		wait_gone "$pid"
+		before=$(sums "$d/img")
+		for point in after-mounts fuse-binds; do
+			LXC_CR_FAULT=$point timeout 60 "$lxc_cr" restore -D "$d/img" -d -o "$d/rst-$point.log" \
+				2>"$d/rst-$point.err" >/dev/null
+			rc=$?
+			[ "$rc" = 0 ] && fail "the restore succeeded"
+			[ "$rc" = 124 ] && fail "the restore hung"
+			grep -q -- "'$point'" "$d/rst-$point.err" || fail "it says \"$(first "$d/rst-$point.err")\""
+			wait_gone "$pid" || fail "a process $pid exists after the failed restore"
+			[ "$(sums "$d/img")" = "$before" ] || fail "the images changed"
+			check "FUSE: a restore failing at $point leaves no process and the images as they were"
+		done
+		if ! timeout 60 "$lxc_cr" restore -D "$d/img" -d --pidfile "$d/rpid" -o "$d/rst.log" 2>"$d/rst.err" >/dev/null; then
+			fail "the restore failed: $(first "$d/rst.err")"
+		else
+			kill -TERM "$(cat "$d/rpid")"
+			wait_gone "$(cat "$d/rpid")"
+			for i in $(seq 100); do grep -q -e PASS -e FAIL "$d/test.out" && break; sleep 0.05; done
+			grep -q PASS "$d/test.out" || fail "the test says: $(tail -n 1 "$d/test.out")"
+		fi
+		check "FUSE: then a restore of the same images works and fuse00 passes"
+	fi
+fi
+
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -58,6 +58,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
+#include "fault.h"
 #include "fd/files.h"
 #include "ns/ns.h"
 #include "restore/restore.h"
@@ -848,6 +849,9 @@ int fuse_restore_binds(struct rst_ctx *ctx)
 		nr += fr.mnts[i]->n_binds;
 	if (!nr)
 		return 0;
+	/* the tree runs already: a failure from here on kills it */
+	if ((ret = fault_inject("fuse-binds")))
+		return ret;
 	pid = fork();
 	if (pid < 0) {
 		pr_perror("cannot fork to bind the FUSE filesystems' files");
