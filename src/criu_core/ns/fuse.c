@@ -91,7 +91,6 @@ struct fuse_mnt_dump {
 	FuseMntEntry e;
 	dev_t dev;
 	char *mnt;
-	size_t nr_binds;
 };
 
 static struct {
@@ -116,6 +115,7 @@ static int fuse_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	struct fuse_dev_dump *d, *n;
 	_cleanup_close_ int pfd = -1, copy = -1;
 	struct pollfd pl;
+	uint32_t oldfd;
 	int clone = -1;
 
 	(void)ctx;
@@ -134,7 +134,8 @@ static int fuse_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		pr_perror("pid %d fd %d: cannot open /dev/fuse to probe its connection", p->pid, p->fd);
 		return -errno;
 	}
-	if (ioctl(clone, FUSE_DEV_IOC_CLONE, &(uint32_t){ (uint32_t)copy }) < 0) {
+	oldfd = (uint32_t)copy;
+	if (ioctl(clone, FUSE_DEV_IOC_CLONE, &oldfd) < 0) {
 		if (errno != EINVAL) {
 			pr_perror("pid %d fd %d: cannot clone its FUSE connection", p->pid, p->fd);
 			close(clone);
@@ -473,7 +474,7 @@ static int fuse_seen_load(pid_t pid)
 	buf = read_file_at(AT_FDCWD, path, NULL);
 	if (!buf) {
 		pr_perror("cannot read %s", path);
-		return -errno ? -errno : -EIO;
+		return errno ? -errno : -EIO;
 	}
 	for (line = buf; *line; line = next) {
 		char *sep, type[64];
@@ -738,7 +739,7 @@ static int fuse_init_reply(int fd, const char *mnt)
 	rep.o.max_write = FUSE_RST_MAX_WRITE;
 	if (write(fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep)) {
 		pr_perror("fuse %s: cannot answer FUSE_INIT", mnt);
-		return -errno ? -errno : -EIO;
+		return errno ? -errno : -EIO;
 	}
 	pr_info("fuse %s: FUSE_INIT answered (7.%u, max_write %u)", mnt, rep.o.minor, rep.o.max_write);
 	return 0;
@@ -747,7 +748,7 @@ static int fuse_init_reply(int fd, const char *mnt)
 /* In the mount namespace helper (mount_one()): the superblock of m, on target. */
 int fuse_mount(struct rst_ctx *ctx, const MntEntry *m, const char *target)
 {
-	int i = fr_index(m->id), ret;
+	int i = fr_index(m->id);
 	const FuseMntEntry *e;
 	char opts[512], extra[160] = "";
 
@@ -766,7 +767,8 @@ int fuse_mount(struct rst_ctx *ctx, const MntEntry *m, const char *target)
 		 e->allow_other ? ",allow_other" : "", e->default_permissions ? ",default_permissions" : "",
 		 extra);
 	if (mount(m->source ? m->source : "fuse", target, "fuse", m->flags & ~MS_RDONLY, opts) < 0) {
-		ret = -errno;
+		int ret = -errno;
+
 		pr_perror("fuse %s: cannot mount it (%s)", m->mountpoint, opts);
 		return ret;
 	}
@@ -813,8 +815,10 @@ static int fuse_open(struct rst_ctx *ctx, struct file_obj *f)
 	if (i >= 0 && !fr.nr_files[i]++) {
 		fd = fcntl(fr.conn[i], F_DUPFD_CLOEXEC, 0);
 	} else {
+		uint32_t oldfd = i >= 0 ? (uint32_t)fr.conn[i] : 0;
+
 		fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-		if (fd >= 0 && i >= 0 && ioctl(fd, FUSE_DEV_IOC_CLONE, &(uint32_t){ (uint32_t)fr.conn[i] }) < 0) {
+		if (fd >= 0 && i >= 0 && ioctl(fd, FUSE_DEV_IOC_CLONE, &oldfd) < 0) {
 			pr_perror("/dev/fuse file %u: cannot join the connection of mount %u", e->id, e->mnt_id);
 			close(fd);
 			return -errno;
