@@ -826,6 +826,17 @@ else
 			[ "$(sums "$d/img")" = "$before" ] || fail "the images changed"
 			check "FUSE: a restore failing at $point leaves no process and the images as they were"
 		done
+		# damaged FUSE records are refused naming their image, before anything exists
+		for img in fuse.img fuse-mnt.img; do
+			cp -a "$d/img" "$d/cut"
+			size=$(stat -c %s "$d/cut/$img")
+			truncate -s $((size - 3)) "$d/cut/$img"
+			timeout 60 "$lxc_cr" restore -D "$d/cut" -d 2>"$d/cut.err" >/dev/null && fail "the restore succeeded"
+			grep -q -F "$img" "$d/cut.err" || fail "it says \"$(first "$d/cut.err")\""
+			wait_gone "$pid" || fail "a process $pid exists after the failed restore"
+			rm -rf "$d/cut"
+			check "FUSE: a restore with $img cut by 3 bytes fails naming it; no process"
+		done
 		if ! timeout 60 "$lxc_cr" restore -D "$d/img" -d --pidfile "$d/rpid" -o "$d/rst.log" 2>"$d/rst.err" >/dev/null; then
 			fail "the restore failed: $(first "$d/rst.err")"
 		else
