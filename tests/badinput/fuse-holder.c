@@ -9,6 +9,9 @@
  *   nomount   the child holds the /dev/fuse descriptor but its mount
  *             namespace no longer has the mount: the connection serves a
  *             mount outside the tree.
+ *   inherited the child holds the /dev/fuse descriptor in the holder's mount
+ *             namespace: dumped from there (nsenter), the mount is
+ *             lxc-cr's, not the tree's own.
  *   openfile  the holder itself, with a descriptor open on DIR/data: a file
  *             of a FUSE fs (its server frozen with it). Stop it with SIGTERM:
  *             it closes that file while its server still answers the
@@ -137,8 +140,8 @@ int main(int argc, char **argv)
 	pid_t child;
 
 	if (argc != 3 || (strcmp(argv[1], "outside") && strcmp(argv[1], "nomount") &&
-			  strcmp(argv[1], "openfile"))) {
-		fprintf(stderr, "usage: fuse-holder outside|nomount|openfile DIR\n");
+			  strcmp(argv[1], "inherited") && strcmp(argv[1], "openfile"))) {
+		fprintf(stderr, "usage: fuse-holder outside|nomount|inherited|openfile DIR\n");
 		return 2;
 	}
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
@@ -178,6 +181,8 @@ int main(int argc, char **argv)
 		setsid();
 		if (!strcmp(argv[1], "outside")) {
 			close(fuse_fd);
+		} else if (!strcmp(argv[1], "inherited")) {
+			/* keeps the descriptor and the holder's mounts */
 		} else if (unshare(CLONE_NEWNS) < 0 || umount2(argv[2], MNT_DETACH) < 0) {
 			perror("fuse-holder: child without the mount");
 			_exit(1);

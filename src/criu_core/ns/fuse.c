@@ -303,7 +303,8 @@ out:
 	}
 	free(pl);
 	if (!ret)
-		pr_info("fuse %s: served by %u /dev/fuse file(s) of the tree", m->mnt, found);
+		pr_info("fuse %s (connection %u): served by %u /dev/fuse file(s) of the tree", m->mnt,
+			minor(m->dev), found);
 	return ret;
 }
 
@@ -415,11 +416,49 @@ int fuse_dump_mount(struct dump_ctx *ctx, pid_t root, const struct mnt_info *mi)
 	return ret < 0 ? ret : 1;
 }
 
-/* The mount a descriptor's connection serves, among all the root sees (for the message). */
-static const char *unpaired_why(void)
+/* For the message about a descriptor no mount of the tree's own reaches: the
+ * FUSE mounts the root sees that are not its own, with their connection
+ * numbers (/sys/fs/fuse/connections/N, N the minor of their device). */
+static void foreign_mounts(pid_t root, char *out, size_t len)
 {
-	return ns_dump_own(CLONE_NEWNS) ? "is not one of the tree's own mounts"
-					: "is in lxc-cr's mount namespace (the tree has none of its own)";
+	_cleanup_free_ char *buf = NULL;
+	char path[64], *line, *next;
+	size_t used = 0;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", root);
+	buf = read_file_at(AT_FDCWD, path, NULL);
+	for (line = buf; line && *line; line = next) {
+		char mnt[256], type[64];
+		unsigned id, maj, min;
+		const char *sep;
+		int n;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%u %*u %u:%u %*s %255s", &id, &maj, &min, mnt) != 4 ||
+		    sscanf(sep + 3, "%63s", type) != 1 || !fuse_fstype(type) || mnt_by_id(id))
+			continue;
+		n = snprintf(out + used, len - used, "%s%s (connection %u)", used ? ", " : "", mnt, min);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += n;
+	}
+}
+
+static void unpaired_why(pid_t root, char *out, size_t len)
+{
+	char list[384];
+
+	foreign_mounts(root, list, sizeof(list));
+	snprintf(out, len, "%s%s%s%s",
+		 ns_dump_own(CLONE_NEWNS) ? "is not one of the tree's own mounts"
+					  : "is in lxc-cr's mount namespace (the tree has none of its own)",
+		 *list ? " (FUSE mounts the tree sees but does not own: " : "", list, *list ? ")" : "");
 }
 
 /* After mnt_dump(): write what was paired, refuse what was not. */
@@ -432,8 +471,11 @@ int fuse_dump_finish(struct dump_ctx *ctx)
 		FuseEntry e = FUSE_ENTRY__INIT;
 
 		if (d->clone >= 0 && !d->mnt_id) {
-			pr_err("pid %d fd %d: /dev/fuse serves a FUSE mount that %s; not supported",
-			       d->pid, d->fd, unpaired_why());
+			char why[512];
+
+			unpaired_why(ctx->items[0]->pid, why, sizeof(why));
+			pr_err("pid %d fd %d: /dev/fuse serves a FUSE mount that %s; not supported", d->pid,
+			       d->fd, why);
 			return -ENOTSUP;
 		}
 		e.id = d->id;
