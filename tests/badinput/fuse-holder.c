@@ -12,6 +12,9 @@
  *   inherited the child holds the /dev/fuse descriptor in the holder's mount
  *             namespace: dumped from there (nsenter), the mount is
  *             lxc-cr's, not the tree's own.
+ *   inflight  the holder itself and a child whose read of DIR/data waits on
+ *             the holder's server thread (it answers reads after 3 s): the
+ *             server stops first, the reader cannot.
  *   openfile  the holder itself, with a descriptor open on DIR/data: a file
  *             of a FUSE fs (its server frozen with it). Stop it with SIGTERM:
  *             it closes that file while its server still answers the
@@ -30,11 +33,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static int fuse_fd;
 static volatile int hold = -1;
+static int slow_reads;
 
 static void on_term(int sig)
 {
@@ -115,6 +120,8 @@ static void *server(void *arg)
 			break;
 		}
 		case FUSE_READ:
+			if (slow_reads)
+				sleep(3);
 			reply(in->unique, 0, "abc\n", ((struct fuse_read_in *)a)->offset ? 0 : 4);
 			break;
 		case FUSE_FORGET:
@@ -140,8 +147,9 @@ int main(int argc, char **argv)
 	pid_t child;
 
 	if (argc != 3 || (strcmp(argv[1], "outside") && strcmp(argv[1], "nomount") &&
-			  strcmp(argv[1], "inherited") && strcmp(argv[1], "openfile"))) {
-		fprintf(stderr, "usage: fuse-holder outside|nomount|inherited|openfile DIR\n");
+			  strcmp(argv[1], "inherited") && strcmp(argv[1], "inflight") &&
+			  strcmp(argv[1], "openfile"))) {
+		fprintf(stderr, "usage: fuse-holder outside|nomount|inherited|inflight|openfile DIR\n");
 		return 2;
 	}
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
@@ -160,6 +168,28 @@ int main(int argc, char **argv)
 	}
 	if (pthread_create(&th, NULL, server, NULL))
 		return 1;
+	if (!strcmp(argv[1], "inflight")) {
+		char c;
+
+		slow_reads = 1;
+		setsid();
+		child = fork();
+		if (child == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			close(fuse_fd);
+			snprintf(path, sizeof(path), "%s/data", argv[2]);
+			hold = open(path, O_RDONLY);
+			if (hold < 0 || read(hold, &c, 1) < 0)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		usleep(300000);	/* its read is in flight */
+		printf("%d\n", getpid());
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 	if (!strcmp(argv[1], "openfile")) {
 		snprintf(path, sizeof(path), "%s/data", argv[2]);
 		hold = open(path, O_RDONLY);

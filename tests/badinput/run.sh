@@ -752,7 +752,7 @@ fh=$(dirname "$lxc_cr")/../tests/badinput/fuse-holder
 if [ ! -x "$fh" ]; then
 	echo "ok $((n += 1)) # SKIP $fh not built (make check TESTS=)"
 else
-	for mode in outside nomount inherited openfile; do
+	for mode in outside nomount inherited inflight openfile; do
 		d=$work/fuse-$mode
 		mkdir -p "$d/mnt" "$d/img"
 		"$fh" "$mode" "$d/mnt" >"$d/pid" 2>"$d/holder.err" </dev/null &
@@ -775,6 +775,7 @@ else
 		nomount) expect="/dev/fuse serves a FUSE mount that is not one of the tree's own mounts" ;;
 		inherited) expect="is in lxc-cr's mount namespace (the tree has none of its own) (FUSE mounts the tree sees but does not own: $d/mnt (connection [0-9]*))" ;;
 		openfile) expect="a file of a FUSE filesystem (mount [0-9]*); open files of FUSE filesystems are not supported" ;;
+		inflight) expect="did not stop within 10 s: it waits in the kernel (request_wait_answer): on a FUSE request" ;;
 		esac
 		# inherited: lxc-cr in the holder's mount namespace, where the mount is
 		$([ $mode = inherited ] && echo nsenter -t "$hpid" -m) \

@@ -10,11 +10,18 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "infect/infect.h"
 #include "proc_parse.h"
 
 #define SEIZE_OPTS (PTRACE_O_TRACESYSGOOD)
+/* A thread that has not reached its interrupt stop by then waits in the
+ * kernel for something the stopped tree would have to do (a FUSE request
+ * whose server is a thread of the tree already stopped): the dump fails. */
+#define SEIZE_STOP_MS 10000
+/* Then, once the rest is released, how long it gets to stop to be detached. */
+#define SEIZE_LATE_MS 5000
 
 struct pstree_item *pstree_find(struct pstree_item **items, unsigned n, pid_t pid)
 {
@@ -32,14 +39,46 @@ static bool has_tid(struct pstree_item *item, pid_t tid)
 	return false;
 }
 
-/* Wait for a seized thread to reach its interrupt stop; pending signals are let through. */
-static int wait_interrupt_stop(pid_t tid, bool *group_stop)
+/* Seized threads that did not stop in time: detached once they stop. */
+static struct {
+	pid_t tids[64];
+	unsigned nr;
+} late;
+
+/* Why a thread does not stop: where it waits in the kernel. */
+static void report_no_stop(pid_t tid)
 {
+	char path[64], wchan[64] = "";
+	_cleanup_free_ char *w = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", tid);
+	w = read_file_at(AT_FDCWD, path, NULL);
+	if (w)
+		snprintf(wchan, sizeof(wchan), "%s", w);
+	pr_err("thread %d: did not stop within %u s: it waits in the kernel (%s)%s; retry the dump once it is done",
+	       tid, SEIZE_STOP_MS / 1000, *wchan ? wchan : "?",
+	       strstr(wchan, "request_wait_answer") || strstr(wchan, "fuse") ?
+		       ": on a FUSE request, whose server is likely a thread of the tree already stopped" :
+		       "");
+}
+
+/* Wait for a seized thread to reach its interrupt stop (at most ms
+ * milliseconds; -ETIMEDOUT then); pending signals are let through. */
+static int wait_stop_for(pid_t tid, bool *group_stop, unsigned ms)
+{
+	struct timespec nap = { 0, 1000000 };
+	uint64_t deadline = now_ns() + (uint64_t)ms * 1000000;
 	int status;
 
 	for (;;) {
-		pid_t r = waitpid(tid, &status, __WALL);
+		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 
+		if (r == 0) {
+			if (now_ns() > deadline)
+				return -ETIMEDOUT;
+			nanosleep(&nap, NULL);
+			continue;
+		}
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -66,6 +105,34 @@ static int wait_interrupt_stop(pid_t tid, bool *group_stop)
 			return -errno;
 		}
 	}
+}
+
+static int wait_interrupt_stop(pid_t tid, bool *group_stop)
+{
+	int ret = wait_stop_for(tid, group_stop, SEIZE_STOP_MS);
+
+	if (ret == -ETIMEDOUT) {
+		report_no_stop(tid);
+		if (late.nr < ARRAY_SIZE(late.tids))
+			late.tids[late.nr++] = tid;
+	}
+	return ret;
+}
+
+/* After the rest of the tree was released: the threads that did not stop in
+ * time get the chance to (what they waited for may be done now) and are
+ * detached; one that still does not stays traced until lxc-cr exits. */
+static void detach_late(void)
+{
+	for (unsigned i = 0; i < late.nr; i++) {
+		pid_t tid = late.tids[i];
+
+		if (wait_stop_for(tid, NULL, SEIZE_LATE_MS) == 0)
+			ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		else
+			pr_warn("thread %d: still not stopped; it stays traced until lxc-cr exits", tid);
+	}
+	late.nr = 0;
 }
 
 /* With the tree frozen by its freezer cgroup the interrupt stops come only
@@ -457,4 +524,5 @@ void infect_unseize_tree(struct pstree_item **items, unsigned nr)
 				pr_perror("thread %d: detach", item->threads[t]);
 	}
 	pstree_free(items, nr);
+	detach_late();
 }
