@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
@@ -66,17 +67,26 @@ static void report_no_stop(pid_t tid)
  * milliseconds; -ETIMEDOUT then); pending signals are let through. */
 static int wait_stop_for(pid_t tid, bool *group_stop, unsigned ms)
 {
-	struct timespec nap = { 0, 1000000 };
-	uint64_t deadline = now_ns() + (uint64_t)ms * 1000000;
+	/* The stop usually comes within microseconds, once the thread gets a
+	 * CPU: yield to it for the first millisecond, then nap (up to 1 ms). */
+	struct timespec nap = { 0, 10000 };
+	uint64_t start = now_ns(), deadline = start + (uint64_t)ms * 1000000, t;
 	int status;
 
 	for (;;) {
 		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 
 		if (r == 0) {
-			if (now_ns() > deadline)
+			t = now_ns();
+			if (t > deadline)
 				return -ETIMEDOUT;
+			if (t - start < 1000000) {
+				sched_yield();
+				continue;
+			}
 			nanosleep(&nap, NULL);
+			if (nap.tv_nsec < 1000000)
+				nap.tv_nsec *= 2;
 			continue;
 		}
 		if (r < 0) {
