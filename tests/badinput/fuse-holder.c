@@ -15,6 +15,10 @@
  *   inflight  the holder itself and a child whose read of DIR/data waits on
  *             the holder's server thread (it answers reads after 3 s): the
  *             server stops first, the reader cannot.
+ *   extbind   the child, in a mount namespace of its own, has only a bind of
+ *             DIR/data on DIR.file (the FUSE mount itself detached there): a
+ *             FUSE file served outside the tree. On SIGTERM it reads DIR.file
+ *             into DIR.result and exits.
  *   openfile  the holder itself, with a descriptor open on DIR/data: a file
  *             of a FUSE fs (its server frozen with it). Stop it with SIGTERM:
  *             it closes that file while its server still answers the
@@ -40,6 +44,28 @@
 static int fuse_fd;
 static volatile int hold = -1;
 static int slow_reads;
+
+static const char *ext_dir;
+
+/* extbind: read the bound FUSE file, leave what it said in DIR.result */
+static void on_term_read(int sig)
+{
+	char p[4200], buf[64] = "";
+	ssize_t n = -1;
+	int fd;
+
+	(void)sig;
+	snprintf(p, sizeof(p), "%s.file", ext_dir);
+	fd = open(p, O_RDONLY);
+	if (fd >= 0)
+		n = read(fd, buf, sizeof(buf) - 1);
+	snprintf(p, sizeof(p), "%s.result", ext_dir);
+	close(fd);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0 && n > 0 && write(fd, buf, n) != n)
+		_exit(1);
+	_exit(0);
+}
 
 static void on_term(int sig)
 {
@@ -148,8 +174,8 @@ int main(int argc, char **argv)
 
 	if (argc != 3 || (strcmp(argv[1], "outside") && strcmp(argv[1], "nomount") &&
 			  strcmp(argv[1], "inherited") && strcmp(argv[1], "inflight") &&
-			  strcmp(argv[1], "openfile"))) {
-		fprintf(stderr, "usage: fuse-holder outside|nomount|inherited|inflight|openfile DIR\n");
+			  strcmp(argv[1], "extbind") && strcmp(argv[1], "openfile"))) {
+		fprintf(stderr, "usage: fuse-holder outside|nomount|inherited|inflight|extbind|openfile DIR\n");
 		return 2;
 	}
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
@@ -211,6 +237,21 @@ int main(int argc, char **argv)
 		setsid();
 		if (!strcmp(argv[1], "outside")) {
 			close(fuse_fd);
+		} else if (!strcmp(argv[1], "extbind")) {
+			char file[4200];
+			int fd;
+
+			close(fuse_fd);
+			ext_dir = argv[2];
+			snprintf(file, sizeof(file), "%s.file", argv[2]);
+			snprintf(path, sizeof(path), "%s/data", argv[2]);
+			fd = open(file, O_WRONLY | O_CREAT, 0644);
+			if (fd < 0 || close(fd) < 0 || unshare(CLONE_NEWNS) < 0 ||
+			    mount(path, file, NULL, MS_BIND, NULL) < 0 || umount2(argv[2], MNT_DETACH) < 0) {
+				perror("fuse-holder: extbind");
+				_exit(1);
+			}
+			signal(SIGTERM, on_term_read);
 		} else if (!strcmp(argv[1], "inherited")) {
 			/* keeps the descriptor and the holder's mounts */
 		} else if (unshare(CLONE_NEWNS) < 0 || umount2(argv[2], MNT_DETACH) < 0) {
@@ -227,6 +268,7 @@ int main(int argc, char **argv)
 	close(p[1]);
 	if (child < 0 || read(p[0], opts, 1) != 1)
 		return 1;
+	signal(SIGCHLD, SIG_IGN);	/* a child killed by its dump leaves no zombie: its pid is free again */
 	printf("%d\n", child);
 	fflush(stdout);
 	for (;;)

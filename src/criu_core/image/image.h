@@ -55,6 +55,7 @@ enum img_type {
 	IMG_MQUEUE,
 	IMG_FUSE,
 	IMG_FUSE_MNT,
+	IMG_FUSE_EXT,
 	IMG_TYPE_MAX,
 };
 

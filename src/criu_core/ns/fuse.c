@@ -98,7 +98,62 @@ static struct {
 	unsigned nr_devs;
 	struct fuse_mnt_dump *mnts;
 	unsigned nr_mnts;
+	struct fuse_ext_dump {
+		uint32_t id;
+		char *mnt;
+	} *ext;			/* mounts declared --external mnt[MOUNTPOINT] */
+	unsigned nr_ext;
 } fd_dump;
+
+/*
+ * --external mnt[MOUNTPOINT] (dump) and mnt[MOUNTPOINT]:PATH (restore): the
+ * mountpoint as the tree sees it, PATH in lxc-cr's view. Both absolute, with
+ * no "]:" inside. Returns the mountpoint's length (0: not such a key) and
+ * sets *path to PATH (NULL in the dump form).
+ */
+size_t fuse_ext_key(const char *s, const char **path)
+{
+	const char *end;
+
+	*path = NULL;
+	if (!s || strncmp(s, "mnt[/", 5))
+		return 0;
+	end = strstr(s, "]:");
+	if (end) {
+		if (end[2] != '/' || strstr(end + 2, "]:"))
+			return 0;
+		*path = end + 2;
+		return (size_t)(end - s - 4);
+	}
+	end = s + strlen(s) - 1;
+	return *end == ']' && end > s + 4 ? (size_t)(end - s - 4) : 0;
+}
+
+static bool ext_declared(const struct crc_dump_opts *o, const char *mnt)
+{
+	const char *path;
+
+	for (unsigned i = 0; i < o->nr_externals; i++) {
+		size_t n = fuse_ext_key(o->externals[i], &path);
+
+		if (n && !path && strlen(mnt) == n && !strncmp(o->externals[i] + 4, mnt, n))
+			return true;
+	}
+	return false;
+}
+
+/* Whether lxc-cr has a mount of the superblock dev (a bind from it is then
+ * a bind of lxc-cr's path, as for any host directory). */
+static bool host_has_dev(dev_t dev)
+{
+	_cleanup_free_ char *buf = read_file_at(AT_FDCWD, "/proc/self/mountinfo", NULL);
+	unsigned maj, min;
+
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2 && makedev(maj, min) == dev)
+			return true;
+	return false;
+}
 
 bool fuse_fstype(const char *type)
 {
@@ -376,8 +431,10 @@ static int fuse_record_mnt(pid_t root, const struct mnt_info *mi)
 /*
  * Called by mnt_dump() for each mount of the tree's own, parents first.
  * Returns 1 when mi is a FUSE superblock's mount (recorded here; mnt.c records
- * it as fstype mi->fstype, without options), 0 otherwise (a bind of a FUSE
- * fs's file is remembered to be made after the restore), or -errno.
+ * it as fstype mi->fstype, without options), 2 when it was declared external
+ * (mnt.c records a bind whose source the caller gives at restore), 0 otherwise
+ * (a bind of a FUSE fs's file is remembered to be made after the restore), or
+ * -errno.
  */
 int fuse_dump_mount(struct dump_ctx *ctx, pid_t root, const struct mnt_info *mi)
 {
@@ -396,6 +453,30 @@ int fuse_dump_mount(struct dump_ctx *ctx, pid_t root, const struct mnt_info *mi)
 	if (!fuse_fstype(mi->fstype))
 		return 0;
 	m = mnt_by_dev(mi->dev);
+	if (ext_declared(ctx->opts, mi->mnt)) {
+		struct fuse_ext_dump *x;
+
+		if (m) {
+			pr_err("--external mnt[%s]: that mount is of the FUSE filesystem %s, served by the tree; do not declare it",
+			       mi->mnt, m->mnt);
+			return -EINVAL;
+		}
+		x = xrealloc_array(fd_dump.ext, fd_dump.nr_ext + 1, sizeof(*x));
+		if (!x)
+			return -ENOMEM;
+		fd_dump.ext = x;
+		x = &fd_dump.ext[fd_dump.nr_ext];
+		x->id = mi->id;
+		x->mnt = xstrdup(mi->mnt);
+		if (!x->mnt)
+			return -ENOMEM;
+		fd_dump.nr_ext++;
+		pr_info("mount %s: %s of a FUSE filesystem served outside the tree, declared external: bound from the caller's path at restore",
+			mi->mnt, mi->root);
+		return 2;
+	}
+	if (!m && host_has_dev(mi->dev))
+		return 0;	/* lxc-cr has it mounted: a bind of that (host_path()) */
 	if (m) {
 		uint32_t *b = xrealloc_array(m->e.binds, m->e.n_binds + 1, sizeof(*b));
 
@@ -408,8 +489,8 @@ int fuse_dump_mount(struct dump_ctx *ctx, pid_t root, const struct mnt_info *mi)
 		return 0;
 	}
 	if (strcmp(mi->root, "/")) {
-		pr_err("mount %s: a bind of %s of a FUSE filesystem the tree has not mounted itself; not supported",
-		       mi->mnt, mi->root);
+		pr_err("mount %s: a bind of %s of a FUSE filesystem neither the tree nor lxc-cr has mounted (its server is outside the tree); declare it with --external mnt[%s] and give its source at restore",
+		       mi->mnt, mi->root, mi->mnt);
 		return -ENOTSUP;
 	}
 	ret = fuse_record_mnt(root, mi);
@@ -488,6 +569,30 @@ int fuse_dump_finish(struct dump_ctx *ctx)
 	}
 	for (unsigned i = 0; i < fd_dump.nr_mnts && !ret; i++)
 		ret = img_write_pb(dump_img(ctx, IMG_FUSE_MNT), &fd_dump.mnts[i].e.base);
+	for (unsigned i = 0; i < fd_dump.nr_ext && !ret; i++) {
+		FuseExtEntry x = FUSE_EXT_ENTRY__INIT;
+
+		x.mnt_id = fd_dump.ext[i].id;
+		ret = img_write_pb(dump_img(ctx, IMG_FUSE_EXT), &x.base);
+	}
+	/* a declared mountpoint that matched no FUSE mount is a mistake of the caller */
+	for (unsigned i = 0; i < ctx->opts->nr_externals && !ret; i++) {
+		const char *path;
+		size_t n = fuse_ext_key(ctx->opts->externals[i], &path);
+
+		if (n) {
+			bool used = false;
+
+			for (unsigned k = 0; k < fd_dump.nr_ext && !used; k++)
+				used = strlen(fd_dump.ext[k].mnt) == n &&
+				       !strncmp(fd_dump.ext[k].mnt, ctx->opts->externals[i] + 4, n);
+			if (!used) {
+				pr_err("--external %s: no mount of a FUSE filesystem of the tree's own is there",
+				       ctx->opts->externals[i]);
+				ret = -ENOENT;
+			}
+		}
+	}
 	return ret;
 }
 
@@ -605,6 +710,9 @@ void fuse_dump_fini(void)
 		free(fd_dump.mnts[i].e.subtype);
 		free(fd_dump.mnts[i].e.binds);
 	}
+	for (unsigned i = 0; i < fd_dump.nr_ext; i++)
+		free(fd_dump.ext[i].mnt);
+	free(fd_dump.ext);
 	free(fd_dump.devs);
 	free(fd_dump.mnts);
 	memset(&fd_dump, 0, sizeof(fd_dump));
@@ -618,7 +726,10 @@ static struct {
 	unsigned *nr_files;	/* per mount: fuse.img files made on it so far */
 	unsigned nr_mnts;
 	bool binding;		/* fuse_restore_binds() is making the held binds */
-} fr = { NULL, NULL, NULL, 0, false };
+	const MntEntry *ext[FUSE_MAX_MNTS];	/* mounts declared external, */
+	int ext_tree[FUSE_MAX_MNTS];		/* a detached copy of each one's source */
+	unsigned nr_ext;
+} fr = { NULL, NULL, NULL, 0, false, { NULL }, { -1 }, 0 };
 
 static int fr_index(uint32_t mnt_id)
 {
@@ -636,12 +747,108 @@ static const MntEntry *ns_mnt(struct rst_ctx *ctx, uint32_t id)
 	return NULL;
 }
 
+/* The PATH of --external mnt[mnt]:PATH, or NULL. */
+static const char *ext_source(const struct crc_restore_opts *o, const char *mnt)
+{
+	const char *path, *found = NULL;
+
+	for (unsigned i = 0; i < o->nr_externals; i++) {
+		size_t n = fuse_ext_key(o->externals[i], &path);
+
+		if (n && path && strlen(mnt) == n && !strncmp(o->externals[i] + 4, mnt, n))
+			found = path;
+	}
+	return found;
+}
+
+/*
+ * READ: fuse-ext.img. Each mount declared external at dump is a bind whose
+ * source the caller gives now (--external mnt[MOUNTPOINT]:PATH, PATH in
+ * lxc-cr's view): it becomes a bind of that path, made like any bind of a
+ * host directory. A PATH for a mount the images do not hold is refused.
+ */
+static int fuse_restore_ext(struct rst_ctx *ctx)
+{
+	struct cr_img *img = img_open_optional(&ctx->dir, IMG_FUSE_EXT, 0);
+	const MntEntry *done[FUSE_MAX_MNTS];
+	unsigned nr = 0;
+	int ret = 0;
+
+	if (!img && errno != ENOENT)
+		return -EIO;
+	while (img) {
+		FuseExtEntry *x;
+		MntEntry *m = NULL;
+		const char *path;
+		char *src;
+
+		ret = img_read_pb(img, &fuse_ext_entry__descriptor, (void **)&x);
+		if (ret <= 0)
+			break;
+		ret = 0;
+		for (size_t i = 0; ctx->ns && i < ctx->ns->n_mnts; i++)
+			if (ctx->ns->mnts[i]->id == x->mnt_id)
+				m = ctx->ns->mnts[i];
+		if (!m || strcmp(m->fstype, "bind") || m->src_in_tree || m->is_root || nr >= FUSE_MAX_MNTS) {
+			pr_err("image fuse-ext.img: mount %u is not a bind of the tree's", x->mnt_id);
+			img_free_pb(x);
+			ret = -EINVAL;
+			break;
+		}
+		img_free_pb(x);
+		path = ext_source(ctx->opts, m->mountpoint);
+		if (!path) {
+			pr_err("mount %s was declared external at dump (a FUSE filesystem served outside the tree): give its source with --external mnt[%s]:PATH",
+			       m->mountpoint, m->mountpoint);
+			ret = -ENOENT;
+			break;
+		}
+		if (strlen(path) >= PATH_MAX / 2 || strstr(path, "/../") || strstr(path, "/./")) {
+			pr_err("--external mnt[%s]:%s: not a plain absolute path", m->mountpoint, path);
+			ret = -EINVAL;
+			break;
+		}
+		src = xstrdup(path);
+		if (!src) {
+			ret = -ENOMEM;
+			break;
+		}
+		free(m->source);
+		m->source = src;
+		done[nr++] = m;
+		fr.ext[fr.nr_ext] = m;
+		fr.ext_tree[fr.nr_ext++] = -1;
+		pr_info("mount %s: bound from %s (--external)", m->mountpoint, path);
+	}
+	if (img)
+		img_close(img);
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < ctx->opts->nr_externals; i++) {
+		const char *path;
+		size_t n = fuse_ext_key(ctx->opts->externals[i], &path);
+		bool found = false;
+
+		for (unsigned k = 0; n && path && k < nr && !found; k++)
+			found = strlen(done[k]->mountpoint) == n &&
+				!strncmp(done[k]->mountpoint, ctx->opts->externals[i] + 4, n);
+		if (n && path && !found) {
+			pr_err("--external %s: the images hold no external mount there", ctx->opts->externals[i]);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
 /* READ: fuse-mnt.img, checked against ns.img's mounts. */
 int fuse_restore_read(struct rst_ctx *ctx)
 {
-	struct cr_img *img = img_open_optional(&ctx->dir, IMG_FUSE_MNT, 0);
-	int ret = 0;
+	struct cr_img *img;
+	int ret = fuse_restore_ext(ctx);
 
+	if (ret)
+		return ret;
+	img = img_open_optional(&ctx->dir, IMG_FUSE_MNT, 0);
 	if (!img)
 		return errno == ENOENT ? 0 : -EIO;
 	for (;;) {
@@ -700,10 +907,70 @@ int fuse_restore_read(struct rst_ctx *ctx)
 	return 0;
 }
 
+struct ext_src {
+	const char *path;
+	int ns;
+};
+
+/* In a child, in the mount namespace of the source if it is another's: a
+ * detached copy of it (a bind across mount namespaces is refused). */
+static int ext_clone(void *arg)
+{
+	struct ext_src *x = arg;
+	int fd;
+
+	if (x->ns >= 0 && setns(x->ns, CLONE_NEWNS) < 0)
+		return -errno;
+	fd = syscall(SYS_open_tree, AT_FDCWD, x->path, 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int fuse_ext_tree(const MntEntry *m)
+{
+	for (unsigned i = 0; i < fr.nr_ext; i++)
+		if (fr.ext[i] == m)
+			return fr.ext_tree[i];
+	return -1;
+}
+
 /* MNT, in lxc-cr before the helper forks: one /dev/fuse per mount, which the
- * helper mounts with fd=N (it inherits it at the same number). */
+ * helper mounts with fd=N (it inherits it at the same number); a detached
+ * copy of each external mount's source, cloned in the mount namespace it is
+ * in when given as /proc/PID/root/PATH. */
 int fuse_restore_prepare(struct rst_ctx *ctx)
 {
+	for (unsigned i = 0; i < fr.nr_ext; i++) {
+		const char *src = fr.ext[i]->source, *rest;
+		struct ext_src x = { src, -1 };
+		char nspath[64];
+		unsigned long pid;
+		char *end;
+		int fd;
+
+		if (!strncmp(src, "/proc/", 6) && (pid = strtoul(src + 6, &end, 10)) && pid < INT_MAX &&
+		    !strncmp(end, "/root/", 6)) {
+			rest = end + 5;
+			snprintf(nspath, sizeof(nspath), "/proc/%lu/ns/mnt", pid);
+			x.ns = open(nspath, O_RDONLY | O_CLOEXEC);
+			if (x.ns < 0) {
+				pr_perror("mount %s: cannot open the mount namespace of its source %s",
+					  fr.ext[i]->mountpoint, src);
+				return -errno;
+			}
+			x.path = rest;
+		}
+		fd = ns_child_fd(NULL, ext_clone, &x);
+		if (x.ns >= 0)
+			close(x.ns);
+		if (fd < 0) {
+			pr_err("mount %s: cannot take its source %s: %s", fr.ext[i]->mountpoint, src,
+			       strerror(-fd));
+			return fd;
+		}
+		fr.ext_tree[i] = rst_svc_fd(ctx, fd);
+		if (fr.ext_tree[i] < 0)
+			return fr.ext_tree[i];
+	}
 	for (unsigned i = 0; i < fr.nr_mnts; i++) {
 		fr.conn[i] = rst_svc_fd(ctx, open("/dev/fuse", O_RDWR | O_CLOEXEC));
 		if (fr.conn[i] < 0) {
@@ -943,6 +1210,10 @@ void fuse_restore_fini(void)
 			close(fr.conn[i]);
 		img_free_pb(fr.mnts[i]);
 	}
+	for (unsigned i = 0; i < fr.nr_ext; i++)
+		if (fr.ext_tree[i] >= 0)
+			close(fr.ext_tree[i]);
+	fr.nr_ext = 0;
 	free(fr.mnts);
 	free(fr.conn);
 	free(fr.nr_files);

@@ -662,7 +662,11 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 								    m->fstype, m->super });
 		if (ret < 0)
 			goto out;
-		if (ret) {
+		if (ret == 2) {		/* external: its source is given at restore */
+			ret = 0;
+			type = "bind";
+			src = xstrdup(m->mnt);
+		} else if (ret) {
 			ret = 0;
 			src = xstrdup(m->source);
 		} else if ((src = proc_sys_path(m, &ct, i))) {
@@ -1149,7 +1153,7 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 		pr_err("cannot create the mountpoint %s: %s", target, strerror(-ret));
 		goto out;
 	}
-	if (bind && (tree = late_source(ctx->ns, m)) >= 0)
+	if (bind && ((tree = late_source(ctx->ns, m)) >= 0 || (tree = fuse_ext_tree(m)) >= 0))
 		ret = syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
 	else if (bind)
 		ret = mount(source, target, NULL, MS_BIND, NULL);
@@ -1415,7 +1419,8 @@ int mnt_restore_sources(struct rst_ctx *ctx)
 		const MntEntry *m = e->mnts[i];
 
 		rmnt.late_src[i] = -1;
-		if (!mnt_late(e, i) || strcmp(m->fstype, "bind") || m->src_in_tree || m->is_root)
+		if (!mnt_late(e, i) || strcmp(m->fstype, "bind") || m->src_in_tree || m->is_root ||
+		    fuse_ext_tree(m) >= 0)
 			continue;
 		/* a source among the controller's own mounts is taken there */
 		if (m->src_outer && mnt_outer_enter() < 0)

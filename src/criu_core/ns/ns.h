@@ -76,6 +76,9 @@ int ns_as_root_fd(int (*fn)(void *), void *arg);
 /* Restore: whether the caller is a task in the tree's user namespace. */
 bool ns_in_tree_userns(void);
 int ns_user_fsopen(const char *fstype);
+/* A child of this task runs fn (after setup, in the child) and hands back
+ * the descriptor fn returns, or the -errno of what failed. */
+int ns_child_fd(int (*setup)(void), int (*fn)(void *), void *arg);
 /* Restore: lxc-cr back in its own namespaces (after the root's clone). */
 int ns_restore_leave(void);
 /* Restore: the end, whatever happened. */
@@ -157,8 +160,12 @@ int mnt_restore_one(struct rst_ctx *ctx, const MntEntry *m);
 
 /* fuse.c: FUSE mounts and their servers' /dev/fuse (fuse_fd_ops). */
 bool fuse_fstype(const char *type);
+/* --external mnt[MOUNTPOINT] (dump) or mnt[MOUNTPOINT]:PATH (restore): the
+ * length of MOUNTPOINT (0: not such a key), *path set to PATH or NULL. */
+size_t fuse_ext_key(const char *s, const char **path);
 /* Dump, from mnt_dump() for each mount of the tree's own: 1 if it is a FUSE
- * superblock's mount (recorded by fuse.c), 0 otherwise, or -errno. */
+ * superblock's mount (recorded by fuse.c), 2 if it was declared external (a
+ * bind, its source given at restore), 0 otherwise, or -errno. */
 int fuse_dump_mount(struct dump_ctx *ctx, pid_t root, const struct mnt_info *mi);
 /* Dump, before a descriptor is stat()ed: refuse a file of a FUSE fs. */
 int fuse_dump_check_file(pid_t pid, int fd, int mnt_id);
@@ -176,6 +183,9 @@ int fuse_restore_prepare(struct rst_ctx *ctx);
 int fuse_mount(struct rst_ctx *ctx, const MntEntry *m, const char *target);
 /* Restore: whether m is a bind held until the tree runs. */
 bool fuse_mnt_held(const MntEntry *m);
+/* Restore: the detached copy of an external mount's source (--external
+ * mnt[MOUNTPOINT]:PATH) to move onto m's mountpoint, or -1. */
+int fuse_ext_tree(const MntEntry *m);
 /* Restore, after the release: make the held binds. */
 int fuse_restore_binds(struct rst_ctx *ctx);
 void fuse_restore_fini(void);
