@@ -12,9 +12,11 @@
  *   inherited the child holds the /dev/fuse descriptor in the holder's mount
  *             namespace: dumped from there (nsenter), the mount is
  *             lxc-cr's, not the tree's own.
- *   inflight  the holder itself and a child whose read of DIR/data waits on
- *             the holder's server thread (it answers reads after 3 s): the
- *             server stops first, the reader cannot.
+ *   inflight  the holder itself and a child whose reads of DIR/data, one
+ *             after the other, wait on the holder's server thread (it answers
+ *             reads after 3 s): the server stops first, the reader cannot.
+ *   inflight1 the same with a single read: once released for the server to
+ *             answer it, the reader can be stopped.
  *   extbind   the child, in a mount namespace of its own, has only a bind of
  *             DIR/data on DIR.file (the FUSE mount itself detached there): a
  *             FUSE file served outside the tree. On SIGTERM it reads DIR.file
@@ -33,6 +35,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,9 +176,9 @@ int main(int argc, char **argv)
 	pid_t child;
 
 	if (argc != 3 || (strcmp(argv[1], "outside") && strcmp(argv[1], "nomount") &&
-			  strcmp(argv[1], "inherited") && strcmp(argv[1], "inflight") &&
+			  strcmp(argv[1], "inherited") && strncmp(argv[1], "inflight", 8) &&
 			  strcmp(argv[1], "extbind") && strcmp(argv[1], "openfile"))) {
-		fprintf(stderr, "usage: fuse-holder outside|nomount|inherited|inflight|extbind|openfile DIR\n");
+		fprintf(stderr, "usage: fuse-holder outside|nomount|inherited|inflight|inflight1|extbind|openfile DIR\n");
 		return 2;
 	}
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
@@ -194,7 +197,8 @@ int main(int argc, char **argv)
 	}
 	if (pthread_create(&th, NULL, server, NULL))
 		return 1;
-	if (!strcmp(argv[1], "inflight")) {
+	if (!strncmp(argv[1], "inflight", 8)) {
+		bool loop = !strcmp(argv[1], "inflight");
 		char c;
 
 		slow_reads = 1;
@@ -204,9 +208,12 @@ int main(int argc, char **argv)
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			close(fuse_fd);
 			snprintf(path, sizeof(path), "%s/data", argv[2]);
-			hold = open(path, O_RDONLY);
-			if (hold < 0 || read(hold, &c, 1) < 0)
-				_exit(1);
+			do {
+				hold = open(path, O_RDONLY);
+				if (hold < 0 || read(hold, &c, 1) < 0)
+					_exit(1);
+				close(hold);
+			} while (loop);
 			for (;;)
 				pause();
 		}

@@ -752,7 +752,7 @@ fh=$(dirname "$lxc_cr")/../tests/badinput/fuse-holder
 if [ ! -x "$fh" ]; then
 	echo "ok $((n += 1)) # SKIP $fh not built (make check TESTS=)"
 else
-	for mode in outside nomount inherited inflight openfile; do
+	for mode in outside nomount inherited inflight inflight1 openfile; do
 		d=$work/fuse-$mode
 		mkdir -p "$d/mnt" "$d/img"
 		"$fh" "$mode" "$d/mnt" >"$d/pid" 2>"$d/holder.err" </dev/null &
@@ -776,17 +776,27 @@ else
 		inherited) expect="is in lxc-cr's mount namespace (the tree has none of its own) (FUSE mounts the tree sees but does not own: $d/mnt (connection [0-9]*))" ;;
 		openfile) expect="a file of a FUSE filesystem (mount [0-9]*); open files of FUSE filesystems are not supported" ;;
 		inflight) expect="did not stop within 10 s: it waits in the kernel (request_wait_answer): on a FUSE request" ;;
+		inflight1) expect="waits on a FUSE request (request_wait_answer) whose server may be stopped: the tree is released for it to answer, then stopped again" ;;
 		esac
 		# inherited: lxc-cr in the holder's mount namespace, where the mount is
 		$([ $mode = inherited ] && echo nsenter -t "$hpid" -m) \
-			timeout 60 "$lxc_cr" dump -t "$pid" -D "$d/img" -o "$d/dump.log" 2>"$d/dump.err"
+			timeout 90 "$lxc_cr" dump -t "$pid" -D "$d/img" -o "$d/dump.log" \
+			$([ $mode = inflight1 ] && echo --leave-running) 2>"$d/dump.err"
 		rc=$?
-		[ "$rc" = 124 ] && fail "the dump hung (killed after 60 s)"
-		[ "$rc" = 0 ] && fail "the dump succeeded"
-		grep -q -- "$expect" "$d/dump.err" || fail "it says \"$(first "$d/dump.err")\", not \"$expect\""
-		alive "$pid" || fail "the process $pid is gone"
-		[ -z "$(ls -A "$d/img")" ] || fail "left in the image dir: $(ls -A "$d/img" | tr '\n' ' ')"
-		check "FUSE ($mode): the dump of pid $pid is refused saying \"$expect\"; the process goes on"
+		[ "$rc" = 124 ] && fail "the dump hung (killed after 90 s)"
+		if [ $mode = inflight1 ]; then
+			# the reader is stopped on a second attempt, once its read was answered
+			[ "$rc" = 0 ] || fail "the dump failed: $(first "$d/dump.err")"
+			grep -q -- "$expect" "$d/dump.log" || fail "the log does not say \"$expect\""
+			alive "$pid" || fail "the process $pid is gone"
+			check "FUSE ($mode): a read in flight on the tree's own server: the tree is released for it, then the dump (--leave-running) succeeds"
+		else
+			[ "$rc" = 0 ] && fail "the dump succeeded"
+			grep -q -- "$expect" "$d/dump.err" || fail "it says \"$(first "$d/dump.err")\", not \"$expect\""
+			alive "$pid" || fail "the process $pid is gone"
+			[ -z "$(ls -A "$d/img")" ] || fail "left in the image dir: $(ls -A "$d/img" | tr '\n' ' ')"
+			check "FUSE ($mode): the dump of pid $pid is refused saying \"$expect\"; the process goes on"
+		fi
 		# the openfile holder closes its FUSE file first (see fuse-holder.c)
 		kill -TERM "$pid" 2>/dev/null
 		wait_gone "$pid" || kill -9 "$pid" 2>/dev/null
