@@ -38,10 +38,21 @@
  * the tree runs (fuse_restore_binds()), by a child of lxc-cr in the tree's
  * mount namespace, with a deadline.
  *
+ * A server outside the tree. A bind of a FUSE file whose superblock the
+ * tree has not mounted (a container's /proc/meminfo, dumped without its
+ * controller) is a bind of lxc-cr's path when lxc-cr has the superblock
+ * mounted (mnt.c's host_path()); otherwise it must be declared with
+ * --external mnt[MOUNTPOINT] at dump (fuse-ext.img), and its source given
+ * with --external mnt[MOUNTPOINT]:PATH at restore; a PATH in another mount
+ * namespace (/proc/PID/root/...) is cloned from inside it (open_tree), the
+ * kernel refusing binds across namespaces.
+ *
  * Not supported: fuseblk, a mount on a FUSE fs, open files, cwd or mappings
  * on a FUSE fs (the kernel's file handles are the old connection's), a
  * request in flight at dump (also a FORGET the kernel queued while the
- * server was frozen: /dev/fuse does not tell them apart), a server outside
+ * server was frozen: /dev/fuse does not tell them apart; infect/seize.c
+ * releases the tree for a while when one of its threads waits on a FUSE
+ * request), a FUSE mount (not a bind of its files) whose server is outside
  * the tree, a /dev/fuse opened in a user namespace of the tree's own that
  * our clone cannot join (FUSE_DEV_IOC_CLONE refuses across user namespaces).
  */
