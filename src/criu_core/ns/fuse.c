@@ -750,11 +750,16 @@ static int fr_index(uint32_t mnt_id)
 	return -1;
 }
 
+/* Mount id of ns.img: the tree's, or of the controller's own above its
+ * container (outer_mnts: libvirt's NAME.fuse). */
 static const MntEntry *ns_mnt(struct rst_ctx *ctx, uint32_t id)
 {
 	for (size_t i = 0; ctx->ns && i < ctx->ns->n_mnts; i++)
 		if (ctx->ns->mnts[i]->id == id)
 			return ctx->ns->mnts[i];
+	for (size_t i = 0; ctx->ns && i < ctx->ns->n_outer_mnts; i++)
+		if (ctx->ns->outer_mnts[i]->id == id)
+			return ctx->ns->outer_mnts[i];
 	return NULL;
 }
 
@@ -890,7 +895,7 @@ int fuse_restore_read(struct rst_ctx *ctx)
 		for (size_t k = 0; k < e->n_binds; k++) {
 			const MntEntry *b = ns_mnt(ctx, e->binds[k]);
 
-			if (!b || strcmp(b->fstype, "bind") || !b->src_in_tree) {
+			if (!b || strcmp(b->fstype, "bind") || !(b->src_in_tree || b->src_outer)) {
 				pr_err("image fuse-mnt.img: FUSE mount %u: bind %u is not a bind of the tree's",
 				       e->mnt_id, e->binds[k]);
 				ret = -EINVAL;
@@ -903,12 +908,15 @@ int fuse_restore_read(struct rst_ctx *ctx)
 	img_close(img);
 	if (ret)
 		return ret;
-	for (size_t i = 0; ctx->ns && i < ctx->ns->n_mnts; i++)
-		if (fuse_fstype(ctx->ns->mnts[i]->fstype) && fr_index(ctx->ns->mnts[i]->id) < 0) {
-			pr_err("image ns.img: FUSE mount %u at %s has no record in fuse-mnt.img",
-			       ctx->ns->mnts[i]->id, ctx->ns->mnts[i]->mountpoint);
+	for (size_t i = 0; ctx->ns && i < ctx->ns->n_mnts + ctx->ns->n_outer_mnts; i++) {
+		const MntEntry *m = i < ctx->ns->n_mnts ? ctx->ns->mnts[i] : ctx->ns->outer_mnts[i - ctx->ns->n_mnts];
+
+		if (fuse_fstype(m->fstype) && fr_index(m->id) < 0) {
+			pr_err("image ns.img: FUSE mount %u at %s has no record in fuse-mnt.img", m->id,
+			       m->mountpoint);
 			return -EINVAL;
 		}
+	}
 	fr.conn = xzalloc(sizeof(*fr.conn) * (fr.nr_mnts + 1));
 	fr.nr_files = xzalloc(sizeof(*fr.nr_files) * (fr.nr_mnts + 1));
 	if (!fr.conn || !fr.nr_files)
@@ -952,6 +960,9 @@ int fuse_restore_prepare(struct rst_ctx *ctx)
 {
 	for (unsigned i = 0; i < fr.nr_ext; i++) {
 		const char *src = fr.ext[i]->source, *rest;
+
+		if (fr.ext_tree[i] >= 0)
+			continue;
 		struct ext_src x = { src, -1 };
 		char nspath[64];
 		unsigned long pid;
@@ -983,6 +994,8 @@ int fuse_restore_prepare(struct rst_ctx *ctx)
 			return fr.ext_tree[i];
 	}
 	for (unsigned i = 0; i < fr.nr_mnts; i++) {
+		if (fr.conn[i] >= 0)
+			continue;
 		fr.conn[i] = rst_svc_fd(ctx, open("/dev/fuse", O_RDWR | O_CLOEXEC));
 		if (fr.conn[i] < 0) {
 			pr_perror("fuse mount %u: cannot open /dev/fuse", fr.mnts[i]->mnt_id);
@@ -1156,6 +1169,41 @@ static int fuse_open(struct rst_ctx *ctx, struct file_obj *f)
 	return f->fd < 0 ? f->fd : 0;
 }
 
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+/* In fuse_restore_binds()'s child: one held bind, in the tree's mount
+ * namespace. A source among the controller's own mounts (libvirt's
+ * NAME.fuse/meminfo for the container's /proc/meminfo) is cloned in the
+ * controller's namespace and moved into the container's. */
+static int bind_one(struct rst_ctx *ctx, const MntEntry *m)
+{
+	_cleanup_close_ int tree = -1;
+
+	if (!m)
+		return -ENOENT;
+	if (!m->src_outer)
+		return mnt_enter() < 0 ? -EIO : mnt_restore_one(ctx, m);
+	if (mnt_outer_fd() < 0 || setns(mnt_outer_fd(), CLONE_NEWNS) < 0) {
+		pr_perror("mount %s: cannot enter the controller's mount namespace", m->mountpoint);
+		return -EIO;
+	}
+	tree = syscall(SYS_open_tree, AT_FDCWD, m->source, 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC);
+	if (tree < 0) {
+		pr_perror("mount %s: cannot take its source %s", m->mountpoint, m->source);
+		return -errno;
+	}
+	if (mnt_enter() < 0)
+		return -EIO;
+	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, m->mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0 ||
+	    (m->flags && mount(NULL, m->mountpoint, NULL, MS_REMOUNT | MS_BIND | m->flags, NULL) < 0)) {
+		pr_perror("mount %s: cannot bind %s of the controller's there", m->mountpoint, m->source);
+		return -errno;
+	}
+	return 0;
+}
+
 /*
  * Once the tree runs: the binds of the FUSE fs's files, which need lookups
  * only the restored server can answer. A child of lxc-cr makes them in the
@@ -1184,11 +1232,9 @@ int fuse_restore_binds(struct rst_ctx *ctx)
 	if (pid == 0) {
 		log_set_prefix("fuse: ");
 		fr.binding = true;
-		if (mnt_enter() < 0)
-			_exit(1);
 		for (unsigned i = 0; i < fr.nr_mnts; i++)
 			for (size_t k = 0; k < fr.mnts[i]->n_binds; k++)
-				if (mnt_restore_one(ctx, ns_mnt(ctx, fr.mnts[i]->binds[k])) < 0)
+				if (bind_one(ctx, ns_mnt(ctx, fr.mnts[i]->binds[k])) < 0)
 					_exit(1);
 		_exit(0);
 	}

@@ -1309,8 +1309,6 @@ int mnt_restore_prepare(struct rst_ctx *ctx)
 
 	if (!e || !(e->flags & CLONE_NEWNS))
 		return 0;
-	if ((ret = fuse_restore_prepare(ctx)))
-		return ret;
 	rmnt.own = rst_svc_fd(ctx, open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
 	rmnt.cwd = rst_svc_fd(ctx, open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
 	if (rmnt.own < 0 || rmnt.cwd < 0) {
@@ -1420,7 +1418,7 @@ int mnt_restore_sources(struct rst_ctx *ctx)
 
 		rmnt.late_src[i] = -1;
 		if (!mnt_late(e, i) || strcmp(m->fstype, "bind") || m->src_in_tree || m->is_root ||
-		    fuse_ext_tree(m) >= 0)
+		    fuse_ext_tree(m) >= 0 || fuse_mnt_held(m))
 			continue;
 		/* a source among the controller's own mounts is taken there */
 		if (m->src_outer && mnt_outer_enter() < 0)

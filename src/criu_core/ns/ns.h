@@ -176,7 +176,8 @@ int fuse_dump_finish(struct dump_ctx *ctx);
 void fuse_dump_fini(void);
 /* Restore: read fuse-mnt.img (after ns.img, before the files). */
 int fuse_restore_read(struct rst_ctx *ctx);
-/* Restore, in lxc-cr before the mount helper forks: a /dev/fuse per mount. */
+/* Restore, in lxc-cr before the mount helpers fork: a /dev/fuse per mount,
+ * a detached copy of each external mount's source. */
 int fuse_restore_prepare(struct rst_ctx *ctx);
 /* Restore, in the mount helper: mount m's FUSE superblock on target and
  * answer its FUSE_INIT. */

@@ -996,7 +996,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	 * objects of those tasks opened there before the container's is built:
 	 * its /dev/console is bound on the console pty they hold, not on a
 	 * stand-in; the container's part is opened by its root (task_main()) */
-	if ((ret = mnt_outer_prepare(&ctx)))
+	/* FUSE: a /dev/fuse per mount, inherited by the helpers that mount them */
+	if ((ret = fuse_restore_prepare(&ctx)) || (ret = mnt_outer_prepare(&ctx)))
 		goto out;
 	if (ctx.ct && ((ret = shmem_prepare(&ctx)) || (ret = mnt_outer_enter()) ||
 		       (ret = files_open_tasks(&ctx, ctx.ct, false)) || (ret = mnt_outer_leave())))
