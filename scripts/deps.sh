@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(gcc make autoconf automake libtool autopoint gettext pkg-config
       protobuf-c-compiler libprotobuf-c-dev libcap-dev binutils
-      libglib2.0-dev libxml2-dev
+      libglib2.0-dev libxml2-dev libfuse3-dev
       busybox-static clang libclang-rt-14-dev procps iproute2 util-linux)
 missing=()
 for p in "${pkgs[@]}"; do

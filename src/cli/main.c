@@ -46,10 +46,11 @@ static void usage(FILE *f)
 		  "  lxc-cr dump -t PID -D DIR [-o LOG] [-v0..4] [--leave-running] [--shell-job]\n"
 		  "              [--tcp-established] [--file-locks] [--ext-unix-sk] [--ghost-limit SIZE]\n"
 		  "              [--external tty[RDEV:DEV]]... [--external unix[INO]]...\n"
+		  "              [--external mnt[MOUNTPOINT]]...\n"
 		  "  lxc-cr restore -D DIR [-d|--restore-detached] [--pidfile FILE] [-o LOG]\n"
 		  "              [--shell-job] [--tcp-established] [--file-locks] [--root DIR]\n"
 		  "              [--cgroup-root DIR] [--external veth[INSIDE]:OUTSIDE[@BRIDGE]]...\n"
-		  "              [--external macvlan[INSIDE]:HOSTDEV]...\n"
+		  "              [--external macvlan[INSIDE]:HOSTDEV]... [--external mnt[MOUNTPOINT]:PATH]...\n"
 		  "              [--inherit-fd fd[N]:tty[RDEV:DEV]|pipe:[INO]|PATH]...\n"
 		  "  lxc-cr check\n"
 		  "  lxc-cr show DIR|FILE\n"));
@@ -72,6 +73,19 @@ static bool valid_tty_key(const char *s)
 }
 
 /* "unix[INO]", decimal (CRIU's spelling) */
+/* "mnt[MOUNTPOINT]" (dump) or "mnt[MOUNTPOINT]:PATH" (restore), both absolute */
+static bool valid_mnt_key(const char *s, bool with_path)
+{
+	const char *end;
+
+	if (strncmp(s, "mnt[/", 5))
+		return false;
+	end = strstr(s, "]:");
+	if (with_path)
+		return end && end[2] == '/' && !strstr(end + 2, "]:");
+	return !end && s[strlen(s) - 1] == ']';
+}
+
 static bool valid_unix_key(const char *s)
 {
 	size_t n;
@@ -191,8 +205,9 @@ int main(int argc, char **argv)
 			/* which command it is for is known once every option was read */
 			if (!((strncmp(optarg, "veth[", 5) == 0 || strncmp(optarg, "macvlan[", 8) == 0) &&
 			      strstr(optarg, "]:")) &&
-			    !valid_tty_key(optarg) && !valid_unix_key(optarg)) {
-				fprintf(stderr, _("lxc-cr: --external '%s': expected tty[RDEV:DEV] (dump; hex st_rdev and st_dev), unix[INO] (dump; a unix socket's inode), veth[INSIDE]:OUTSIDE[@BRIDGE] or macvlan[INSIDE]:HOSTDEV (restore)\n"),
+			    !valid_tty_key(optarg) && !valid_unix_key(optarg) &&
+			    !valid_mnt_key(optarg, false) && !valid_mnt_key(optarg, true)) {
+				fprintf(stderr, _("lxc-cr: --external '%s': expected tty[RDEV:DEV] (dump; hex st_rdev and st_dev), unix[INO] (dump; a unix socket's inode), mnt[MOUNTPOINT] (dump; a mount of a FUSE filesystem served outside the tree), veth[INSIDE]:OUTSIDE[@BRIDGE], macvlan[INSIDE]:HOSTDEV or mnt[MOUNTPOINT]:PATH (restore)\n"),
 					optarg);
 				return 2;
 			}
@@ -244,8 +259,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		for (unsigned i = 0; i < nr_externals; i++) {
-			if (!valid_tty_key(externals[i]) && !valid_unix_key(externals[i])) {
-				fprintf(stderr, _("lxc-cr: --external '%s' is for restore; dump takes tty[RDEV:DEV] and unix[INO]\n"),
+			if (!valid_tty_key(externals[i]) && !valid_unix_key(externals[i]) &&
+			    !valid_mnt_key(externals[i], false)) {
+				fprintf(stderr, _("lxc-cr: --external '%s' is for restore; dump takes tty[RDEV:DEV], unix[INO] and mnt[MOUNTPOINT]\n"),
 					externals[i]);
 				return 2;
 			}
@@ -280,6 +296,11 @@ int main(int argc, char **argv)
 			if (valid_unix_key(externals[i])) {
 				fprintf(stderr, _("lxc-cr: --external '%s' is for dump; the socket is restored disconnected without it\n"),
 					externals[i]);
+				return 2;
+			}
+			if (valid_mnt_key(externals[i], false)) {
+				fprintf(stderr, _("lxc-cr: --external '%s' is for dump; at restore give the mount's source: --external %.*s:PATH\n"),
+					externals[i], (int)strlen(externals[i]), externals[i]);
 				return 2;
 			}
 		}

@@ -746,5 +746,173 @@ while True:
 	fi
 fi
 
+# ---- (j) FUSE: a server outside the tree, a /dev/fuse whose mount is not the
+# tree's, a file open on a FUSE fs: refused by name, without waiting on a server
+fh=$(dirname "$lxc_cr")/../tests/badinput/fuse-holder
+if [ ! -x "$fh" ]; then
+	echo "ok $((n += 1)) # SKIP $fh not built (make check TESTS=)"
+else
+	for mode in outside nomount inherited inflight inflight1 openfile; do
+		d=$work/fuse-$mode
+		mkdir -p "$d/mnt" "$d/img"
+		"$fh" "$mode" "$d/mnt" >"$d/pid" 2>"$d/holder.err" </dev/null &
+		hpid=$!
+		started+=($hpid)
+		for i in $(seq 100); do [ -s "$d/pid" ] && break; sleep 0.05; done
+		pid=$(cat "$d/pid" 2>/dev/null)
+		if [ -z "$pid" ]; then
+			if ! kill -0 "$hpid" 2>/dev/null && wait "$hpid"; [ $? = 77 ]; then
+				echo "ok $((n += 1)) # SKIP FUSE ($mode): cannot mount here: $(first "$d/holder.err")"
+			else
+				not_ok "fuse-holder ($mode)" "did not start: $(first "$d/holder.err")"
+			fi
+			continue
+		fi
+		started+=($pid)
+		disown "$hpid" 2>/dev/null	# no "Killed" line from the shell at the end
+		case $mode in
+		outside) expect="its server is not in the tree" ;;
+		nomount) expect="/dev/fuse serves a FUSE mount that is not one of the tree's own mounts" ;;
+		inherited) expect="is in lxc-cr's mount namespace (the tree has none of its own) (FUSE mounts the tree sees but does not own: $d/mnt (connection [0-9]*))" ;;
+		openfile) expect="a file of a FUSE filesystem (mount [0-9]*); open files of FUSE filesystems are not supported" ;;
+		inflight) expect="did not stop within 10 s: it waits in the kernel (request_wait_answer): on a FUSE request" ;;
+		inflight1) expect="waits on a FUSE request (request_wait_answer) whose server may be stopped: the tree is released for it to answer, then stopped again" ;;
+		esac
+		# inherited: lxc-cr in the holder's mount namespace, where the mount is
+		$([ $mode = inherited ] && echo nsenter -t "$hpid" -m) \
+			timeout 90 "$lxc_cr" dump -t "$pid" -D "$d/img" -o "$d/dump.log" \
+			$([ $mode = inflight1 ] && echo --leave-running) 2>"$d/dump.err"
+		rc=$?
+		[ "$rc" = 124 ] && fail "the dump hung (killed after 90 s)"
+		if [ $mode = inflight1 ]; then
+			# the reader is stopped on a second attempt, once its read was answered
+			[ "$rc" = 0 ] || fail "the dump failed: $(first "$d/dump.err")"
+			grep -q -- "$expect" "$d/dump.log" || fail "the log does not say \"$expect\""
+			alive "$pid" || fail "the process $pid is gone"
+			check "FUSE ($mode): a read in flight on the tree's own server: the tree is released for it, then the dump (--leave-running) succeeds"
+		else
+			[ "$rc" = 0 ] && fail "the dump succeeded"
+			grep -q -- "$expect" "$d/dump.err" || fail "it says \"$(first "$d/dump.err")\", not \"$expect\""
+			alive "$pid" || fail "the process $pid is gone"
+			[ -z "$(ls -A "$d/img")" ] || fail "left in the image dir: $(ls -A "$d/img" | tr '\n' ' ')"
+			check "FUSE ($mode): the dump of pid $pid is refused saying \"$expect\"; the process goes on"
+		fi
+		# the openfile holder closes its FUSE file first (see fuse-holder.c)
+		kill -TERM "$pid" 2>/dev/null
+		wait_gone "$pid" || kill -9 "$pid" 2>/dev/null
+		kill -9 "$pid" "$hpid" 2>/dev/null
+		wait_gone "$pid"
+		wait_gone "$hpid"
+	done
+fi
+
+# ---- (k) FUSE: a restore failing after the FUSE mount was made (its
+# FUSE_INIT answered), or once the tree runs and before the binds of its files,
+# leaves no process and the images as they were; then a restore works and the
+# test program (zdtm static/fuse00: its server thread, a bind of its file)
+# checks itself.
+f0=$(dirname "$lxc_cr")/../tests/zdtm/static/fuse00
+if [ ! -x "$f0" ]; then
+	echo "ok $((n += 1)) # SKIP $f0 not built (make check TESTS=)"
+else
+	d=$work/fuse-rst
+	mkdir -p "$d/img"
+	(cd "$d" && "$f0" --pidfile "$d/test.pid" --outfile "$d/test.out" </dev/null >/dev/null 2>&1)
+	pid=$(cat "$d/test.pid" 2>/dev/null)
+	if [ -z "$pid" ] && grep -q SKIP "$d/test.out" 2>/dev/null; then
+		echo "ok $((n += 1)) # SKIP FUSE restore faults: $(first "$d/test.out")"
+	elif [ -z "$pid" ]; then
+		not_ok "FUSE restore faults" "fuse00 did not start: $(first "$d/test.out")"
+	elif ! timeout 60 "$lxc_cr" dump -t "$pid" -D "$d/img" -o "$d/dump.log" 2>"$d/dump.err"; then
+		not_ok "FUSE restore faults" "the dump of fuse00 failed: $(first "$d/dump.err")"
+		kill -9 "$pid" 2>/dev/null
+	else
+		wait_gone "$pid"
+		before=$(sums "$d/img")
+		for point in after-mounts fuse-binds; do
+			LXC_CR_FAULT=$point timeout 60 "$lxc_cr" restore -D "$d/img" -d -o "$d/rst-$point.log" \
+				2>"$d/rst-$point.err" >/dev/null
+			rc=$?
+			[ "$rc" = 0 ] && fail "the restore succeeded"
+			[ "$rc" = 124 ] && fail "the restore hung"
+			grep -q -- "'$point'" "$d/rst-$point.err" || fail "it says \"$(first "$d/rst-$point.err")\""
+			wait_gone "$pid" || fail "a process $pid exists after the failed restore"
+			[ "$(sums "$d/img")" = "$before" ] || fail "the images changed"
+			check "FUSE: a restore failing at $point leaves no process and the images as they were"
+		done
+		# damaged FUSE records are refused naming their image, before anything exists
+		for img in fuse.img fuse-mnt.img; do
+			cp -a "$d/img" "$d/cut"
+			size=$(stat -c %s "$d/cut/$img")
+			truncate -s $((size - 3)) "$d/cut/$img"
+			timeout 60 "$lxc_cr" restore -D "$d/cut" -d 2>"$d/cut.err" >/dev/null && fail "the restore succeeded"
+			grep -q -F "$img" "$d/cut.err" || fail "it says \"$(first "$d/cut.err")\""
+			wait_gone "$pid" || fail "a process $pid exists after the failed restore"
+			rm -rf "$d/cut"
+			check "FUSE: a restore with $img cut by 3 bytes fails naming it; no process"
+		done
+		if ! timeout 60 "$lxc_cr" restore -D "$d/img" -d --pidfile "$d/rpid" -o "$d/rst.log" 2>"$d/rst.err" >/dev/null; then
+			fail "the restore failed: $(first "$d/rst.err")"
+		else
+			kill -TERM "$(cat "$d/rpid")"
+			wait_gone "$(cat "$d/rpid")"
+			for i in $(seq 100); do grep -q -e PASS -e FAIL "$d/test.out" && break; sleep 0.05; done
+			grep -q PASS "$d/test.out" || fail "the test says: $(tail -n 1 "$d/test.out")"
+		fi
+		check "FUSE: then a restore of the same images works and fuse00 passes"
+	fi
+fi
+
+# ---- (l) a bind of a FUSE file whose server is outside the tree (the
+# container's /proc/meminfo when only the container is dumped): refused with
+# the way to declare it; declared with --external mnt[MOUNTPOINT] at dump, and
+# given its source with --external mnt[MOUNTPOINT]:PATH at restore (refused
+# without), after which the restored process reads the file through the bind.
+if [ -x "$fh" ]; then
+	d=$work/fuse-ext
+	mkdir -p "$d/mnt" "$d/img" "$d/img2"
+	"$fh" extbind "$d/mnt" >"$d/pid" 2>"$d/holder.err" </dev/null &
+	hpid=$!
+	started+=($hpid)
+	for i in $(seq 100); do [ -s "$d/pid" ] && break; sleep 0.05; done
+	pid=$(cat "$d/pid" 2>/dev/null)
+	if [ -z "$pid" ]; then
+		echo "ok $((n += 1)) # SKIP FUSE external bind: fuse-holder did not start: $(first "$d/holder.err")"
+	else
+		started+=($pid)
+		disown "$hpid" 2>/dev/null
+		key="mnt[$d/mnt.file]"
+		timeout 60 "$lxc_cr" dump -t "$pid" -D "$d/img2" -o "$d/dump0.log" 2>"$d/dump0.err" && fail "the dump succeeded"
+		grep -q -F -- "declare it with --external $key" "$d/dump0.err" || fail "it says \"$(first "$d/dump0.err")\""
+		alive "$pid" || fail "the process $pid is gone"
+		check "FUSE: a bind of a FUSE file served outside the tree is refused saying --external $key"
+		if ! timeout 60 "$lxc_cr" dump -t "$pid" -D "$d/img" -o "$d/dump.log" --external "$key" 2>"$d/dump.err"; then
+			not_ok "FUSE: dump with --external $key" "$(first "$d/dump.err")"
+		else
+			wait_gone "$pid"
+			before=$(sums "$d/img")
+			timeout 60 "$lxc_cr" restore -D "$d/img" -d 2>"$d/rst0.err" >/dev/null && fail "the restore succeeded"
+			grep -q -F -- "give its source with --external $key:PATH" "$d/rst0.err" ||
+				fail "it says \"$(first "$d/rst0.err")\""
+			wait_gone "$pid" || fail "a process $pid exists after the failed restore"
+			[ "$(sums "$d/img")" = "$before" ] || fail "the images changed"
+			check "FUSE: its restore without a source is refused saying --external $key:PATH"
+			src=/proc/$hpid/root$d/mnt/data
+			if ! timeout 60 "$lxc_cr" restore -D "$d/img" -d --pidfile "$d/rpid" -o "$d/rst.log" \
+				--external "$key:$src" 2>"$d/rst.err" >/dev/null; then
+				fail "the restore failed: $(first "$d/rst.err")"
+			else
+				kill -TERM "$(cat "$d/rpid")"
+				wait_gone "$(cat "$d/rpid")"
+				[ "$(cat "$d/mnt.result" 2>/dev/null)" = abc ] ||
+					fail "through the bind it read '$(cat "$d/mnt.result" 2>/dev/null)', not the server's 'abc'"
+			fi
+			check "FUSE: restored with --external $key:$src, it reads the server's file through the bind"
+		fi
+	fi
+	kill -9 "$pid" "$hpid" 2>/dev/null
+	wait_gone "$hpid"
+fi
+
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -91,6 +91,7 @@
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <linux/magic.h>
+#include <linux/fuse.h>
 
 #include "util.h"
 
@@ -120,6 +121,7 @@ struct opts {
 	bool no_cgroups;
 	bool ns_slave;
 	bool fake_fuse;
+	bool real_fuse;
 	bool cgroup_mounts;
 	bool libvirt_mounts;
 	char **argv;
@@ -387,6 +389,108 @@ static int setup_dev(struct ctl *c)
 	return setup_devpts(c);
 }
 
+/*
+ * --fuse: NAME.fuse is a real FUSE filesystem, as libvirt's (lxc_fuse.c:
+ * allow_other, "libvirt" as its source), served by a thread of the
+ * controller speaking the /dev/fuse protocol: a root directory and a file
+ * "meminfo" with fuse_meminfo's content, opened with direct I/O.
+ */
+static const char fuse_meminfo[] = "MemTotal:         131072 kB\nMemFree:          100000 kB\n";
+static int fuse_fd = -1;
+
+static void fuse_reply(uint64_t unique, int error, const void *data, size_t len)
+{
+	unsigned char out[sizeof(struct fuse_out_header) + 512];
+	struct fuse_out_header *h = (void *)out;
+
+	if (len > 512)
+		len = 512;
+	h->unique = unique;
+	h->error = error;
+	h->len = sizeof(*h) + (error ? 0 : len);
+	if (!error && len)
+		memcpy(out + sizeof(*h), data, len);
+	if (write(fuse_fd, out, h->len) < 0 && errno != ENOENT)
+		perr("fuse reply");
+}
+
+static void fuse_attr_of(struct fuse_attr *a, uint64_t ino)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->mode = ino == FUSE_ROOT_ID ? S_IFDIR | 0755 : S_IFREG | 0444;
+	a->nlink = ino == FUSE_ROOT_ID ? 2 : 1;
+	a->size = ino == FUSE_ROOT_ID ? 0 : sizeof(fuse_meminfo) - 1;
+}
+
+static void *fuse_thread(void *arg)
+{
+	static unsigned char buf[(256 << 12) + 8192];
+	sigset_t all;
+
+	(void)arg;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		ssize_t n = read(fuse_fd, buf, sizeof(buf));
+		struct fuse_in_header *in = (void *)buf;
+		void *a = buf + sizeof(*in);
+
+		if (n < 0 && (errno == EINTR || errno == ENOENT))
+			continue;
+		if (n < (ssize_t)sizeof(*in))
+			return NULL;	/* ENODEV: unmounted */
+		switch (in->opcode) {
+		case FUSE_INIT: {
+			struct fuse_init_out o = { .major = FUSE_KERNEL_VERSION, .minor = 26, .max_write = 4096 };
+
+			fuse_reply(in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_LOOKUP: {
+			struct fuse_entry_out e = { .nodeid = 2 };
+
+			fuse_attr_of(&e.attr, 2);
+			fuse_reply(in->unique, strcmp(a, "meminfo") ? -ENOENT : 0, &e, sizeof(e));
+			break;
+		}
+		case FUSE_GETATTR: {
+			struct fuse_attr_out o = { 0 };
+
+			fuse_attr_of(&o.attr, in->nodeid);
+			fuse_reply(in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_OPEN:
+		case FUSE_OPENDIR: {
+			struct fuse_open_out o = { .open_flags = in->opcode == FUSE_OPEN ? FOPEN_DIRECT_IO : 0 };
+
+			fuse_reply(in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_READ: {
+			const struct fuse_read_in *r = a;
+			size_t len = sizeof(fuse_meminfo) - 1, off = r->offset < len ? r->offset : len;
+
+			fuse_reply(in->unique, 0, fuse_meminfo + off, len - off < r->size ? len - off : r->size);
+			break;
+		}
+		case FUSE_READDIR:
+		case FUSE_RELEASE:
+		case FUSE_RELEASEDIR:
+		case FUSE_FLUSH:
+			fuse_reply(in->unique, 0, NULL, 0);
+			break;
+		case FUSE_FORGET:
+		case FUSE_BATCH_FORGET:
+		case FUSE_INTERRUPT:
+			break;
+		default:
+			fuse_reply(in->unique, -ENOSYS, NULL, 0);
+		}
+	}
+}
+
 /* The devpts instance and the console master opened from its ptmx. */
 static int setup_devpts(struct ctl *c)
 {
@@ -406,21 +510,40 @@ static int setup_devpts(struct ctl *c)
 		static const char meminfo[] = "MemTotal:         131072 kB\nMemFree:          100000 kB\n";
 
 		c->fuse_dir = xsprintf("%s/%s.fuse", c->state_dir, c->o.name);
-		if (mkdir(c->fuse_dir, 0755) < 0 ||
-		    mount("fuse-emul", c->fuse_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16k") < 0) {
+		if (c->o.real_fuse) {
+			char opts[128];
+			pthread_t t;
+
+			fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+			snprintf(opts, sizeof(opts), "fd=%d,rootmode=40755,user_id=0,group_id=0,allow_other", fuse_fd);
+			if (fuse_fd < 0 || mkdir(c->fuse_dir, 0755) < 0 ||
+			    mount("libvirt", c->fuse_dir, "fuse", MS_NOSUID | MS_NODEV, opts) < 0) {
+				perr("mount fuse on %s", c->fuse_dir);
+				return -1;
+			}
+			c->fuse_mounted = true;
+			if (pthread_create(&t, NULL, fuse_thread, NULL)) {
+				err("cannot create the FUSE thread");
+				return -1;
+			}
+		} else if (mkdir(c->fuse_dir, 0755) < 0 ||
+			   mount("fuse-emul", c->fuse_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16k") < 0) {
 			perr("mount tmpfs on %s", c->fuse_dir);
 			return -1;
+		} else {
+			c->fuse_mounted = true;
 		}
-		c->fuse_mounted = true;
-		snprintf(path, sizeof(path), "%s/meminfo", c->fuse_dir);
-		fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
-		if (fd < 0 || write_all(fd, meminfo, sizeof(meminfo) - 1) < 0) {
-			perr("write %s", path);
-			if (fd >= 0)
-				close(fd);
-			return -1;
+		if (!c->o.real_fuse) {
+			snprintf(path, sizeof(path), "%s/meminfo", c->fuse_dir);
+			fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+			if (fd < 0 || write_all(fd, meminfo, sizeof(meminfo) - 1) < 0) {
+				perr("write %s", path);
+				if (fd >= 0)
+					close(fd);
+				return -1;
+			}
+			close(fd);
 		}
-		close(fd);
 	}
 
 	snprintf(path, sizeof(path), "%s/ptmx", c->devpts_dir);
@@ -1243,7 +1366,7 @@ static void usage(FILE *f)
 		"       [--console-log FILE] [--console-in FIFO] [--monitor SOCK]\n"
 		"       [--threads N] [--pidfile F] [--userns] [--no-console-stdio]\n"
 		"       [--no-cgroups] [--cgroup-mounts] [--libvirt-mounts] [--slave]\n"
-		"       [--fake-fuse]\n"
+		"       [--fake-fuse] [--fuse]\n"
 		"       -- CMD [ARGS...]\n",
 		prog);
 }
@@ -1269,6 +1392,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "no-cgroups", no_argument, NULL, 'C' },
 		{ "slave", no_argument, NULL, 'S' },
 		{ "fake-fuse", no_argument, NULL, 'F' },
+		{ "fuse", no_argument, NULL, 'u' },
 		{ "cgroup-mounts", no_argument, NULL, 'G' },
 		{ "libvirt-mounts", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1298,6 +1422,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'C': o->no_cgroups = true; break;
 		case 'S': o->ns_slave = true; break;
 		case 'F': o->fake_fuse = true; break;
+		case 'u': o->real_fuse = o->fake_fuse = true; break;
 		case 'G': o->cgroup_mounts = true; break;
 		case 'L': o->libvirt_mounts = true; break;
 		case 'h': usage(stdout); exit(0);

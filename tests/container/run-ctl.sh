@@ -73,6 +73,12 @@ if [ -n "${CTL_LIBVIRT_MOUNTS:-}" ]; then
 	mounts_opt=(--libvirt-mounts)
 	meminfo_src=dev/.meminfo
 	meminfo_want="MemTotal:         131072 kB MemFree:          131072 kB "
+elif [ -n "${CTL_REAL_FUSE:-}" ]; then
+	# run-ctl-fuse.sh: NAME.fuse a real FUSE served by a thread of the
+	# controller (ct-launch --fuse), as libvirt's lxc-fuse
+	mounts_opt=(--fuse)
+	meminfo_src=fuse/meminfo
+	meminfo_want="MemTotal:         131072 kB MemFree:          100000 kB "
 else
 	mounts_opt=(--fake-fuse)
 	meminfo_src=fuse/meminfo

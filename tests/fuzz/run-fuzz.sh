@@ -96,6 +96,20 @@ else
 	echo "run-fuzz.sh: no network namespace seed: $(tail -n 1 "$out/dump-net.log" 2>/dev/null)" >&2
 fi
 
+# And a FUSE filesystem with its server thread and a bind of its file (zdtm's
+# fuse00: fuse.img, fuse-mnt.img, a fuse mount and a held bind in ns.img).
+mkdir -p "$out/dump-fuse" "$out/seeds-fuse" "$out/fuse-wd"
+if [ -x "$builddir/tests/zdtm/static/fuse00" ] && "${run[@]}" /bin/bash -c '
+	cd "$3" && "$4" --pidfile "$3/pid" --outfile "$3/out" </dev/null >/dev/null 2>&1 || exit 1
+	pid=$(cat "$3/pid")
+	"$1" dump -t $pid -D "$2" -o "$2.log" || { kill -9 $pid; exit 1; }
+' seed "$builddir/src/lxc-cr" "$out/dump-fuse" "$out/fuse-wd" "$builddir/tests/zdtm/static/fuse00"; then
+	FUZZ_IMAGE_MKSEED="$out/dump-fuse:$out/seeds-fuse" "$out/fuzz-image"
+	seeds+=("$out/seeds-fuse")
+else
+	echo "run-fuzz.sh: no FUSE seed: $(tail -n 1 "$out/dump-fuse.log" 2>/dev/null)" >&2
+fi
+
 echo "run-fuzz.sh: fuzzing for $seconds s; corpus $out/corpus, crashes in $out/artifacts"
 set +e
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \

@@ -228,6 +228,8 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 	if (!ret)
 		ret = ns_dump(&ctx);
 	if (!ret)
+		ret = fuse_dump_finish(&ctx);
+	if (!ret)
 		ret = cgroup_dump(&ctx);
 	if (!ret)
 		ret = write_pstree(&ctx);
@@ -257,6 +259,7 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 	infect_unseize_tree(ctx.items, ctx.nr_items);
 out_dir:
 	ns_dump_fini();
+	fuse_dump_fini();
 	files_dump_fini();
 	img_dir_close(&ctx.dir);
 	return ret;

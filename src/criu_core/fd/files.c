@@ -7,6 +7,7 @@
 #include <sys/xattr.h>
 
 #include "fd/files.h"
+#include "ns/ns.h"
 #include "proc_parse.h"
 #include "restore/restore.h"
 
@@ -15,6 +16,7 @@ static const struct fdtype_ops *fd_kinds[] = {
 	&inet_fd_ops,
 	&pipe_fd_ops,
 	&fifo_fd_ops,
+	&fuse_fd_ops,		/* before tty and reg: /dev/fuse is a misc character device */
 	&tty_fd_ops,
 	&eventfd_fd_ops,
 	&epoll_fd_ops,
@@ -121,12 +123,16 @@ uint32_t file_new_id(void)
 static int fill_parms(struct fd_parms *p, struct pstree_item *item, pid_t pid, int fd)
 {
 	ssize_t n;
+	int ret;
 
 	memset(p, 0, sizeof(*p));
 	p->item = item;
 	p->pid = pid;
 	p->fd = fd;
 	snprintf(p->path, sizeof(p->path), "/proc/%d/fd/%d", p->pid, fd);
+	/* a file of a FUSE fs is refused before stat() asks its frozen server */
+	if ((ret = parse_fdinfo(p)) || (ret = fuse_dump_check_file(pid, fd, p->mnt_id)))
+		return ret;
 	if (stat(p->path, &p->st) < 0) {
 		pr_perror("pid %d fd %d: cannot stat", p->pid, fd);
 		return -errno;
@@ -137,7 +143,7 @@ static int fill_parms(struct fd_parms *p, struct pstree_item *item, pid_t pid, i
 		return -errno;
 	}
 	p->link[n] = '\0';
-	return parse_fdinfo(p);
+	return 0;
 }
 
 int fd_parms_fill(struct fd_parms *p, struct pstree_item *item, int fd)
@@ -357,6 +363,8 @@ int dump_file_by_path(struct dump_ctx *ctx, struct pstree_item *item, const char
 	p.fd = -1;
 	p.flags = flags;
 	snprintf(p.path, sizeof(p.path), "%s", procpath);
+	if ((ret = fuse_dump_check_path(item->pid, procpath)))
+		return ret;
 	if (stat(procpath, &p.st) < 0) {
 		pr_perror("pid %d: cannot stat %s", item->pid, procpath);
 		return -errno;

@@ -90,6 +90,7 @@ extern const struct fdtype_ops timerfd_fd_ops;
 extern const struct fdtype_ops inotify_fd_ops;
 extern const struct fdtype_ops pidfd_fd_ops;
 extern const struct fdtype_ops mqueue_fd_ops;
+extern const struct fdtype_ops fuse_fd_ops;
 extern const struct fdtype_ops memfd_fd_ops;
 extern const struct fdtype_ops inet_fd_ops;
 extern const struct fdtype_ops unix_fd_ops;

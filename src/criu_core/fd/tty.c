@@ -91,10 +91,14 @@ int tty_dump_check_externals(const struct crc_dump_opts *o)
 	for (unsigned i = 0; i < o->nr_externals; i++) {
 		uint64_t ino;
 
+		const char *path;
+
 		if (o->externals[i] && unix_ext_key(o->externals[i], &ino))
 			continue;
+		if (fuse_ext_key(o->externals[i], &path) && !path)
+			continue;	/* mnt[MOUNTPOINT]: ns/fuse.c */
 		if (!o->externals[i] || parse_tty_key(o->externals[i], &r, &d) < 0) {
-			pr_err("--external '%s': expected tty[RDEV:DEV] (the terminal's st_rdev and st_dev in hex) or unix[INO] (a unix socket's inode)",
+			pr_err("--external '%s': expected tty[RDEV:DEV] (the terminal's st_rdev and st_dev in hex), unix[INO] (a unix socket's inode) or mnt[MOUNTPOINT] (a mount of a FUSE filesystem served outside the tree)",
 			       o->externals[i] ?: "");
 			return -EINVAL;
 		}

@@ -39,6 +39,9 @@ const struct img_desc img_descs[IMG_TYPE_MAX] = {
 	[IMG_CGROUP]      = { "cgroup.img",       0x58434750, false, false },
 	[IMG_TMPFS]       = { "tmpfs-%u.img",     0x58544d50, false, true },
 	[IMG_MQUEUE]      = { "mqueue.img",       0x584d5146, false, false },
+	[IMG_FUSE]        = { "fuse.img",         0x58465553, false, false },
+	[IMG_FUSE_MNT]    = { "fuse-mnt.img",     0x58464d54, false, false },
+	[IMG_FUSE_EXT]    = { "fuse-ext.img",     0x58465845, false, false },
 };
 
 int img_type_by_magic(uint32_t magic)

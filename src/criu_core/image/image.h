@@ -53,6 +53,9 @@ enum img_type {
 	IMG_CGROUP,
 	IMG_TMPFS,		/* contents of a tmpfs mount, per mnt-entry id */
 	IMG_MQUEUE,
+	IMG_FUSE,
+	IMG_FUSE_MNT,
+	IMG_FUSE_EXT,
 	IMG_TYPE_MAX,
 };
 

@@ -29,6 +29,9 @@ static const ProtobufCMessageDescriptor *pb_descs[IMG_TYPE_MAX] = {
 	[IMG_NS] = &ns_entry__descriptor,
 	[IMG_CGROUP] = &cgroup_entry__descriptor,
 	[IMG_TMPFS] = &tmpfs_file__descriptor,
+	[IMG_FUSE] = &fuse_entry__descriptor,
+	[IMG_FUSE_MNT] = &fuse_mnt_entry__descriptor,
+	[IMG_FUSE_EXT] = &fuse_ext_entry__descriptor,
 };
 
 const ProtobufCMessageDescriptor *img_pb_desc(enum img_type type)

@@ -7,14 +7,27 @@
 #include <dirent.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "infect/infect.h"
 #include "proc_parse.h"
 
 #define SEIZE_OPTS (PTRACE_O_TRACESYSGOOD)
+/* A thread that has not reached its interrupt stop by then waits in the
+ * kernel for something the stopped tree would have to do (a FUSE request
+ * whose server is a thread of the tree already stopped). One waiting on a
+ * FUSE request gets SEIZE_TRIES - 1 more chances (the tree released for its
+ * server to answer, then stopped again, SEIZE_RETRY_MS each); the last
+ * attempt waits SEIZE_STOP_MS, then the dump fails. */
+#define SEIZE_STOP_MS 10000
+#define SEIZE_RETRY_MS 1000
+#define SEIZE_TRIES 3
+/* Then, once the rest is released, how long it gets to stop to be detached. */
+#define SEIZE_LATE_MS 5000
 
 struct pstree_item *pstree_find(struct pstree_item **items, unsigned n, pid_t pid)
 {
@@ -32,14 +45,54 @@ static bool has_tid(struct pstree_item *item, pid_t tid)
 	return false;
 }
 
-/* Wait for a seized thread to reach its interrupt stop; pending signals are let through. */
-static int wait_interrupt_stop(pid_t tid, bool *group_stop)
+/* Seized threads that did not stop in time: detached once they stop. */
+static struct {
+	pid_t tids[64];
+	unsigned nr;
+	bool fuse;		/* one of them waits on a FUSE request */
+} late;
+
+/* How long this attempt waits for each stop. */
+static unsigned stop_ms = SEIZE_STOP_MS;
+
+/* Where a thread waits in the kernel (its wchan); whether that is a FUSE request. */
+static bool waits_on_fuse(pid_t tid, char *wchan, size_t len)
 {
+	char path[64];
+	_cleanup_free_ char *w = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", tid);
+	w = read_file_at(AT_FDCWD, path, NULL);
+	snprintf(wchan, len, "%s", w && *w ? w : "?");
+	return strstr(wchan, "request_wait_answer") || strstr(wchan, "fuse");
+}
+
+/* Wait for a seized thread to reach its interrupt stop (at most ms
+ * milliseconds; -ETIMEDOUT then); pending signals are let through. */
+static int wait_stop_for(pid_t tid, bool *group_stop, unsigned ms)
+{
+	/* The stop usually comes within microseconds, once the thread gets a
+	 * CPU: yield to it for the first millisecond, then nap (up to 1 ms). */
+	struct timespec nap = { 0, 10000 };
+	uint64_t start = now_ns(), deadline = start + (uint64_t)ms * 1000000, t;
 	int status;
 
 	for (;;) {
-		pid_t r = waitpid(tid, &status, __WALL);
+		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 
+		if (r == 0) {
+			t = now_ns();
+			if (t > deadline)
+				return -ETIMEDOUT;
+			if (t - start < 1000000) {
+				sched_yield();
+				continue;
+			}
+			nanosleep(&nap, NULL);
+			if (nap.tv_nsec < 1000000)
+				nap.tv_nsec *= 2;
+			continue;
+		}
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -66,6 +119,52 @@ static int wait_interrupt_stop(pid_t tid, bool *group_stop)
 			return -errno;
 		}
 	}
+}
+
+static int wait_interrupt_stop(pid_t tid, bool *group_stop)
+{
+	int ret = wait_stop_for(tid, group_stop, stop_ms);
+	char wchan[64];
+	bool fuse;
+
+	if (ret != -ETIMEDOUT)
+		return ret;
+	fuse = waits_on_fuse(tid, wchan, sizeof(wchan));
+	/* only a FUSE wait is worth a new attempt; anything else gets its full time */
+	if (!fuse && stop_ms < SEIZE_STOP_MS) {
+		ret = wait_stop_for(tid, group_stop, SEIZE_STOP_MS - stop_ms);
+		if (ret != -ETIMEDOUT)
+			return ret;
+		waits_on_fuse(tid, wchan, sizeof(wchan));
+	}
+	if (late.nr < ARRAY_SIZE(late.tids))
+		late.tids[late.nr++] = tid;
+	if (fuse && stop_ms < SEIZE_STOP_MS) {
+		late.fuse = true;
+		pr_warn("thread %d: waits on a FUSE request (%s) whose server may be stopped: the tree is released for it to answer, then stopped again",
+			tid, wchan);
+		return ret;
+	}
+	pr_err("thread %d: did not stop within %u s: it waits in the kernel (%s)%s; retry the dump once it is done",
+	       tid, SEIZE_STOP_MS / 1000, wchan,
+	       fuse ? ": on a FUSE request, whose server is likely a thread of the tree already stopped" : "");
+	return ret;
+}
+
+/* After the rest of the tree was released: the threads that did not stop in
+ * time get the chance to (what they waited for may be done now) and are
+ * detached; one that still does not stays traced until lxc-cr exits. */
+static void detach_late(void)
+{
+	for (unsigned i = 0; i < late.nr; i++) {
+		pid_t tid = late.tids[i];
+
+		if (wait_stop_for(tid, NULL, SEIZE_LATE_MS) == 0)
+			ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		else
+			pr_warn("thread %d: still not stopped; it stays traced until lxc-cr exits", tid);
+	}
+	late.nr = 0;
 }
 
 /* With the tree frozen by its freezer cgroup the interrupt stops come only
@@ -296,7 +395,25 @@ static int add_item(struct pstree_item ***items, unsigned *nr, struct pstree_ite
 	return 0;
 }
 
+static int seize_tree_once(pid_t root, struct pstree_item ***pitems, unsigned *pnr);
+
 int infect_seize_tree(pid_t root, struct pstree_item ***pitems, unsigned *pnr)
+{
+	int ret = -ETIMEDOUT;
+
+	for (int i = 0; i < SEIZE_TRIES && ret == -ETIMEDOUT; i++) {
+		stop_ms = i + 1 < SEIZE_TRIES ? SEIZE_RETRY_MS : SEIZE_STOP_MS;
+		late.fuse = false;
+		/* a failed attempt released the tree (and detached the late threads) */
+		ret = seize_tree_once(root, pitems, pnr);
+		if (ret != -ETIMEDOUT || !late.fuse)
+			break;
+	}
+	stop_ms = SEIZE_STOP_MS;
+	return ret;
+}
+
+static int seize_tree_once(pid_t root, struct pstree_item ***pitems, unsigned *pnr)
 {
 	struct pstree_item **items = NULL, *item;
 	unsigned nr = 0;
@@ -457,4 +574,5 @@ void infect_unseize_tree(struct pstree_item **items, unsigned nr)
 				pr_perror("thread %d: detach", item->threads[t]);
 	}
 	pstree_free(items, nr);
+	detach_late();
 }

@@ -657,7 +657,19 @@ int mnt_dump(struct dump_ctx *ctx, pid_t root, NsEntry *e)
 				m->mnt, m->fstype);
 			master = 0;
 		}
-		if ((src = proc_sys_path(m, &ct, i))) {
+		/* a FUSE superblock is fuse.c's; a bind of its files is held for later there */
+		ret = fuse_dump_mount(ctx, root, &(struct mnt_info){ m->id, m->parent, m->dev, m->root, m->mnt,
+								    m->fstype, m->super });
+		if (ret < 0)
+			goto out;
+		if (ret == 2) {		/* external: its source is given at restore */
+			ret = 0;
+			type = "bind";
+			src = xstrdup(m->mnt);
+		} else if (ret) {
+			ret = 0;
+			src = xstrdup(m->source);
+		} else if ((src = proc_sys_path(m, &ct, i))) {
 			type = "bind";
 			in_tree = true;
 			pr_info("mount %s: %s of a proc that is not the tree's: bound from the tree's own at %s",
@@ -768,6 +780,8 @@ int mnt_check(NsEntry *e)
 		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
 			if (!strcmp(m->fstype, types[k]))
 				type_ok = true;
+		if (fuse_fstype(m->fstype))
+			type_ok = true;
 		if (!(e->flags & CLONE_NEWNS) || !mnt_path_ok(m->mountpoint) ||
 		    !parent_ok || !type_ok || (!strcmp(m->fstype, "bind") && !mnt_path_ok(m->source)) ||
 		    (m->is_root && (i || strcmp(m->mountpoint, "/"))) || !m->id ||
@@ -1110,6 +1124,8 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 	struct stat st;
 	int ret;
 
+	if (fuse_mnt_held(m))	/* a bind of a FUSE fs's file: made once its server runs */
+		return 0;
 	if (snprintf(target, sizeof(target), "%s%s", prefix, m->mountpoint) >= (int)sizeof(target) ||
 	    snprintf(source, sizeof(source), "%s%s", m->src_in_tree ? prefix : "",
 		     m->source ? m->source : m->fstype) >= (int)sizeof(source)) {
@@ -1137,7 +1153,7 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 		pr_err("cannot create the mountpoint %s: %s", target, strerror(-ret));
 		goto out;
 	}
-	if (bind && (tree = late_source(ctx->ns, m)) >= 0)
+	if (bind && ((tree = late_source(ctx->ns, m)) >= 0 || (tree = fuse_ext_tree(m)) >= 0))
 		ret = syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
 	else if (bind)
 		ret = mount(source, target, NULL, MS_BIND, NULL);
@@ -1147,6 +1163,8 @@ static int mount_one(struct rst_ctx *ctx, const MntEntry *m, const char *prefix)
 		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, ovl);
 	else if (!strcmp(m->fstype, "tmpfs") && (ret = tmpfs_mount_userns(m, target)) != -ENOENT)
 		ret = ret < 0 ? (errno = -ret, -1) : 0;
+	else if (fuse_fstype(m->fstype))
+		ret = (ret = fuse_mount(ctx, m, target)) < 0 ? (errno = -ret, -1) : 0;
 	else
 		ret = mount(source, target, m->fstype, m->flags & ~MS_RDONLY, m->options);
 	if (ret < 0) {
@@ -1252,6 +1270,11 @@ static int mnt_build(struct rst_ctx *ctx)
 	}
 	devpts_release();
 	return 0;
+}
+
+int mnt_restore_one(struct rst_ctx *ctx, const MntEntry *m)
+{
+	return m ? mount_one(ctx, m, "") : -ENOENT;
 }
 
 int mnt_restore_late(struct rst_ctx *ctx)
@@ -1394,7 +1417,8 @@ int mnt_restore_sources(struct rst_ctx *ctx)
 		const MntEntry *m = e->mnts[i];
 
 		rmnt.late_src[i] = -1;
-		if (!mnt_late(e, i) || strcmp(m->fstype, "bind") || m->src_in_tree || m->is_root)
+		if (!mnt_late(e, i) || strcmp(m->fstype, "bind") || m->src_in_tree || m->is_root ||
+		    fuse_ext_tree(m) >= 0 || fuse_mnt_held(m))
 			continue;
 		/* a source among the controller's own mounts is taken there */
 		if (m->src_outer && mnt_outer_enter() < 0)

@@ -2060,6 +2060,11 @@ static int child_fd(int (*setup)(void), int (*fn)(void *), void *arg)
 	return fd >= 0 ? fd : -WEXITSTATUS(st);
 }
 
+int ns_child_fd(int (*setup)(void), int (*fn)(void *), void *arg)
+{
+	return child_fd(setup, fn, arg);
+}
+
 static int fsids_root_setup(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };

@@ -76,6 +76,9 @@ int ns_as_root_fd(int (*fn)(void *), void *arg);
 /* Restore: whether the caller is a task in the tree's user namespace. */
 bool ns_in_tree_userns(void);
 int ns_user_fsopen(const char *fstype);
+/* A child of this task runs fn (after setup, in the child) and hands back
+ * the descriptor fn returns, or the -errno of what failed. */
+int ns_child_fd(int (*setup)(void), int (*fn)(void *), void *arg);
 /* Restore: lxc-cr back in its own namespaces (after the root's clone). */
 int ns_restore_leave(void);
 /* Restore: the end, whatever happened. */
@@ -145,6 +148,48 @@ int mnt_outer_enter(void);
 int mnt_outer_leave(void);
 int mnt_outer_fd(void);
 void mnt_outer_fini(void);
+
+/* mnt.c: a mount as mountinfo shows it (for fuse.c). */
+struct mnt_info {
+	unsigned id, parent;
+	dev_t dev;
+	const char *root, *mnt, *fstype, *super;
+};
+/* Restore, in the tree's mount namespace: make mount m (fuse.c's held binds). */
+int mnt_restore_one(struct rst_ctx *ctx, const MntEntry *m);
+
+/* fuse.c: FUSE mounts and their servers' /dev/fuse (fuse_fd_ops). */
+bool fuse_fstype(const char *type);
+/* --external mnt[MOUNTPOINT] (dump) or mnt[MOUNTPOINT]:PATH (restore): the
+ * length of MOUNTPOINT (0: not such a key), *path set to PATH or NULL. */
+size_t fuse_ext_key(const char *s, const char **path);
+/* Dump, from mnt_dump() for each mount of the tree's own: 1 if it is a FUSE
+ * superblock's mount (recorded by fuse.c), 2 if it was declared external (a
+ * bind, its source given at restore), 0 otherwise, or -errno. */
+int fuse_dump_mount(struct dump_ctx *ctx, pid_t root, const struct mnt_info *mi);
+/* Dump, before a descriptor is stat()ed: refuse a file of a FUSE fs. */
+int fuse_dump_check_file(pid_t pid, int fd, int mnt_id);
+/* Dump, likewise for a file reached through a /proc path (map, cwd, exe). */
+int fuse_dump_check_path(pid_t pid, const char *procpath);
+/* Dump, after ns_dump(): refuse unpaired /dev/fuse files, write the records. */
+int fuse_dump_finish(struct dump_ctx *ctx);
+void fuse_dump_fini(void);
+/* Restore: read fuse-mnt.img (after ns.img, before the files). */
+int fuse_restore_read(struct rst_ctx *ctx);
+/* Restore, in lxc-cr before the mount helpers fork: a /dev/fuse per mount,
+ * a detached copy of each external mount's source. */
+int fuse_restore_prepare(struct rst_ctx *ctx);
+/* Restore, in the mount helper: mount m's FUSE superblock on target and
+ * answer its FUSE_INIT. */
+int fuse_mount(struct rst_ctx *ctx, const MntEntry *m, const char *target);
+/* Restore: whether m is a bind held until the tree runs. */
+bool fuse_mnt_held(const MntEntry *m);
+/* Restore: the detached copy of an external mount's source (--external
+ * mnt[MOUNTPOINT]:PATH) to move onto m's mountpoint, or -1. */
+int fuse_ext_tree(const MntEntry *m);
+/* Restore, after the release: make the held binds. */
+int fuse_restore_binds(struct rst_ctx *ctx);
+void fuse_restore_fini(void);
 
 /* mqueue.c. Dump, in the tree's IPC namespace: its POSIX message queues. */
 int mqueue_dump_ns(NsEntry *e, size_t *total);

@@ -937,8 +937,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 		}
 	}
 	if ((ret = ns_read(&ctx)) || (ret = read_pstree(&ctx)) || (ret = ns_ct_find(&ctx)) ||
-	    (ret = read_cores(&ctx)) ||
-	    (ret = cgroup_read(&ctx)) || (ret = files_collect(&ctx)))
+	    (ret = read_cores(&ctx)) || (ret = cgroup_read(&ctx)) || (ret = fuse_restore_read(&ctx)) ||
+	    (ret = files_collect(&ctx)))
 		goto out;
 	if (!(ns_root_flags(&ctx) & CLONE_NEWPID))
 		for (unsigned i = 0; i < ctx.nr_items; i++)
@@ -996,7 +996,8 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	 * objects of those tasks opened there before the container's is built:
 	 * its /dev/console is bound on the console pty they hold, not on a
 	 * stand-in; the container's part is opened by its root (task_main()) */
-	if ((ret = mnt_outer_prepare(&ctx)))
+	/* FUSE: a /dev/fuse per mount, inherited by the helpers that mount them */
+	if ((ret = fuse_restore_prepare(&ctx)) || (ret = mnt_outer_prepare(&ctx)))
 		goto out;
 	if (ctx.ct && ((ret = shmem_prepare(&ctx)) || (ret = mnt_outer_enter()) ||
 		       (ret = files_open_tasks(&ctx, ctx.ct, false)) || (ret = mnt_outer_leave())))
@@ -1088,6 +1089,9 @@ int crc_restore(const struct crc_restore_opts *opts, pid_t *root_pid, struct crc
 	if (opts->pidfile && (ret = write_pidfile(opts->pidfile, ctx.items[0]->hpid)))
 		goto out_kill;
 	release_tasks(&ctx);
+	/* binds of FUSE files: their lookups are served by the tree itself */
+	if ((ret = fuse_restore_binds(&ctx)))
+		goto out_kill;
 	if (stats)
 		stats->total_ns = now_ns() - t0;
 	pr_info("restored %u processes in %llu ms", ctx.nr_items,
@@ -1106,6 +1110,7 @@ out_kill:
 out:
 	mnt_restore_fini();
 	mnt_outer_fini();
+	fuse_restore_fini();
 	net_restore_fini(ret < 0);
 	ns_restore_fini();
 	if (errp[0] >= 0)
