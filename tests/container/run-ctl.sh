@@ -30,7 +30,7 @@
 #   restores that fail (LXC_CR_FAULT=after-mounts, in-root, after-fork; an
 #     ns.img whose container root is the controller, or with an unknown
 #     propagation) leave nothing behind (process, veth, mount, cgroup with
-#     processes);
+#     processes); the last restore with --root at a bind of the rootfs;
 #   SIGTERM to the restored controller stops the container and leaves no
 #     veth, cgroup or state directory behind;
 #   a dump refuses a mount lxc-cr has and the controller lacks over its
@@ -106,6 +106,7 @@ cleanup() {
 	wait 2>/dev/null
 	ip link del dev "$veth" 2>/dev/null
 	ip link del dev "$bridge" 2>/dev/null
+	mountpoint -q "$work/rootfs-other" 2>/dev/null && umount "$work/rootfs-other"
 	for d in "${cgdirs[@]}"; do rmdir "$d" 2>/dev/null; done
 	rmdir /run/lxc-cr-ct/"$name"/"$name".dev /run/lxc-cr-ct/"$name"/"$name".devpts \
 		/run/lxc-cr-ct/"$name" 2>/dev/null
@@ -435,7 +436,13 @@ else
 	ok "damaged ns.img # SKIP python3 not found to damage it"
 fi
 
-restore "after the failures"
+# the last restore puts the container's root filesystem elsewhere (--root
+# at a bind of it): the controller's part does not move
+mkdir -p "$work/rootfs-other" && mount --bind "$root" "$work/rootfs-other"
+restore "after the failures, --root elsewhere" --root "$work/rootfs-other"
+r=$(awk '$5 == "/" { print $4 }' /proc/"$init"/mountinfo)
+if [ "$r" = "$root" ]; then ok "after the failures: the container's root is $work/rootfs-other (a bind of $root)"
+else not_ok "after the failures: the container's root is $work/rootfs-other (a bind of $root)" "root of / is '$r'"; fi
 checks "after the failures" 4
 
 # 5: SIGTERM to the restored controller: it stops the container, removes

@@ -173,6 +173,9 @@ tree_of() {
 kill_leftovers() { # root pid
 	local root=$1 p pids sid
 	[ -n "$root" ] || return 0
+	# --ctl: the controller first, which stops its container and removes
+	# its state directories (killed, it would leave them)
+	[ "$ctlroot" = 1 ] && kill -TERM "$root" 2>/dev/null && wait_gone "$root" 10
 	pids=$(tree_of "$root")
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
