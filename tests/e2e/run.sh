@@ -89,13 +89,15 @@ ms_since() { echo "$(( ($(date +%s%N) - $1) / 1000000 )) ms"; }
 V() { timeout 60 "$virsh_bin" -q -c "$uri" "$@"; }
 inns() { "$top/scripts/libvirtd.sh" exec "$@"; }
 
-ctl= init= evpid=
+ctl= init= evpid= tpeer=
 cleanup() {
 	local h
 	[ -n "$evpid" ] && kill "$evpid" 2>/dev/null
+	[ -n "$tpeer" ] && kill "$tpeer" 2>/dev/null
 	if [ -n "$uri" ]; then
 		V destroy "$dom" >/dev/null 2>&1
 		V undefine "$dom" >/dev/null 2>&1
+		V destroy "$dom-tcp" >/dev/null 2>&1
 		"$top/scripts/libvirtd.sh" stop >/dev/null 2>&1
 	fi
 	# If the daemon could not take the domain down, do it ourselves: its
@@ -591,6 +593,116 @@ elif [ $engine_ok = 1 ]; then
 	skip "API client checks: python3-libvirt is not installed (scripts/deps.sh installs it)"
 else
 	skip "save/restore checks (state, console, cycles, paused, jobs, faults, managed save, API): virsh save failed above"
+fi
+
+# --- a second domain with live TCP connections across its bridged interface
+#     (ct-tcp, as tests/container/run-tcp.sh): a: the host connects to the
+#     container, b: the container to the host; both ends send a numbered byte
+#     stream all the time and check every byte they receive. virsh save and
+#     virsh restore twice: the host's ends stay established (no FIN, no RST)
+#     while the domain is saved, and afterwards each end has received exactly
+#     what the other sent, every byte checked.
+cttcp=${CT_TCP:-$top/build/tests/container/ct-tcp}
+tdom=$dom-tcp
+tpeer=
+if [ $engine_ok != 1 ]; then
+	skip "TCP domain: virsh save failed above"
+elif [ ! -x "$cttcp" ]; then
+	skip "TCP domain: no $cttcp (build lxc-cr's check programs in $top/build: scripts/build.sh, or set CT_TCP)"
+else
+	troot=$work/tcp-rootfs ctdir=$work/tcp-rootfs/var/cttcp hostdir=$work/tcp-host
+	hostip=${net}1 ctip=${net}3
+	tmac=$(printf '52:54:00:e3:%02x:%02x' $(((id >> 8) & 255)) $((id & 255)))
+	if bash "$top/tests/container/mkrootfs.sh" --hostname "$tdom" "$troot" "$cttcp" >"$work/mkrootfs-tcp.log" 2>&1; then
+		mkdir -p "$ctdir" "$hostdir"
+		cat >"$troot/ct-init.sh" <<EOF
+#!/bin/sh
+ip addr add $ctip/24 dev eth0 && ip link set eth0 up
+/usr/local/bin/ct-tcp inner 7001 $hostip 7002 /var/cttcp &
+exec /bin/sh
+EOF
+		chmod 755 "$troot/ct-init.sh"
+		sed -e "s|<name>$dom</name>|<name>$tdom</name>|" -e "s|$work/rootfs|$troot|" \
+			-e "s|<init>/bin/sh</init>|<init>/ct-init.sh</init>|" -e "s|$mac|$tmac|" \
+			"$work/$dom.xml" > "$work/$tdom.xml"
+		V create "$work/$tdom.xml" >"$work/out" 2>&1 || fail "virsh create $tdom: $(cat "$work/out")"
+		if wait_for test -s "$ctdir/status"; then
+			"$cttcp" host "$ctip" 7001 "$hostip" 7002 "$hostdir" </dev/null >"$work/tcp-peer.log" 2>&1 &
+			tpeer=$!
+		fi
+		tst() { # tst SIDE CONN FIELD
+			local f=$hostdir/status
+			[ "$1" = ct ] && f=$ctdir/status
+			awk -v c="$2" -v k="$3" '$1 == c { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == k) print a[2] } }' "$f" 2>/dev/null
+		}
+		ttick() { awk '$1 == "tick" { print $2 }' "$1/status" 2>/dev/null; }
+		flowing() {
+			local s c
+			for s in ct host; do
+				for c in a b; do
+					[ "$(tst $s $c state)" = ESTABLISHED ] && [ "$(tst $s $c recv)" -gt 20000 ] 2>/dev/null || return 1
+				done
+			done
+		}
+		settled() {
+			local c
+			[ "$(ttick "$ctdir")" != "$1" ] && [ "$(ttick "$hostdir")" != "$2" ] || return 1
+			for c in a b; do
+				[ "$(tst ct $c recv)" = "$(tst host $c sent)" ] && [ "$(tst host $c recv)" = "$(tst ct $c sent)" ] || return 1
+			done
+		}
+		exact_check() { # exact_check WHAT: pause both senders, compare, go on
+			local t1 t2 c s bad=
+			touch "$ctdir/pause" "$hostdir/pause"
+			sleep 0.1
+			t1=$(ttick "$ctdir") t2=$(ttick "$hostdir")
+			if ! wait_for settled "$t1" "$t2"; then
+				for c in a b; do
+					bad="$bad $c: host sent $(tst host $c sent), container received $(tst ct $c recv); container sent $(tst ct $c sent), host received $(tst host $c recv);"
+				done
+			fi
+			for s in ct host; do
+				for c in a b; do
+					[ "$(tst $s $c bad)" = 0 ] || bad="$bad $s $c: $(tst $s $c bad) wrong bytes;"
+					[ "$(tst $s $c eof)" = 0 ] || bad="$bad $s $c: EOF;"
+					[ "$(tst $s $c err)" = 0 ] || bad="$bad $s $c: error $(tst $s $c err);"
+					[ "$(tst $s $c state)" = ESTABLISHED ] || bad="$bad $s $c: state $(tst $s $c state);"
+				done
+			done
+			grep -q '^error' "$ctdir/status" "$hostdir/status" 2>/dev/null && bad="$bad $(grep -h '^error' "$ctdir/status" "$hostdir/status");"
+			rm -f "$ctdir/pause" "$hostdir/pause"
+			[ -z "$bad" ] && pass "$1: every byte arrived once and in order (a: $(tst host a sent) to the container, $(tst ct a sent) back; b: $(tst ct b sent) to the host, $(tst host b sent) back)" ||
+				fail "$1:$bad"
+		}
+		if [ -n "$tpeer" ] && wait_for flowing; then
+			pass "$tdom: TCP connections a (host to container) and b (container to host) carry data both ways over $br"
+			exact_check "$tdom before any save"
+			tctl=$(V domid "$tdom")
+			for round in 1 2; do
+				V save "$tdom" "$work/tcp.save" >"$work/out" 2>&1 || { fail "$tdom save $round: $(cat "$work/out")"; break; }
+				sleep 1
+				bad=
+				for c in a b; do
+					[ "$(tst host $c state)" = ESTABLISHED ] && [ "$(tst host $c eof)" = 0 ] && [ "$(tst host $c err)" = 0 ] ||
+						bad="$bad $c: state $(tst host $c state) eof $(tst host $c eof) err $(tst host $c err);"
+				done
+				[ -z "$bad" ] && pass "$tdom saved ($round): the host's ends stay established, no FIN, no RST, 1 s later" ||
+					fail "$tdom saved ($round): the host's ends:$bad"
+				V restore "$work/tcp.save" >"$work/out" 2>&1 || { fail "$tdom restore $round: $(cat "$work/out")"; break; }
+				[ "$(V domstate --reason "$tdom")" = "running (restored)" ] && [ "$(V domid "$tdom")" = "$tctl" ] ||
+					fail "$tdom restore $round: state '$(V domstate --reason "$tdom")', id $(V domid "$tdom")"
+				exact_check "$tdom after virsh save and restore $round"
+			done
+		else
+			fail "$tdom: no TCP connections: container $(cat "$ctdir/status" 2>&1) host $(cat "$hostdir/status" 2>&1) $(cat "$work/tcp-peer.log" 2>&1)"
+		fi
+		[ -n "$tpeer" ] && kill "$tpeer" 2>/dev/null && wait "$tpeer" 2>/dev/null
+		tpeer=
+		V destroy "$tdom" >/dev/null 2>&1
+		rm -f "$work/tcp.save"
+	else
+		fail "mkrootfs.sh for $tdom: $(tail -n 3 "$work/mkrootfs-tcp.log")"
+	fi
 fi
 
 # --- bad save files: refused naming the file and the cause, before anything
