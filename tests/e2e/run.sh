@@ -111,6 +111,7 @@ cleanup() {
 		done
 	fi
 	ip link del "$br" 2>/dev/null
+	ip link del "${br}b" 2>/dev/null
 	if [ "${E2E_KEEP:-0}" = 1 ]; then
 		echo "# kept $work and /var/lib/lxc-cr/libvirtd/$LXC_CR_LIBVIRTD_NAME"
 	else
@@ -437,6 +438,32 @@ if [ $engine_ok = 1 ]; then
 	[ $rc != 0 ] && grep -qF "domain '$dom' is already active" "$work/out" && [ "$(V domstate "$dom")" = running ] &&
 		pass "virsh restore while $dom runs is refused; it goes on running" ||
 		fail "virsh restore while it runs, exit $rc: $(cat "$work/out")"
+
+	# --- restore --xml moving the interface to another bridge (what may change),
+	#     then back
+	br2=${br}b
+	if ip link add "$br2" type bridge && ip link set "$br2" up; then
+		V save "$dom" "$work/x.save" >"$work/out" 2>&1 &&
+			V save-image-dumpxml "$work/x.save" 2>>"$work/out" | sed -e "s|<source bridge='$br'/>|<source bridge='$br2'/>|" > "$work/x.xml" &&
+			V restore --xml "$work/x.xml" "$work/x.save" >>"$work/out" 2>&1; rc=$?
+		veth=$(inns sed -n "s/^ *<target dev=.\([^'\"]*\).*/\1/p" "/run/libvirt/lxc/$dom.xml" | head -n 1)
+		master=$(ip -o link show "$veth" 2>/dev/null | sed -n 's/.* master \([^ ]*\) .*/\1/p')
+		[ $rc = 0 ] && [ "$master" = "$br2" ] && V dumpxml "$dom" | grep -qF "<source bridge='$br2'/>" &&
+			pass "virsh restore --xml with the interface on bridge $br2: its host end $veth is there" ||
+			fail "virsh restore --xml to bridge $br2, exit $rc: $(cat "$work/out") veth '$veth' master '$master'"
+		V save "$dom" "$work/x.save" >"$work/out" 2>&1 &&
+			V save-image-dumpxml "$work/x.save" 2>>"$work/out" | sed -e "s|<source bridge='$br2'/>|<source bridge='$br'/>|" > "$work/x.xml" &&
+			V restore --xml "$work/x.xml" "$work/x.save" >>"$work/out" 2>&1; rc=$?
+		veth=$(inns sed -n "s/^ *<target dev=.\([^'\"]*\).*/\1/p" "/run/libvirt/lxc/$dom.xml" | head -n 1)
+		[ $rc = 0 ] && /bin/busybox ping -c 1 -W 2 "${net}2" >/dev/null 2>&1 &&
+			pass "and back on $br with restore --xml: the guest answers ping" ||
+			fail "restore --xml back to $br, exit $rc: $(cat "$work/out")"
+		ip link del "$br2" 2>/dev/null
+		rm -f "$work/x.save" "$work/x.xml"
+		check_state "after the restores with --xml"
+	else
+		fail "cannot create bridge $br2"
+	fi
 
 	# --- 10 cycles, state checked each time
 	ok=0
