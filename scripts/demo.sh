@@ -9,7 +9,11 @@
 #     pid/mnt/uts/ipc/net namespaces, devpts, /dev, a veth on a bridge,
 #     cgroups): checkpoint it by its init's PID, restore it, and show its
 #     processes with the same PIDs inside, its hostname, its address and its
-#     counter going on.
+#     counter going on;
+#  3. a libvirt LXC domain (scripts/libvirt-build.sh, scripts/libvirtd.sh):
+#     define and start it, put state in it (a tmpfs, a counter, a shell
+#     variable in its console's shell), virsh save, virsh restore, and show
+#     the same PIDs, the state, and the console reaching the same shell.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 if [ "$(id -u)" != 0 ]; then
@@ -131,8 +135,92 @@ ok=1
 [ "$next" = $((last + 1)) ] || { echo "--- FAILED: the count did not go on from $last (next: '$next')" >&2; ok=0; }
 [ "$note" = "kept in a tmpfs of the container" ] || { echo "--- FAILED: the tmpfs lost its note: '$note'" >&2; ok=0; }
 busybox ping -c 1 -W 3 -I "$bridge" 10.215.3.2 >/dev/null || { echo "--- FAILED: no ping to 10.215.3.2" >&2; ok=0; }
+[ $ok = 1 ] || exit 1
+echo "--- OK: same PIDs inside, the count went on from $last to $next, the tmpfs kept its note, eth0 answers ping"
+cleanup_ct
+trap - EXIT
+
+# ---- 3. a libvirt LXC domain: virsh save, virsh restore
+echo
+echo "=== a libvirt LXC domain through virsh (Debian's libvirt 9.0.0 with our patch series)"
+"$top/scripts/libvirt-build.sh" | tail -n 1
+virsh=${LXC_CR_LIBVIRT_PREFIX:-/opt/lxc-cr/libvirt}/bin/virsh
+export LXC_CR_LIBVIRTD_NAME=demo$$
+uri=$("$top/scripts/libvirtd.sh" start)
+dom=demodom$$
+lvbr=demolv$$
+V() { "$virsh" -q -c "$uri" "$@"; }
+cleanup_lv() {
+	V destroy "$dom" >/dev/null 2>&1
+	V undefine "$dom" >/dev/null 2>&1
+	"$top/scripts/libvirtd.sh" stop >/dev/null 2>&1
+	rm -rf "/var/lib/lxc-cr/libvirtd/$LXC_CR_LIBVIRTD_NAME" "/run/lxc-cr/libvirtd/$LXC_CR_LIBVIRTD_NAME"
+	ip link del dev "$lvbr" 2>/dev/null
+	return 0
+}
+trap cleanup_lv EXIT
+ip link add "$lvbr" type bridge && ip addr add 10.215.4.1/24 dev "$lvbr" && ip link set "$lvbr" up
+"$top/tests/container/mkrootfs.sh" --hostname "$dom" "$work/lvroot" >/dev/null
+cat >"$work/lvroot/init.sh" <<'EOF2'
+#!/bin/sh
+ip addr add 10.215.4.2/24 dev eth0 && ip link set eth0 up
+mkdir -p /mnt && mount -t tmpfs -o size=1m scratch /mnt
+echo "kept in a tmpfs of the domain" >/mnt/note
+setsid sh -c 'n=0; while :; do n=$((n + 1)); echo $n >/var/count; sleep 0.2; done' </dev/null >/dev/null 2>&1 &
+exec /bin/sh
+EOF2
+chmod 755 "$work/lvroot/init.sh"
+cat >"$work/$dom.xml" <<EOF2
+<domain type='lxc'>
+  <name>$dom</name>
+  <memory unit='KiB'>131072</memory>
+  <os><type>exe</type><init>/init.sh</init></os>
+  <devices>
+    <filesystem type='mount'><source dir='$work/lvroot'/><target dir='/'/></filesystem>
+    <interface type='bridge'><source bridge='$lvbr'/></interface>
+    <console type='pty'/>
+  </devices>
+</domain>
+EOF2
+V define "$work/$dom.xml" >/dev/null
+V start "$dom" >/dev/null
+ctlpid=$(V domid "$dom")
+for i in $(seq 100); do [ -s "$work/lvroot/var/count" ] && break; sleep 0.1; done
+# console: run LINE in the domain's console shell (virsh console through script(1))
+console() {
+	(sleep 1.5; printf '%s\r' "$1"; sleep 1; printf '\035') |
+		script -qfec "$virsh -c '$uri' console $dom" /dev/null 2>/dev/null | tr -d '\r' | grep -a "^$2" | head -n 1 || true
+}
+cons=$(console 'GREETING=hello-from-before-the-save; echo "shell $$ ready: $GREETING"' 'shell')
+lvinit=$(pgrep -P "$ctlpid" | head -n 1)
+lvps() { nsenter -t "$lvinit" -p -m ps -o pid,comm | awk '$2 == "sh" { printf "%s%s %s", s, $1, $2; s = ", " }'; }
+before=$(lvps)
+echo "--- $dom running: controller pid $ctlpid, init $lvinit; inside: $before"
+echo "--- console: $cons; /proc/meminfo inside: $(nsenter -t "$lvinit" -m head -n 1 /proc/meminfo | tr -s ' ')"
+t0=$(date +%s%N)
+V save "$dom" "$work/$dom.save" >/dev/null
+t1=$(date +%s%N)
+last=$(cat "$work/lvroot/var/count")
+echo "--- virsh save: $(( (t1 - t0) / 1000000 )) ms, $(du -h "$work/$dom.save" | cut -f1); $(V domstate --reason "$dom"); count stopped at $last"
+sleep 1
+t0=$(date +%s%N)
+V restore "$work/$dom.save" >/dev/null
+t1=$(date +%s%N)
+echo "--- virsh restore: $(( (t1 - t0) / 1000000 )) ms; $(V domstate --reason "$dom"), id $(V domid "$dom")"
+sleep 0.5
+after=$(lvps)
+cons=$(console 'echo "same shell $$: $GREETING"' 'same shell')
+now=$(cat "$work/lvroot/var/count")
+ok=1
+[ "$(V domid "$dom")" = "$ctlpid" ] || { echo "--- FAILED: the controller's pid changed" >&2; ok=0; }
+[ "$before" = "$after" ] || { echo "--- FAILED: processes inside were: $before; now: $after" >&2; ok=0; }
+[ "$now" -gt "$last" ] || { echo "--- FAILED: the count did not go on from $last ($now)" >&2; ok=0; }
+[ "$(nsenter -t "$lvinit" -m cat /mnt/note)" = "kept in a tmpfs of the domain" ] || { echo "--- FAILED: the tmpfs lost its note" >&2; ok=0; }
+grep -q "hello-from-before-the-save" <<<"$cons" || { echo "--- FAILED: the console shell forgot GREETING: '$cons'" >&2; ok=0; }
+busybox ping -c 1 -W 3 10.215.4.2 >/dev/null || { echo "--- FAILED: no ping to 10.215.4.2" >&2; ok=0; }
+echo "--- console after restore: $cons"
 if [ $ok = 1 ]; then
-	echo "--- OK: same PIDs inside, the count went on from $last to $next, the tmpfs kept its note, eth0 answers ping"
+	echo "--- OK: $dom restored with the same PIDs ($after), the count went on ($last -> $now), the tmpfs kept its note, eth0 answers ping, the console reaches the same shell"
 	exit 0
 fi
 exit 1

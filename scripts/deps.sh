@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(gcc make autoconf automake libtool autopoint gettext pkg-config
       protobuf-c-compiler libprotobuf-c-dev libcap-dev binutils
-      libglib2.0-dev libxml2-dev libfuse3-dev
+      libglib2.0-dev libxml2-dev libfuse3-dev libssl-dev
       busybox-static clang libclang-rt-14-dev procps iproute2 util-linux)
 # the e2e test's API client (as virt-manager would be); its recommends would
 # bring a whole libvirt daemon and QEMU

@@ -11,6 +11,14 @@
  * holding the domain XML; restore refuses a domain that runs; a refused
  * restore leaves no status or pid file; a good restore writes the status
  * file with the console on a new pty, reason "restored", and the pid file.
+ *
+ * Why a stand-in here: this is liblxccr alone, without libvirtd or a domain,
+ * and it covers what the real engine cannot be made to do: an engine that
+ * never reaches its post-dump step (liblxccr kills it 10 s after an abort),
+ * the exact arguments liblxccr passes, and liblxccr's own files for a
+ * restore whose engine ran nothing. Save and restore of a real domain, and
+ * their failure paths through the real engine (LXC_CR_FAULT=after-images,
+ * dump-stall, before-release), are in tests/e2e/run.sh.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "fault.h"
 #include "infect/infect.h"
 #include "fd/files.h"
 #include "mem/vma.h"
@@ -239,6 +240,10 @@ int crc_dump(const struct crc_dump_opts *opts, struct crc_stats *stats)
 		ret = -EIO;
 	if (!ret)
 		ret = img_dir_commit(&ctx.dir);
+	/* the images are complete, the tree frozen: a failure (or a slow
+	 * step) here is the last one before the caller's post-dump step */
+	if (!ret && !(ret = fault_inject("after-images")))
+		fault_stall("dump-stall");
 	if (!ret && opts->post_dump && opts->post_dump(opts->post_dump_arg) < 0) {
 		pr_err("the caller's post-dump step failed; the tree goes on running");
 		files_dump_resume();

@@ -109,6 +109,92 @@ static int reg_in_view(const struct fd_parms *p, const char *path)
 	return 0;
 }
 
+/* mountinfo's octal escapes (\040 for a space), in place. */
+static void mi_unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++, d++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*d = (s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0');
+			s += 3;
+		} else {
+			*d = *s;
+		}
+	}
+	*d = '\0';
+}
+
+/*
+ * A file opened before its process's mount namespace diverged from the one
+ * it was opened in (the controller's stdin and log, opened by libvirtd before
+ * the controller unshared its own; that namespace may be gone since, with a
+ * restarted libvirtd): its mount is in no namespace the process sees, so the
+ * kernel names it from that mount's root only ("/null"). The same superblock
+ * is usually mounted in the process's namespace (a copy of that mount) or in
+ * lxc-cr's: try each mount of it there, its mount point in front of the name
+ * (with the mount's own root taken off when the name starts with it). A path
+ * is taken only when it leads to the same file (dev, ino) from the process's
+ * root, where the file is opened again at restore.
+ */
+static int reg_try_mounts(struct fd_parms *p, const char *mountinfo)
+{
+	_cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
+	char *line = NULL, *cand = NULL;
+	size_t len = 0;
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (ret == -ENOENT && getline(&line, &len, f) > 0) {
+		char root[PATH_MAX], mnt[PATH_MAX];
+		unsigned id, maj, mnr;
+
+		if (sscanf(line, "%u %*u %u:%u %4095s %4095s", &id, &maj, &mnr, root, mnt) != 5 ||
+		    (makedev(maj, mnr) != p->st.st_dev && id != (unsigned)p->mnt_id))
+			continue;
+		mi_unescape(root);
+		mi_unescape(mnt);
+		for (int pass = 0; pass < 2 && ret == -ENOENT; pass++) {
+			const char *rel = p->link;
+			size_t rl = strlen(root);
+
+			if (pass == 1) {
+				if (!strcmp(root, "/") || strncmp(p->link, root, rl) ||
+				    (p->link[rl] && p->link[rl] != '/'))
+					break;
+				rel = p->link + rl;
+			}
+			free(cand);
+			cand = xsprintf("%s%s", strcmp(mnt, "/") ? mnt : "", *rel ? rel : "/");
+			if (!cand) {
+				ret = -ENOMEM;
+				break;
+			}
+			if (strlen(cand) < sizeof(p->link) && !reg_in_view(p, cand)) {
+				pr_info("pid %d fd %d: %s (mount %d, in no namespace of the process) is %s from its root, through mount %u of %s",
+					p->pid, p->fd, p->link, p->mnt_id, cand, id, mountinfo);
+				strcpy(p->link, cand);
+				ret = 0;
+			}
+		}
+	}
+	free(line);
+	free(cand);
+	return ret;
+}
+
+static int reg_from_other_mount(struct fd_parms *p)
+{
+	char mi[64];
+
+	snprintf(mi, sizeof(mi), "/proc/%d/mountinfo", p->pid);
+	if (!reg_try_mounts(p, mi))
+		return 0;
+	return reg_try_mounts(p, "/proc/self/mountinfo");
+}
+
 static int reg_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 {
 	RegFileEntry e = REG_FILE_ENTRY__INIT;
@@ -126,6 +212,8 @@ static int reg_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 			p->link[ll - sl] = DELETED_SUFFIX[0];
 		}
 	}
+	if (ret && p->fd >= 0 && !reg_from_other_mount(p))
+		ret = 0;
 	if (ret) {
 		if (p->fd >= 0)
 			pr_err("pid %d fd %d: %s is not reachable at that path from the process's root "

@@ -17,6 +17,7 @@
  * for a reader in canonical mode comes back as one pending line.
  */
 #include <dirent.h>
+#include <linux/kcmp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -117,6 +118,24 @@ static bool tty_declared(const struct crc_dump_opts *o, dev_t rdev, dev_t dev)
 	return false;
 }
 
+static bool is_pts(dev_t rdev);
+static int pts_index(dev_t rdev);
+
+/* The one terminal declared external with pty index (rdev and dev into st): 0, else -ENOENT. */
+static int declared_index(const struct crc_dump_opts *o, int index, struct stat *st)
+{
+	unsigned long long r, d;
+	int n = 0;
+
+	for (unsigned i = 0; i < o->nr_externals; i++)
+		if (!parse_tty_key(o->externals[i], &r, &d) && is_pts(r) && pts_index(r) == index) {
+			st->st_rdev = r;
+			st->st_dev = d;
+			n++;
+		}
+	return n == 1 ? 0 : -ENOENT;
+}
+
 static bool is_ptmx(const struct fd_parms *p)
 {
 	return major(p->st.st_rdev) == 5 && minor(p->st.st_rdev) == 2;
@@ -155,8 +174,50 @@ static int steal_fd(pid_t pid, int fd)
 	return nfd;
 }
 
-/* A copy of a descriptor in the tree on the master (or a slave) of pty index. */
-static int find_in_tree(struct dump_ctx *ctx, int index, bool master)
+/* The devpts (st_dev) the slave of master mfd lives on, or 0 if unknown. */
+static dev_t master_devpts(int mfd)
+{
+	struct stat st;
+	int sfd = ioctl(mfd, TIOCGPTPEER, O_PATH | O_CLOEXEC);
+	dev_t dev = 0;
+
+	if (sfd < 0)
+		return 0;
+	if (fstat(sfd, &st) == 0)
+		dev = st.st_dev;
+	close(sfd);
+	return dev;
+}
+
+static int find_in_tree(struct dump_ctx *ctx, int index, dev_t dev, bool master, int mfd);
+
+/*
+ * Whether the slaves of pty index on devpts dev belong to another master than
+ * mfd (whose devpts is unknown): the tree holds a master of that index on dev
+ * that is another open file (a pty master file is shared only as one file).
+ */
+static bool slave_dev_taken(struct dump_ctx *ctx, int index, dev_t dev, int mfd)
+{
+	int fd = find_in_tree(ctx, index, dev, true, -1);
+	bool taken = false;
+
+	if (fd >= 0) {
+		taken = syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, fd, mfd) != 0;
+		close(fd);
+	}
+	return taken;
+}
+
+/*
+ * A copy of a descriptor in the tree on the master (or a slave) of pty index
+ * of the devpts instance dev (0: any). Indexes are per devpts instance: the
+ * host's console master and the container's /dev/pts/0 share index 0. The
+ * devpts of a master opened through a /dev/ptmx whose mount namespace is gone
+ * (the controller's console, opened by a libvirtd since restarted) cannot be
+ * asked (TIOCGPTPEER fails): then mfd is that master, and a slave on a devpts
+ * whose pty index is another master's of the tree is not its.
+ */
+static int find_in_tree(struct dump_ctx *ctx, int index, dev_t dev, bool master, int mfd)
 {
 	for (unsigned i = 0; i < ctx->nr_items; i++) {
 		struct pstree_item *it = ctx->items[i];
@@ -187,11 +248,14 @@ static int find_in_tree(struct dump_ctx *ctx, int index, bool master)
 				fd = steal_fd(it->pid, atoi(de->d_name));
 				if (fd < 0)
 					continue;
-				if (ioctl(fd, TIOCGPTN, &n) == 0 && n == index)
+				if (ioctl(fd, TIOCGPTN, &n) == 0 && n == index &&
+				    (!dev || master_devpts(fd) == dev))
 					found = fd;
 				else
 					close(fd);
-			} else if (is_pts(st.st_rdev) && pts_index(st.st_rdev) == index) {
+			} else if (is_pts(st.st_rdev) && pts_index(st.st_rdev) == index &&
+				   (dev ? st.st_dev == dev :
+					  mfd < 0 || !slave_dev_taken(ctx, index, st.st_dev, mfd))) {
 				fd = steal_fd(it->pid, atoi(de->d_name));
 				if (fd >= 0)
 					found = fd;
@@ -383,7 +447,7 @@ static int dump_pair(struct dump_ctx *ctx, struct fd_parms *p, int mfd, int inde
 		}
 	}
 	/* the slave: one of the tree's, else a new open of it */
-	sfd = find_in_tree(ctx, index, false);
+	sfd = find_in_tree(ctx, index, master_devpts(mfd), false, mfd);
 	if (sfd < 0 && !info->locked)
 		sfd = ioctl(mfd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (sfd < 0)
@@ -577,13 +641,22 @@ static int master_outside(struct dump_ctx *ctx, struct fd_parms *p, int mfd, int
 	dev_t own = 0;
 	int v = 0;
 
-	tfd = find_in_tree(ctx, index, false);
+	tfd = find_in_tree(ctx, index, master_devpts(mfd), false, mfd);
 	if (tfd >= 0)
 		return 0;
 	sfd = ioctl(mfd, TIOCGPTPEER, O_PATH | O_CLOEXEC);
 	if (sfd < 0 || fstat(sfd, &st) < 0) {
-		pr_perror("pid %d fd %d: pty %d: cannot find its slave", p->pid, p->fd, index);
-		return -errno;
+		int err = errno;
+
+		/* opened through a /dev/ptmx of a mount namespace that is gone:
+		 * its devpts is out of reach; the caller's declaration names it */
+		if (declared_index(ctx->opts, index, &st)) {
+			pr_err("pid %d fd %d: pty %d: cannot find its slave (%s; its /dev/ptmx may be in a mount namespace that is gone); declare it with --external tty[RDEV:DEV]",
+			       p->pid, p->fd, index, strerror(err));
+			return -err;
+		}
+		pr_info("pid %d fd %d: pty %d: its devpts is out of reach (%s); the slave is the one declared with index %d",
+			p->pid, p->fd, index, strerror(err), index);
 	}
 	tty_key(key, sizeof(key), st.st_rdev, st.st_dev);
 	if (!tty_declared(ctx->opts, st.st_rdev, st.st_dev)) {
@@ -667,7 +740,7 @@ static int tty_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	} else if (is_pts(p->st.st_rdev)) {
 		e.kind = TTY_SLAVE;
 		index = pts_index(p->st.st_rdev);
-		mfd = find_in_tree(ctx, index, true);
+		mfd = find_in_tree(ctx, index, p->st.st_dev, true, -1);
 		if (mfd < 0)
 			e.kind = TTY_EXTERNAL;
 	} else {

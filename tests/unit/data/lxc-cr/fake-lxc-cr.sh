@@ -3,7 +3,9 @@
 # A stand-in for the lxc-cr command in liblxccr's unit tests
 # (test-lxc-cr-save): it speaks the protocol liblxccr relies on and nothing
 # more. FAKE_LXC_CR_MODE=refuse makes it fail like the engine refusing;
-# FAKE_LXC_CR_ARGV names a file its arguments go to.
+# FAKE_LXC_CR_ARGV names a file its arguments go to. Kept for what the real
+# engine cannot be made to do (hang before its post-dump step); the real
+# engine's failure paths are in tests/e2e/run.sh (LXC_CR_FAULT).
 [ -n "${FAKE_LXC_CR_ARGV:-}" ] && echo "$*" > "$FAKE_LXC_CR_ARGV"
 cmd=$1
 shift
