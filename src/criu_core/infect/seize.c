@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "infect/infect.h"
+#include "ns/ns.h"
 #include "proc_parse.h"
 
 #define SEIZE_OPTS (PTRACE_O_TRACESYSGOOD)
@@ -408,6 +409,7 @@ int infect_seize_tree(pid_t root, struct pstree_item ***pitems, unsigned *pnr)
 		ret = seize_tree_once(root, pitems, pnr);
 		if (ret != -ETIMEDOUT || !late.fuse)
 			break;
+		usleep(20 * 1000);	/* the server's turn */
 	}
 	stop_ms = SEIZE_STOP_MS;
 	return ret;
@@ -528,6 +530,17 @@ static int seize_tree_once(pid_t root, struct pstree_item ***pitems, unsigned *p
 		frozen = NULL;
 		if (ret)
 			goto err;
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		if (items[i]->state == TASK_ZOMBIE || !fuse_requests_queued(items[i]->pid))
+			continue;
+		if (stop_ms >= SEIZE_STOP_MS)
+			break;	/* the last attempt: fuse.c refuses it by name */
+		pr_warn("pid %d: its FUSE connection has requests it has not read yet: the tree is released for it to serve them, then stopped again",
+			items[i]->pid);
+		late.fuse = true;
+		ret = -ETIMEDOUT;
+		goto err;
 	}
 	for (unsigned i = 0; i < nr; i++) {
 		ret = proc_parse_ids(items[i]);

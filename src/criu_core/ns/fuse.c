@@ -56,6 +56,7 @@
  * the tree, a /dev/fuse opened in a user namespace of the tree's own that
  * our clone cannot join (FUSE_DEV_IOC_CLONE refuses across user namespaces).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/fuse.h>
@@ -235,6 +236,57 @@ static int fuse_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 	d->flags = p->flags & (O_ACCMODE | O_NONBLOCK);
 	d->clone = clone;
 	return 0;
+}
+
+/*
+ * A FLUSH, RELEASE or FORGET the kernel queued just before the tree stopped
+ * (a reader closed a file of the fs a moment before) is a request its server
+ * has not read: seize.c releases the tree for it to be served and stops it
+ * again, rather than have the dump refuse it as in flight.
+ */
+int fuse_requests_queued(pid_t pid)
+{
+	char dir[64], path[320], link[32];
+	struct dirent *de;
+	int pfd, found = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	pfd = syscall(SYS_pidfd_open, pid, 0);
+	while (pfd >= 0 && !found && (de = readdir(d))) {
+		ssize_t n;
+		int copy, clone;
+		uint32_t oldfd;
+		struct pollfd pl;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n != (ssize_t)strlen("/dev/fuse") || memcmp(link, "/dev/fuse", n))
+			continue;
+		copy = syscall(SYS_pidfd_getfd, pfd, atoi(de->d_name), 0);
+		if (copy < 0)
+			continue;
+		clone = open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		oldfd = (uint32_t)copy;
+		if (clone >= 0 && ioctl(clone, FUSE_DEV_IOC_CLONE, &oldfd) == 0) {
+			pl.fd = clone;
+			pl.events = POLLIN;
+			pl.revents = 0;
+			found = poll(&pl, 1, 0) > 0 && (pl.revents & POLLIN);
+		}
+		if (clone >= 0)
+			close(clone);
+		close(copy);
+	}
+	if (pfd >= 0)
+		close(pfd);
+	closedir(d);
+	return found;
 }
 
 static struct fuse_mnt_dump *mnt_by_dev(dev_t dev)

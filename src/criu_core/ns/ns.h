@@ -171,6 +171,9 @@ int fuse_dump_mount(struct dump_ctx *ctx, pid_t root, const struct mnt_info *mi)
 int fuse_dump_check_file(pid_t pid, int fd, int mnt_id);
 /* Dump, likewise for a file reached through a /proc path (map, cwd, exe). */
 int fuse_dump_check_path(pid_t pid, const char *procpath);
+/* Dump, once the tree is stopped: 1 if a /dev/fuse of pid has requests
+ * queued that its (stopped) server has not read yet, 0 if not. */
+int fuse_requests_queued(pid_t pid);
 /* Dump, after ns_dump(): refuse unpaired /dev/fuse files, write the records. */
 int fuse_dump_finish(struct dump_ctx *ctx);
 void fuse_dump_fini(void);
