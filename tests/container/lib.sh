@@ -96,3 +96,33 @@ eventually() { # eventually CMD...: poll for up to 10 s
 	done
 	"$@"
 }
+
+# ct_pty_holder LOG PIDFILE CMD...: in the background, a new pty whose slave
+# is fd 7 of CMD (an `lxc-cr restore ... --inherit-fd fd[7]:KEY`, which stays
+# the parent of the restored init and reaps it); once PIDFILE exists (or CMD
+# ended) "RESTORE 0" (or "RESTORE failed") goes to LOG, then what comes out of
+# the master until the console hangs up (init is gone). $! is the holder.
+ct_pty_holder() {
+	python3 -c '
+import os, pty, subprocess, sys, time
+log = open(sys.argv[1], "wb", buffering=0)
+m, s = pty.openpty()
+os.dup2(s, 7)
+p = subprocess.Popen(sys.argv[3:], pass_fds=(7,))
+for _ in range(200):
+    if os.path.exists(sys.argv[2]) or p.poll() is not None:
+        break
+    time.sleep(0.05)
+os.close(s); os.close(7)
+log.write(b"RESTORE %s\n" % (b"0" if os.path.exists(sys.argv[2]) else b"failed"))
+while True:
+    try:
+        d = os.read(m, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    log.write(d)
+p.wait()
+' "$@" </dev/null >/dev/null 2>&1 &
+}

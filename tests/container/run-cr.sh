@@ -447,32 +447,9 @@ tty_key() { # tty_key PID: tty[RDEV:DEV] of its fd 0
 	maj=$(stat -L -c %t /proc/"$1"/fd/0) min=$(stat -L -c %T /proc/"$1"/fd/0)
 	printf 'tty[%x:%s]\n' $(( (0x$maj << 8) | 0x$min )) "$(stat -L -c %D /proc/"$1"/fd/0)"
 }
-# start_holder LOG PIDFILE ARGS...: a new pty; its slave is fd 7 of `lxc-cr
-# restore ARGS` (which stays the parent of the restored init, and reaps it);
-# its master is logged to LOG until the console hangs up (init is gone)
+# start_holder LOG PIDFILE ARGS...: ct_pty_holder (lib.sh), remembered
 start_holder() {
-	python3 -c '
-import os, pty, subprocess, sys, time
-log = open(sys.argv[1], "wb", buffering=0)
-m, s = pty.openpty()
-os.dup2(s, 7)
-p = subprocess.Popen(sys.argv[3:], pass_fds=(7,))
-for _ in range(200):
-    if os.path.exists(sys.argv[2]) or p.poll() is not None:
-        break
-    time.sleep(0.05)
-os.close(s); os.close(7)
-log.write(b"RESTORE %s\n" % (b"0" if os.path.exists(sys.argv[2]) else b"failed"))
-while True:
-    try:
-        d = os.read(m, 4096)
-    except OSError:
-        break
-    if not d:
-        break
-    log.write(d)
-p.wait()
-' "$@" </dev/null >/dev/null 2>&1 &
+	ct_pty_holder "$@"
 	holders+=($!)
 }
 holders=()

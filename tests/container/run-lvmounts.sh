@@ -373,29 +373,8 @@ console_gen() { # console_gen N
 	fi
 	last=$(cat "$work/console.log" "$work"/holder*.log 2>/dev/null | grep -ao 'tick [0-9]*' | awk '{ print $2 }' | sort -n | tail -n 1)
 	rm -f "$work/crst.pid"
-	python3 -c '
-import os, pty, subprocess, sys, time
-log = open(sys.argv[1], "wb", buffering=0)
-m, s = pty.openpty()
-os.dup2(s, 7)
-p = subprocess.Popen(sys.argv[3:], pass_fds=(7,))
-for _ in range(200):
-    if os.path.exists(sys.argv[2]) or p.poll() is not None:
-        break
-    time.sleep(0.05)
-os.close(s); os.close(7)
-log.write(b"RESTORE %s\n" % (b"0" if os.path.exists(sys.argv[2]) else b"failed"))
-while True:
-    try:
-        d = os.read(m, 4096)
-    except OSError:
-        break
-    if not d:
-        break
-    log.write(d)
-p.wait()
-' "$log" "$work/crst.pid" "$lxc_cr" restore -D "$img" -o restore.log -v4 --pidfile "$work/crst.pid" \
-		--inherit-fd "fd[7]:$key" </dev/null >/dev/null 2>&1 &
+	ct_pty_holder "$log" "$work/crst.pid" "$lxc_cr" restore -D "$img" -o restore.log -v4 --pidfile "$work/crst.pid" \
+		--inherit-fd "fd[7]:$key"
 	holders+=($!)
 	if eventually grep -q "^RESTORE 0" "$log" && init=$(cat "$work/crst.pid") &&
 	   eventually grep -q "tick $((last + 2)) " "$log"; then
