@@ -148,13 +148,15 @@ drop_cgroups() {
 
 # The state of the container as its processes see it, one line each.
 ct_view() { # ct_view INITPID
-	local p=$1 sp
+	local p=$1 sp t
 	echo "init NSpid $(awk '/^NSpid:/ { print $NF }' /proc/"$p"/status)"
 	echo "hostname $(nsenter -t "$p" -u hostname)"
 	sp=$(procs_of_mark)
 	echo "ct-state NSpid $(awk '/^NSpid:/ { print $NF }' /proc/"$sp"/status 2>/dev/null)"
 	echo "init fds $(ls /proc/"$p"/fd | sort -n | tr '\n' ' ')"
-	for f in /proc/"$p"/fd/*; do echo "init fd ${f##*/} -> $(readlink "$f")"; done
+	# a descriptor init's shell holds for a moment (busybox saves fds at 10+
+	# around a redirection) is gone by the readlink: not part of the view
+	for f in /proc/"$p"/fd/*; do t=$(readlink "$f") && echo "init fd ${f##*/} -> $t"; done
 	echo "ct-state fds $(ls /proc/"$sp"/fd 2>/dev/null | sort -n | tr '\n' ' ')"
 	# peer groups numbered by first appearance: their ids are the kernel's
 	awk '{ t = ""; for (i = 7; $i != "-"; i++) t = t " " $i; print "mount " $5 " " $6 t }' \
