@@ -126,3 +126,41 @@ while True:
 p.wait()
 ' "$@" </dev/null >/dev/null 2>&1 &
 }
+
+# eventually_dead PID: 0 while PID is still alive after 5 s (needs the
+# caller's alive PID)
+eventually_dead() {
+	local i
+	for i in $(seq 50); do
+		alive "$1" || return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# ct_state_check WHAT [NOTE]: ask ct-state (the caller's procs_of_mark) in the
+# container rooted at $root to check itself; its newest result line must
+# say PASS. NOTE goes into the check's name.
+ct_state_check() {
+	local before after line note=${2:+ ($2)}
+	before=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
+	kill -USR1 $(procs_of_mark) 2>/dev/null
+	for _ in $(seq 50); do
+		after=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
+		[ "$after" -gt "$before" ] && break
+		sleep 0.1
+	done
+	line=$(tail -n 1 "$root/var/ctstate/result" 2>/dev/null)
+	if [ "${after:-0}" -gt "$before" ] && [[ "$line" == PASS* ]]; then ok "$1: ct-state$note: $line"
+	else not_ok "$1: ct-state checked its state$note" "${line:-no answer}"; fi
+}
+
+# ct_count_check WHAT: the shell's count in $root/var/ctstate/count goes on
+# without a gap
+ct_count_check() {
+	local bad
+	bad=$(awk 'NR > 1 && $1 != p + 1 { print "line " NR ": " $1 " after " p; exit } { p = $1 }' \
+		"$root/var/ctstate/count")
+	if [ -z "$bad" ]; then ok "$1: the shell's count goes on without a gap ($(tail -n 1 "$root/var/ctstate/count"))"
+	else not_ok "$1: the shell's count goes on without a gap" "$bad"; fi
+}

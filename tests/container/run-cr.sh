@@ -165,20 +165,6 @@ ct_view() { # ct_view INITPID
 	nsenter -t "$p" -m ls -ln /dev | awk '{ print "dev " $1 " " $3 " " $4 " " $5 $6 " " $NF }'
 }
 
-# Ask ct-state to check itself; the result is its newest line.
-state_check() { # state_check WHAT
-	local before after line
-	before=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
-	kill -USR1 $(procs_of_mark) 2>/dev/null
-	for _ in $(seq 50); do
-		after=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
-		[ "$after" -gt "$before" ] && break
-		sleep 0.1
-	done
-	line=$(tail -n 1 "$root/var/ctstate/result" 2>/dev/null)
-	if [ "${after:-0}" -gt "$before" ] && [[ "$line" == PASS* ]]; then ok "$1: ct-state: $line"
-	else not_ok "$1: ct-state checked its state" "${line:-no answer}"; fi
-}
 
 # The cgroup mounts show the container's cgroup, as they did: libvirt's
 # binds of its directories on /sys/fs/cgroup, the hierarchies it mounted.
@@ -236,16 +222,8 @@ prop_check() { # prop_check WHAT
 	else not_ok "$1: propagation: shared peer and slave of /dev/shm" "mounts seen at peer+slave, and back from the slave: $out (want 2 0)"; fi
 }
 
-# The count file must go up by one at each line: the shell's memory came back.
-count_check() { # count_check WHAT
-	local bad
-	bad=$(awk 'NR > 1 && $1 != p + 1 { print "line " NR ": " $1 " after " p; exit } { p = $1 }' \
-		"$root/var/ctstate/count")
-	if [ -z "$bad" ]; then ok "$1: the shell's count goes on without a gap ($(tail -n 1 "$root/var/ctstate/count"))"
-	else not_ok "$1: the shell's count goes on without a gap" "$bad"; fi
-}
 
-state_check "before any dump"
+ct_state_check "before any dump"
 prop_check "before any dump"
 cg_check "before any dump"
 ovl_check "before any dump"
@@ -273,14 +251,6 @@ dump() { # dump WHAT: dump the running container into img$gen
 		ip link show dev "$veth" >/dev/null 2>&1 || break
 		sleep 0.05
 	done
-}
-eventually_dead() { # 0 while alive after 5 s
-	local i
-	for i in $(seq 50); do
-		alive "$1" || return 1
-		sleep 0.1
-	done
-	return 0
 }
 restore() { # restore WHAT [ARGS...]: restore img$gen, lxc-cr staying as init's parent
 	local what=$1 img=$work/img$gen
@@ -317,13 +287,13 @@ ok "first: the controller saw init die and left (status $?)"
 make_cgroups || not_ok "cgroups made again"
 restore "first"
 same_view "first"
-state_check "first"
+ct_state_check "first"
 prop_check "first"
 cg_check "first"
 ovl_check "first"
 net_check "first"
 sleep 0.3
-count_check "first"
+ct_count_check "first"
 
 # 2: dump, restore with --root at another path
 dump "second"
@@ -333,19 +303,19 @@ r=$(awk '$5 == "/" { print $4 }' /proc/"$init"/mountinfo)
 if [ "$r" = "$root" ]; then ok "second: the root is $root2 (a bind of $root)"
 else not_ok "second: the root is $root2 (a bind of $root)" "root of / is '$r'"; fi
 same_view "second"
-state_check "second"
+ct_state_check "second"
 prop_check "second"
 cg_check "second"
 ovl_check "second"
 net_check "second"
 sleep 0.3
-count_check "second"
+ct_count_check "second"
 
 # 3: a third generation
 dump "third"
 restore "third" --root "$root2"
 same_view "third"
-state_check "third"
+ct_state_check "third"
 prop_check "third"
 cg_check "third"
 ovl_check "third"
@@ -390,12 +360,12 @@ fail_restore "one of the tree's cgroups holds another process" "holds processes"
 { kill -KILL $squatter; wait $squatter; } 2>/dev/null
 restore "after the failures" --root "$root2"
 same_view "after the failures"
-state_check "after the failures"
+ct_state_check "after the failures"
 prop_check "after the failures"
 cg_check "after the failures"
 ovl_check "after the failures"
 net_check "after the failures"
-count_check "after the failures"
+ct_count_check "after the failures"
 
 # 5: dump, copy the rootfs (cp -a), restore with --root at the copy: the
 # files are opened again by their paths in the copy
@@ -411,13 +381,13 @@ r=$(awk '$5 == "/" { print $4 }' /proc/"$init"/mountinfo)
 if [ "$r" = "$root" ]; then ok "fifth: the root is the copy"
 else not_ok "fifth: the root is the copy" "root of / is '$r'"; fi
 same_view "fifth"
-state_check "fifth"
+ct_state_check "fifth"
 prop_check "fifth"
 cg_check "fifth"
 ovl_check "fifth"
 net_check "fifth"
 sleep 0.3
-count_check "fifth"
+ct_count_check "fifth"
 
 kill -KILL "$init"
 wait "$rst" 2>/dev/null

@@ -221,19 +221,6 @@ devconsole_check() { # devconsole_check WHAT TAG
 	fi
 }
 
-state_check() { # state_check WHAT
-	local before after line
-	before=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
-	kill -USR1 $(procs_of_mark) 2>/dev/null
-	for _ in $(seq 50); do
-		after=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
-		[ "$after" -gt "$before" ] && break
-		sleep 0.1
-	done
-	line=$(tail -n 1 "$root/var/ctstate/result" 2>/dev/null)
-	if [ "${after:-0}" -gt "$before" ] && [[ "$line" == PASS* ]]; then ok "$1: ct-state: $line"
-	else not_ok "$1: ct-state checked its state" "${line:-no answer}"; fi
-}
 
 net_check() { # net_check WHAT
 	local a h
@@ -296,7 +283,7 @@ checks() { # checks WHAT TAG
 	sb_check "$1"
 	console_check "$1" "$2"
 	devconsole_check "$1" "$2"
-	state_check "$1"
+	ct_state_check "$1"
 	net_check "$1"
 }
 
@@ -305,7 +292,7 @@ sb_check "before any dump"
 prop_check "before any dump"
 console_check "before any dump" 0
 devconsole_check "before any dump" 0
-state_check "before any dump"
+ct_state_check "before any dump"
 net_check "before any dump"
 if ! grep -q "controller leads no session: yes" <<<"$view0" || ! grep -q "^init sid/pgrp (inside) 1 1$" <<<"$view0"; then
 	not_ok "the controller leads no session, init leads its own" "$view0"

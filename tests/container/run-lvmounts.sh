@@ -137,27 +137,7 @@ layout_check() { # layout_check WHAT
 	fi
 }
 
-state_check() { # state_check WHAT
-	local before after line
-	before=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
-	kill -USR1 $(procs_of_mark) 2>/dev/null
-	for _ in $(seq 50); do
-		after=$({ wc -l <"$root/var/ctstate/result"; } 2>/dev/null || echo 0)
-		[ "$after" -gt "$before" ] && break
-		sleep 0.1
-	done
-	line=$(tail -n 1 "$root/var/ctstate/result" 2>/dev/null)
-	if [ "${after:-0}" -gt "$before" ] && [[ "$line" == PASS* ]]; then ok "$1: ct-state (with libvirt's mounts): $line"
-	else not_ok "$1: ct-state checked its state (with libvirt's mounts)" "${line:-no answer}"; fi
-}
 
-count_check() { # count_check WHAT
-	local bad
-	bad=$(awk 'NR > 1 && $1 != p + 1 { print "line " NR ": " $1 " after " p; exit } { p = $1 }' \
-		"$root/var/ctstate/count")
-	if [ -z "$bad" ]; then ok "$1: the shell's count goes on without a gap ($(tail -n 1 "$root/var/ctstate/count"))"
-	else not_ok "$1: the shell's count goes on without a gap" "$bad"; fi
-}
 
 tree_check() { # tree_check WHAT
 	local t
@@ -170,7 +150,7 @@ tree_check() { # tree_check WHAT
 }
 
 layout_check "before any dump"
-state_check "before any dump"
+ct_state_check "before any dump" "with libvirt's mounts"
 tree0=$(mi_tree "$init")
 flat0=$(mi_lines "$init")
 echo "# mountinfo before any dump (ids and devices left out):"
@@ -194,14 +174,6 @@ dump() { # dump WHAT [WRAPPER...]: dump the running container into img$gen
 	[ -n "$rst" ] && wait "$rst" 2>/dev/null
 	rst=
 	init=
-}
-eventually_dead() { # 0 while alive after 5 s
-	local i
-	for i in $(seq 50); do
-		alive "$1" || return 1
-		sleep 0.1
-	done
-	return 0
 }
 restore() { # restore WHAT: restore img$gen, lxc-cr staying as init's parent
 	local what=$1 img=$work/img$gen
@@ -231,9 +203,9 @@ else
 fi
 restore "first"
 tree_check "first"
-state_check "first"
+ct_state_check "first" "with libvirt's mounts"
 sleep 0.3
-count_check "first"
+ct_count_check "first"
 flat1=$(mi_lines "$init")
 if [ "$flat1" = "$flat0" ]; then
 	ok "first: mountinfo lists the mounts in libvirt's order"
@@ -282,9 +254,9 @@ fail_restore in-root
 
 restore "second"
 tree_check "second"
-state_check "second"
+ct_state_check "second" "with libvirt's mounts"
 sleep 0.3
-count_check "second"
+ct_count_check "second"
 flat2=$(mi_lines "$init")
 if [ "$flat2" = "$flat1" ]; then
 	ok "second: mountinfo's whole order is the first restore's"

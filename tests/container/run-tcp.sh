@@ -296,14 +296,6 @@ cycle() { # cycle WHAT
 	sleep 0.3
 	exact_check "$what: later"
 }
-eventually_dead() { # 0 while alive after 5 s
-	local i
-	for i in $(seq 50); do
-		alive "$1" || return 1
-		sleep 0.1
-	done
-	return 0
-}
 
 cycle "first"
 cycle "second"
