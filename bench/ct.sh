@@ -30,6 +30,7 @@ set -u
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(dirname "$BENCH_DIR")
+. "$BENCH_DIR/lib.sh"
 
 SIZES="0 1024"
 RUNS=3
@@ -140,17 +141,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(awk '/^State:/ {print $2}' /proc/"$1"/status 2>/dev/null)" != Z ]; }
-wait_for() { # wait_for SECONDS CMD...
-	local i n=$(($1 * 20))
-	shift
-	for i in $(seq $n); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 "$REPO_DIR/tests/container/mkrootfs.sh" --hostname "$name" "$root" "$BENCH_DIR/memhog" >"$work/mkrootfs.log" 2>&1 ||
 	{ echo "ct.sh: mkrootfs.sh failed: $(tail -n 3 "$work/mkrootfs.log")" >&2; exit 1; }
@@ -300,8 +291,6 @@ EOF
 	rm -rf "$log"
 	awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v f="${frozen:-?}" 'BEGIN { printf "%.3f %s %.3f\n", b - a, f, d - c }'
 }
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 fmt='%-10s %-7s %-5s %10s %10s %10s\n'
 printf "$fmt" "container" "tool" "runs" "dump s" "frozen ms" "restore s"

@@ -22,6 +22,7 @@ set -u
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(dirname "$BENCH_DIR")
+. "$BENCH_DIR/lib.sh"
 
 SIZES="0 1024"
 RUNS=3
@@ -90,16 +91,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-wait_for() { # wait_for SECONDS CMD...
-	local i n=$(($1 * 20))
-	shift
-	for i in $(seq $n); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 "$REPO_DIR/tests/container/mkrootfs.sh" --hostname "$dom" "$root" "$BENCH_DIR/memhog" >"$work/mkrootfs.log" 2>&1 ||
 	{ echo "virsh.sh: mkrootfs.sh failed: $(tail -n 3 "$work/mkrootfs.log")" >&2; exit 1; }
@@ -182,8 +173,6 @@ EOF
 	rm -rf "$log" "$file"
 	awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v m="$mib" 'BEGIN { printf "%.3f %.3f %s\n", b - a, d - c, m }'
 }
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 fmt='%-10s %-5s %12s %12s %10s\n'
 printf "$fmt" "domain" "runs" "save s" "restore s" "file MiB"
