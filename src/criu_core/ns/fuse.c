@@ -177,13 +177,53 @@ static bool fuse_match(const struct fd_parms *p)
 	return p->fd >= 0 && S_ISCHR(p->st.st_mode) && p->st.st_rdev == FUSE_DEV_RDEV;
 }
 
+/*
+ * A second reader of the FUSE connection of fd of the process behind pfd:
+ * O_NONBLOCK, so that polling it says whether requests are queued. Returns
+ * the clone, -EINVAL when the kernel refuses the clone (a /dev/fuse without
+ * a connection, or one opened in another user namespace), or -errno, with
+ * msg set to what failed.
+ */
+static int conn_clone(int pfd, int fd, const char **msg)
+{
+	_cleanup_close_ int copy = -1;
+	uint32_t oldfd;
+	int clone, e;
+
+	copy = syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	if (copy < 0) {
+		*msg = "cannot take a copy of /dev/fuse";
+		return -errno;
+	}
+	clone = open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (clone < 0) {
+		*msg = "cannot open /dev/fuse to probe its connection";
+		return -errno;
+	}
+	oldfd = (uint32_t)copy;
+	if (ioctl(clone, FUSE_DEV_IOC_CLONE, &oldfd) < 0) {
+		e = errno;
+		*msg = "cannot clone its FUSE connection";
+		close(clone);
+		return -e;
+	}
+	return clone;
+}
+
+/* A connection's requests that its server has not read yet. */
+static bool conn_queued(int clone)
+{
+	struct pollfd pl = { .fd = clone, .events = POLLIN };
+
+	return poll(&pl, 1, 0) > 0 && (pl.revents & POLLIN);
+}
+
 static int fuse_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 {
 	struct fuse_dev_dump *d, *n;
-	_cleanup_close_ int pfd = -1, copy = -1;
-	struct pollfd pl;
-	uint32_t oldfd;
-	int clone = -1;
+	_cleanup_close_ int pfd = -1;
+	const char *msg = "";
+	int clone;
 
 	(void)ctx;
 	n = xrealloc_array(fd_dump.devs, fd_dump.nr_devs + 1, sizeof(*n));
@@ -191,38 +231,25 @@ static int fuse_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
 		return -ENOMEM;
 	fd_dump.devs = n;
 	pfd = syscall(SYS_pidfd_open, p->pid, 0);
-	copy = pfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pfd, p->fd, 0);
-	if (copy < 0) {
+	if (pfd < 0) {
 		pr_perror("pid %d fd %d: cannot take a copy of /dev/fuse", p->pid, p->fd);
 		return -errno;
 	}
-	clone = open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (clone < 0) {
-		pr_perror("pid %d fd %d: cannot open /dev/fuse to probe its connection", p->pid, p->fd);
-		return -errno;
-	}
-	oldfd = (uint32_t)copy;
-	if (ioctl(clone, FUSE_DEV_IOC_CLONE, &oldfd) < 0) {
-		if (errno != EINVAL) {
-			pr_perror("pid %d fd %d: cannot clone its FUSE connection", p->pid, p->fd);
-			close(clone);
-			return -errno;
-		}
-		/* EINVAL: no connection, or a file opened in another user
-		 * namespace than ours (the kernel refuses to clone across) */
+	clone = conn_clone(pfd, p->fd, &msg);
+	if (clone == -EINVAL) {
+		/* no connection, or a file opened in another user namespace
+		 * than ours (the kernel refuses to clone across) */
 		if (ns_dump_own(CLONE_NEWUSER)) {
 			pr_err("pid %d fd %d: /dev/fuse in a tree with a user namespace of its own: its connection cannot be told from lxc-cr's; not supported",
 			       p->pid, p->fd);
-			close(clone);
 			return -ENOTSUP;
 		}
 		/* not mounted yet: a /dev/fuse without a connection */
-		close(clone);
 		clone = -1;
-	}
-	pl.fd = clone;
-	pl.events = POLLIN;
-	if (clone >= 0 && poll(&pl, 1, 0) > 0) {
+	} else if (clone < 0) {
+		pr_err("pid %d fd %d: %s: %s", p->pid, p->fd, msg, strerror(-clone));
+		return clone;
+	} else if (conn_queued(clone)) {
 		pr_err("pid %d fd %d: its FUSE connection has requests in flight (a process waits on the filesystem it serves); not supported",
 		       p->pid, p->fd);
 		close(clone);
@@ -246,45 +273,35 @@ static int fuse_dump(struct dump_ctx *ctx, struct fd_parms *p, uint32_t id)
  */
 int fuse_requests_queued(pid_t pid)
 {
-	char dir[64], path[320], link[32];
+	_cleanup_close_ int pfd = -1;
+	char dir[64], path[320], link[16];
+	const char *msg;
 	struct dirent *de;
-	int pfd, found = 0;
+	int found = 0;
+	ssize_t n;
 	DIR *d;
 
+	pfd = syscall(SYS_pidfd_open, pid, 0);
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
-	d = opendir(dir);
+	d = pfd < 0 ? NULL : opendir(dir);
 	if (!d)
 		return 0;
-	pfd = syscall(SYS_pidfd_open, pid, 0);
-	while (pfd >= 0 && !found && (de = readdir(d))) {
-		ssize_t n;
-		int copy, clone;
-		uint32_t oldfd;
-		struct pollfd pl;
+	while (!found && (de = readdir(d))) {
+		int clone;
 
-		if (de->d_name[0] == '.')
-			continue;
+		/* by its name: a stat() of a file of a FUSE fs would wait on
+		 * its stopped server */
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n != (ssize_t)strlen("/dev/fuse") || memcmp(link, "/dev/fuse", n))
+		n = readlink(path, link, sizeof(link));
+		if (de->d_name[0] == '.' || n != (ssize_t)strlen("/dev/fuse") ||
+		    memcmp(link, "/dev/fuse", n))
 			continue;
-		copy = syscall(SYS_pidfd_getfd, pfd, atoi(de->d_name), 0);
-		if (copy < 0)
+		clone = conn_clone(pfd, atoi(de->d_name), &msg);
+		if (clone < 0)
 			continue;
-		clone = open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		oldfd = (uint32_t)copy;
-		if (clone >= 0 && ioctl(clone, FUSE_DEV_IOC_CLONE, &oldfd) == 0) {
-			pl.fd = clone;
-			pl.events = POLLIN;
-			pl.revents = 0;
-			found = poll(&pl, 1, 0) > 0 && (pl.revents & POLLIN);
-		}
-		if (clone >= 0)
-			close(clone);
-		close(copy);
+		found = conn_queued(clone);
+		close(clone);
 	}
-	if (pfd >= 0)
-		close(pfd);
 	closedir(d);
 	return found;
 }
